@@ -1,0 +1,18 @@
+/* Corpus reader: JSON lines with a "text" field (plain or zstd-compressed, decompressed as a stream
+ * so memory stays constant), or a directory of .txt files (sorted by name). */
+#ifndef DUO_DATA_CORPUS_H
+#define DUO_DATA_CORPUS_H
+
+#include <stddef.h>
+
+#include "data/error.h"
+
+typedef struct duo_corpus duo_corpus;
+
+duo_corpus *corpus_open(const char *path, duo_error *err);
+/* Next text: 1 with *text/*len valid until the next call, 0 at the end, -1 on error (err names the
+ * file and line). */
+int corpus_next(duo_corpus *c, const char **text, size_t *len, duo_error *err);
+void corpus_close(duo_corpus *c);
+
+#endif

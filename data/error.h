@@ -1,0 +1,16 @@
+/* Error reporting for library code: functions fill a duo_error and return -1 (or NULL);
+ * only the CLI decides to print and exit.  Messages name the file, tensor or line at fault. */
+#ifndef DUO_DATA_ERROR_H
+#define DUO_DATA_ERROR_H
+
+typedef struct {
+    char msg[1024];
+} duo_error;
+
+/* Formats the message into err (if non-NULL) and returns -1, so callers can `return duo_fail(...)`. */
+int duo_fail(duo_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prefixes an existing message with more context ("loading model X: <old message>"). */
+void duo_error_prefix(duo_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

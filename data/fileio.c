@@ -1,0 +1,108 @@
+#include "data/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *file_read_all(const char *path, size_t *len, duo_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        duo_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) buf = realloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        duo_fail(err, "%s: read error", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+int file_map_open(const char *path, file_map *map, duo_error *err) {
+    map->data = NULL;
+    map->size = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return duo_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return duo_fail(err, "%s: not a regular file", path);
+    }
+    if (st.st_size == 0) {  /* mmap of length 0 fails; an empty map is valid */
+        close(fd);
+        return 0;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return duo_fail(err, "%s: mmap failed: %s", path, strerror(errno));
+    map->data = p;
+    map->size = (size_t)st.st_size;
+    return 0;
+}
+
+void file_map_close(file_map *map) {
+    if (map->data) munmap((void *)map->data, map->size);
+    map->data = NULL;
+    map->size = 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, duo_error *err) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return duo_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
+    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return duo_fail(err, "%s: write failed: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+char *path_join(char *out, size_t cap, const char *dir, const char *name) {
+    size_t n = strlen(dir);
+    snprintf(out, cap, "%s%s%s", dir, (n && dir[n - 1] == '/') ? "" : "/", name);
+    return out;
+}
+
+int path_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int path_exists(const char *path) { return access(path, F_OK) == 0; }
+
+int make_dirs(const char *path, duo_error *err) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return duo_fail(err, "%s: cannot create directory: %s", buf, strerror(errno));
+            *p = c;
+            if (!c) break;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* Whole-file reads, read-only memory maps and atomic writes. */
+#ifndef DUO_DATA_FILEIO_H
+#define DUO_DATA_FILEIO_H
+
+#include <stddef.h>
+
+#include "data/error.h"
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer; *len (optional) gets its size. */
+char *file_read_all(const char *path, size_t *len, duo_error *err);
+
+/* A read-only, private memory map of a whole file. */
+typedef struct {
+    const unsigned char *data;
+    size_t size;
+} file_map;
+
+int file_map_open(const char *path, file_map *map, duo_error *err);
+void file_map_close(file_map *map);
+
+/* Writes data to path atomically: path.tmp.<pid> is written, fsynced and renamed over path. */
+int file_write_atomic(const char *path, const void *data, size_t len, duo_error *err);
+
+/* Joins dir and name into out (size cap); returns out. */
+char *path_join(char *out, size_t cap, const char *dir, const char *name);
+
+int path_is_dir(const char *path);
+int path_exists(const char *path);
+/* mkdir -p */
+int make_dirs(const char *path, duo_error *err);
+
+#endif

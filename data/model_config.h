@@ -1,0 +1,26 @@
+/* config.json of a Hugging Face Llama or Mistral checkpoint. */
+#ifndef DUO_DATA_MODEL_CONFIG_H
+#define DUO_DATA_MODEL_CONFIG_H
+
+#include "data/error.h"
+
+typedef enum { ROPE_DEFAULT = 0, ROPE_LINEAR, ROPE_LLAMA3 } duo_rope_type;
+
+typedef struct {
+    char model_type[32]; /* "llama" or "mistral" */
+    int hidden_size, intermediate_size, num_hidden_layers;
+    int num_attention_heads, num_key_value_heads, head_dim; /* head_dim explicit or hidden/heads */
+    int vocab_size, max_position_embeddings;
+    double rms_norm_eps, rope_theta;
+    duo_rope_type rope_type; /* from rope_scaling (null -> default) */
+    double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    int rope_original_max_position_embeddings;
+    int tie_word_embeddings;
+    int bos_token_id, eos_token_id; /* -1 where absent */
+    int sliding_window;             /* 0 where null/absent; ignored for training */
+    char torch_dtype[16];
+} duo_model_config;
+
+int model_config_load(const char *config_json_path, duo_model_config *cfg, duo_error *err);
+
+#endif

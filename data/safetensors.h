@@ -1,0 +1,37 @@
+/* Memory-mapped safetensors checkpoints, single file or sharded (model.safetensors.index.json). */
+#ifndef DUO_DATA_SAFETENSORS_H
+#define DUO_DATA_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/error.h"
+
+typedef enum { DUO_F32 = 0, DUO_F16, DUO_BF16 } duo_dtype;
+
+typedef struct {
+    const char *name;
+    duo_dtype dtype;
+    int ndim;
+    int64_t shape[4];
+    const void *data; /* inside the file's read-only map */
+    size_t nbytes;
+    const char *file; /* the .safetensors file that holds it */
+} duo_tensor;
+
+typedef struct duo_checkpoint duo_checkpoint;
+
+/* Opens model_dir/model.safetensors or the shards listed in model_dir/model.safetensors.index.json
+ * (a path to a single .safetensors file also works).  Validates headers and offsets. */
+duo_checkpoint *checkpoint_open(const char *path, duo_error *err);
+const duo_tensor *checkpoint_find(const duo_checkpoint *ck, const char *name);
+size_t checkpoint_num_tensors(const duo_checkpoint *ck);
+const duo_tensor *checkpoint_tensor(const duo_checkpoint *ck, size_t i);
+void checkpoint_close(duo_checkpoint *ck);
+
+size_t dtype_size(duo_dtype dt);
+const char *dtype_name(duo_dtype dt);
+/* Converts elements [start, start+count) of t to float32. */
+void tensor_to_f32(const duo_tensor *t, size_t start, size_t count, float *out);
+
+#endif

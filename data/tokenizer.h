@@ -1,0 +1,34 @@
+/* tokenizer.json (Hugging Face `tokenizers` format): byte-level BPE (GPT-2 / Llama-3 style) and
+ * SentencePiece-style BPE with byte fallback (Llama-2 / Mistral), added and special tokens,
+ * post-processor BOS/EOS, decoding.  Token ids equal the `tokenizers` library's. */
+#ifndef DUO_DATA_TOKENIZER_H
+#define DUO_DATA_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/error.h"
+#include "data/ids.h"
+
+typedef struct duo_tokenizer duo_tokenizer;
+
+/* path: a model directory (reads tokenizer.json and, if present, tokenizer_config.json) or a
+ * tokenizer.json file.  NULL with err set on failure. */
+duo_tokenizer *tokenizer_load(const char *path, duo_error *err);
+void tokenizer_free(duo_tokenizer *tok);
+
+/* Appends the ids of text[0..len) to out.  add_special_tokens as in HF encode(): applies the
+ * post-processor (e.g. prepends BOS).  Invalid UTF-8 is an error. */
+int tokenizer_encode(const duo_tokenizer *tok, const char *text, size_t len, int add_special_tokens,
+                     duo_ids *out, duo_error *err);
+
+/* Decodes ids to a malloc'd NUL-terminated UTF-8 string, as HF decode(ids, skip_special_tokens). */
+char *tokenizer_decode(const duo_tokenizer *tok, const int32_t *ids, size_t n, int skip_special_tokens);
+
+int tokenizer_vocab_size(const duo_tokenizer *tok);           /* including added tokens */
+int32_t tokenizer_token_to_id(const duo_tokenizer *tok, const char *token);  /* -1 if absent */
+const char *tokenizer_id_to_token(const duo_tokenizer *tok, int32_t id);     /* NULL if absent */
+int32_t tokenizer_bos_id(const duo_tokenizer *tok);           /* -1 if none */
+int32_t tokenizer_eos_id(const duo_tokenizer *tok);           /* -1 if none */
+
+#endif
