@@ -67,11 +67,12 @@ $(BUILD):
 test: all
 	@PYTHON=$(PYTHON) SUMMARY_FILE=$(SUMMARY_FILE) tests/run_tests.sh $(BUILD)
 
+ASAN_BUILD ?= build-asan
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 test-asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" SANFLAGS="$(SAN)" LDFLAGS="$(SAN)" HAVE_NVCC= all
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT="-O1 -g" SANFLAGS="$(SAN)" LDFLAGS="$(SAN)" HAVE_NVCC= all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  PYTHON=$(PYTHON) SUMMARY_FILE=$(SUMMARY_FILE) DUO_SANITIZED=1 tests/run_tests.sh build-asan
+	  PYTHON=$(PYTHON) SUMMARY_FILE=$(SUMMARY_FILE) DUO_SANITIZED=1 tests/run_tests.sh $(ASAN_BUILD)
 
 # CI: the sanitised suite, then the plain one; one summary line over both.
 check:
