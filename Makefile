@@ -31,7 +31,7 @@ ifeq ($(HAVE_NVCC),1)
   NVFLAGS   ?= -O2 -std=c++17 -arch=sm_90 -I. -Xcompiler -Wall,-Werror
   ifneq ($(CU_OBJ),)
     CFLAGS += -DDUO_HAVE_CUDA=1
-    LDLIBS += -L$(CUDA_HOME)/lib64 -lcudart -lcublas -lcublasLt -lcurand -lstdc++
+    LDLIBS += -Wl,--as-needed -L$(CUDA_HOME)/lib64 -lcudart -lcublas -lcublasLt -lcurand -lstdc++
   endif
 endif
 
@@ -39,8 +39,12 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
+# GPU tests (tests/gpu/gpu_*.c) are compiled by `make` whenever CUDA is built, so CI compiles them too.
+GPU_TEST_SRC := $(wildcard tests/gpu/gpu_*.c)
+GPU_TEST_BIN := $(if $(CU_OBJ),$(GPU_TEST_SRC:tests/gpu/%.c=$(BUILD)/tests/%))
+
 .PHONY: all test test-asan check fuzz clean test-gpu
-all: $(BUILD)/duo-train $(TEST_BIN)
+all: $(BUILD)/duo-train $(TEST_BIN) $(GPU_TEST_BIN)
 
 $(BUILD)/%.o: %.c $(wildcard */*.h) $(wildcard kernels/*/*.h) | $(BUILD)
 	@mkdir -p $(dir $@)
@@ -60,6 +64,10 @@ $(BUILD)/duo-train: $(BUILD)/trainer/main.o $(BUILD)/libduo.a
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libduo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(BUILD)/libduo.a -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/gpu_%: tests/gpu/gpu_%.c tests/harness.h $(BUILD)/libduo.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(CUDA_HOME)/include $< $(BUILD)/libduo.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD):
 	@mkdir -p $@
@@ -85,8 +93,7 @@ FUZZ_SECONDS ?= 20
 fuzz:
 	@tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS)
 
-GPU_TEST_SRC := $(wildcard tests/gpu/test_*.c)
-test-gpu: all
+test-gpu: all $(GPU_TEST_BIN)
 	@PYTHON=$(PYTHON) tests/run_tests.sh $(BUILD) gpu
 
 clean:

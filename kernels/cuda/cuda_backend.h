@@ -1,0 +1,25 @@
+/* C entry points of the CUDA backend (built only when nvcc is present; DUO_HAVE_CUDA is then defined).
+ * Each returns 0, or -1 with err set to the CUDA error and the call that failed. */
+#ifndef DUO_KERNELS_CUDA_BACKEND_H
+#define DUO_KERNELS_CUDA_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Name and memory of device 0, for `inspect`/`bench`; -1 if no usable GPU. */
+int cuda_device_describe(char *buf, size_t cap, duo_error *err);
+
+/* Widens n bf16 (or f16 when is_f16) values on the device to float32 on the device. */
+int cuda_half_to_f32(const uint16_t *d_src, size_t n, int is_f16, float *d_dst, duo_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
