@@ -1,0 +1,40 @@
+/* The two services the sample builders need, behind function pointers so the builders do not depend on
+ * one tokenizer or corpus implementation (tests plug in a toy byte tokenizer and in-memory texts).
+ * synth/encoder_tok.h adapts data/tokenizer.h and data/corpus.h to them. */
+#ifndef DUO_SYNTH_ENCODER_H
+#define DUO_SYNTH_ENCODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/error.h"
+#include "data/ids.h"
+
+typedef struct {
+    void *ctx;
+    /* Appends the ids of text[0..len) to out, as HF encode(text, add_special_tokens). Must be callable
+     * from several threads at once. */
+    int (*encode)(void *ctx, const char *text, size_t len, int add_special_tokens, duo_ids *out,
+                  duo_error *err);
+    /* malloc'd NUL-terminated text of ids, as HF decode(ids, skip_special_tokens); NULL on failure. */
+    char *(*decode)(void *ctx, const int32_t *ids, size_t n, int skip_special_tokens);
+    /* Apply transformers' clean_up_tokenization after decode (tokenizer_config.json's
+     * clean_up_tokenization_spaces), as the reference's tokenizer.decode() does. */
+    int clean_up_tokenization_spaces;
+} synth_encoder;
+
+/* A stream of haystack texts. next: 1 with *text and *len valid until the next call, 0 at the end, -1 on
+ * error (err set). */
+typedef struct {
+    void *ctx;
+    int (*next)(void *ctx, const char **text, size_t *len, duo_error *err);
+    const char *name; /* for messages: the corpus path */
+} synth_text_source;
+
+/* transformers' PreTrainedTokenizerBase.clean_up_tokenization, in place; returns the new length. */
+size_t synth_clean_up_tokenization(char *s);
+
+/* 1 if s[0..len) is valid UTF-8. */
+int synth_utf8_valid(const char *s, size_t len);
+
+#endif
