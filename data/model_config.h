@@ -2,6 +2,8 @@
 #ifndef DUO_DATA_MODEL_CONFIG_H
 #define DUO_DATA_MODEL_CONFIG_H
 
+#include <stddef.h>
+
 #include "data/error.h"
 
 typedef enum { ROPE_DEFAULT = 0, ROPE_LINEAR, ROPE_LLAMA3 } duo_rope_type;
@@ -19,8 +21,15 @@ typedef struct {
     int bos_token_id, eos_token_id; /* -1 where absent */
     int sliding_window;             /* 0 where null/absent; ignored for training */
     char torch_dtype[16];
+    char architecture[64]; /* architectures[0], e.g. "LlamaForCausalLM"; "" where absent */
 } duo_model_config;
 
 int model_config_load(const char *config_json_path, duo_model_config *cfg, duo_error *err);
+
+/* The same from a buffer (need not be NUL-terminated); `name` is used in error messages. */
+int model_config_parse(const char *json, size_t len, const char *name, duo_model_config *cfg, duo_error *err);
+
+/* "default", "linear" or "llama3". */
+const char *rope_type_name(duo_rope_type t);
 
 #endif

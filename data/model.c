@@ -1,0 +1,129 @@
+/* A Llama/Mistral checkpoint opened for compute: config.json + memory-mapped safetensors, with every
+ * tensor the graph reads checked for presence and shape.  Extra tensors (rotary inv_freq of old
+ * checkpoints, ...) are ignored. */
+#include "data/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/fileio.h"
+
+static void format_shape(char *out, size_t cap, const int64_t *shape, int ndim) {
+    size_t n = (size_t)snprintf(out, cap, "[");
+    for (int i = 0; i < ndim && n < cap; i++) n += (size_t)snprintf(out + n, cap - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (n < cap) snprintf(out + n, cap - n, "]");
+}
+
+/* Finds `name` and checks its shape is [d0] (d1 == 0) or [d0, d1]. */
+static const duo_tensor *expect(const duo_model *m, const char *name, int64_t d0, int64_t d1, duo_error *err) {
+    const duo_tensor *t = checkpoint_find(m->ckpt, name);
+    if (!t) {
+        duo_fail(err, "%s: tensor '%s' is missing from the checkpoint", m->dir, name);
+        return NULL;
+    }
+    int64_t want[2] = {d0, d1};
+    int ndim = d1 ? 2 : 1;
+    int ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == want[i];
+    if (!ok) {
+        char found[96], expected[64];
+        format_shape(found, sizeof found, t->shape, t->ndim);
+        format_shape(expected, sizeof expected, want, ndim);
+        duo_fail(err, "%s: tensor '%s' has shape %s, expected %s from config.json", t->file, name, found, expected);
+        return NULL;
+    }
+    return t;
+}
+
+static int find_layer(duo_model *m, int i, duo_error *err) {
+    const duo_model_config *c = &m->cfg;
+    int64_t h = c->hidden_size, q = (int64_t)c->num_attention_heads * c->head_dim,
+            kv = (int64_t)c->num_key_value_heads * c->head_dim, inter = c->intermediate_size;
+    duo_layer_weights *l = &m->layers[i];
+    char name[128];
+#define LAYER_TENSOR(field, suffix, d0, d1)                                         \
+    snprintf(name, sizeof name, "model.layers.%d.%s.weight", i, suffix);            \
+    if (!(l->field = expect(m, name, d0, d1, err))) return -1;
+    LAYER_TENSOR(input_layernorm, "input_layernorm", h, 0)
+    LAYER_TENSOR(q_proj, "self_attn.q_proj", q, h)
+    LAYER_TENSOR(k_proj, "self_attn.k_proj", kv, h)
+    LAYER_TENSOR(v_proj, "self_attn.v_proj", kv, h)
+    LAYER_TENSOR(o_proj, "self_attn.o_proj", h, q)
+    LAYER_TENSOR(post_attention_layernorm, "post_attention_layernorm", h, 0)
+    LAYER_TENSOR(gate_proj, "mlp.gate_proj", inter, h)
+    LAYER_TENSOR(up_proj, "mlp.up_proj", inter, h)
+    LAYER_TENSOR(down_proj, "mlp.down_proj", h, inter)
+#undef LAYER_TENSOR
+    return 0;
+}
+
+/* The folder's last component ("tiny-llama" for "tests/fixtures/tiny-llama/"). */
+static void base_name(char *out, size_t cap, const char *dir) {
+    size_t end = strlen(dir);
+    while (end > 1 && dir[end - 1] == '/') end--;
+    size_t start = end;
+    while (start > 0 && dir[start - 1] != '/') start--;
+    snprintf(out, cap, "%.*s", (int)(end - start), dir + start);
+}
+
+int model_open(const char *dir, duo_model *m, duo_error *err) {
+    memset(m, 0, sizeof *m);
+    if (strlen(dir) >= sizeof m->dir) return duo_fail(err, "%s: model path too long", dir);
+    if (!path_is_dir(dir)) return duo_fail(err, "%s: not a model folder (config.json + safetensors)", dir);
+    snprintf(m->dir, sizeof m->dir, "%s", dir);
+    base_name(m->name, sizeof m->name, dir);
+
+    char path[2048];
+    path_join(path, sizeof path, dir, "config.json");
+    if (model_config_load(path, &m->cfg, err)) return -1;
+    if (!(m->ckpt = checkpoint_open(dir, err))) return -1;
+
+    const duo_model_config *c = &m->cfg;
+    m->layers = calloc((size_t)c->num_hidden_layers, sizeof *m->layers);
+    if (!(m->embed_tokens = expect(m, "model.embed_tokens.weight", c->vocab_size, c->hidden_size, err))) goto fail;
+    for (int i = 0; i < c->num_hidden_layers; i++)
+        if (find_layer(m, i, err)) goto fail;
+    if (!(m->norm = expect(m, "model.norm.weight", c->hidden_size, 0, err))) goto fail;
+    /* Tied checkpoints normally omit lm_head.weight; when one is stored anyway, transformers ties it
+     * to the embedding regardless, and so do we. */
+    if (c->tie_word_embeddings) {
+        m->lm_head = m->embed_tokens;
+    } else if (!checkpoint_find(m->ckpt, "lm_head.weight")) {
+        duo_fail(err, "%s: tensor 'lm_head.weight' is missing from the checkpoint (config.json has tie_word_embeddings false)",
+                 dir);
+        goto fail;
+    } else if (!(m->lm_head = expect(m, "lm_head.weight", c->vocab_size, c->hidden_size, err))) {
+        goto fail;
+    }
+    return 0;
+fail:
+    model_close(m);
+    return -1;
+}
+
+void model_close(duo_model *m) {
+    checkpoint_close(m->ckpt);
+    free(m->layers);
+    m->ckpt = NULL;
+    m->layers = NULL;
+    m->embed_tokens = m->norm = m->lm_head = NULL;
+}
+
+static long long numel(const duo_tensor *t) { return (long long)tensor_numel(t); }
+
+long long model_num_params_non_embedding(const duo_model *m) {
+    long long n = numel(m->norm);
+    for (int i = 0; i < m->cfg.num_hidden_layers; i++) {
+        const duo_layer_weights *l = &m->layers[i];
+        n += numel(l->input_layernorm) + numel(l->q_proj) + numel(l->k_proj) + numel(l->v_proj) + numel(l->o_proj) +
+             numel(l->post_attention_layernorm) + numel(l->gate_proj) + numel(l->up_proj) + numel(l->down_proj);
+    }
+    return n;
+}
+
+long long model_num_params(const duo_model *m) {
+    long long n = model_num_params_non_embedding(m) + numel(m->embed_tokens);
+    if (m->lm_head != m->embed_tokens) n += numel(m->lm_head);
+    return n;
+}
