@@ -1,0 +1,409 @@
+/* Multi-passkey datasets in HDF5 (layout in synth/h5file.h), through the HDF5 C API directly: samples
+ * are appended to chunked token arrays one at a time (memory stays at one sample plus the small
+ * per-sample tables), and read back one sample at a time with hyperslabs. */
+#include "synth/h5file.h"
+
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TOKEN_CHUNK 65536
+
+/* ---------------------------------------------------------------- writing */
+
+static hid_t dcpl_no_times(void) {
+    hid_t d = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(d, 0);
+    return d;
+}
+
+static int write_array(hid_t file, const char *name, hid_t type, int rank, const hsize_t *dims, const void *data) {
+    hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = dcpl_no_times();
+    hid_t ds = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t st = ds < 0 ? -1 : H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (ds >= 0) H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return ds < 0 || st < 0 ? -1 : 0;
+}
+
+static hid_t string_type(size_t size) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, size);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+static int attr_write(hid_t file, const char *name, hid_t type, const void *v) {
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = a < 0 ? -1 : H5Awrite(a, type, v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    return a < 0 || st < 0 ? -1 : 0;
+}
+static int attr_i64(hid_t f, const char *name, int64_t v) { return attr_write(f, name, H5T_NATIVE_INT64, &v); }
+static int attr_f64(hid_t f, const char *name, double v) { return attr_write(f, name, H5T_NATIVE_DOUBLE, &v); }
+static int attr_str(hid_t f, const char *name, const char *v) {
+    if (!v) v = "";
+    hid_t t = string_type(strlen(v) ? strlen(v) : 1);
+    int rc = attr_write(f, name, t, v);
+    H5Tclose(t);
+    return rc;
+}
+
+static int write_attrs(hid_t f, const synth_builder *b, int64_t n, const synth_file_meta *meta) {
+    const synth_params *p = synth_builder_params(b);
+    int bad = 0;
+    bad |= attr_str(f, "format", SYNTH_FILE_FORMAT);
+    bad |= attr_str(f, "dataset_format", "multiple_passkey");
+    bad |= attr_i64(f, "num_samples", n);
+    bad |= attr_i64(f, "context_length_min", p->context_length_min);
+    bad |= attr_i64(f, "context_length_max", p->context_length_max);
+    bad |= attr_i64(f, "context_lengths_num_intervals", p->context_lengths_num_intervals);
+    bad |= attr_f64(f, "min_needle_depth_ratio", p->min_depth_ratio);
+    bad |= attr_f64(f, "max_needle_depth_ratio", p->max_depth_ratio);
+    bad |= attr_i64(f, "depth_ratio_num_intervals", p->depth_ratio_num_intervals);
+    bad |= attr_i64(f, "num_passkeys", p->num_passkeys);
+    bad |= attr_i64(f, "passkey_length", p->passkey_length);
+    bad |= attr_i64(f, "buffer_size", p->buffer_size);
+    bad |= attr_i64(f, "pad_to_multiple_of", p->pad_to_multiple_of);
+    bad |= attr_i64(f, "seed", (int64_t)p->seed);
+    bad |= attr_i64(f, "allow_repeat", p->allow_repeat);
+    bad |= attr_i64(f, "shuffle", p->shuffle);
+    bad |= attr_str(f, "needle", p->needle);
+    bad |= attr_str(f, "retrieval_question", p->retrieval_question);
+    bad |= attr_str(f, "prompt1", p->prompt1);
+    bad |= attr_str(f, "prompt2", p->prompt2);
+    bad |= attr_str(f, "seperator", p->separator);
+    bad |= attr_str(f, "tokenizer", meta ? meta->tokenizer : NULL);
+    bad |= attr_str(f, "dataset_name", meta ? meta->dataset : NULL);
+    bad |= attr_i64(f, "haystack_tokens", synth_builder_haystack_length(b));
+    bad |= attr_i64(f, "haystack_texts", synth_builder_haystack_texts(b));
+    bad |= attr_i64(f, "repeated", synth_builder_repeated(b));
+    return bad ? -1 : 0;
+}
+
+/* An extendible 1-D int32 dataset that samples are appended to. */
+static hid_t create_token_array(hid_t file, const char *name) {
+    hsize_t dims = 0, maxdims = H5S_UNLIMITED, chunk = TOKEN_CHUNK;
+    hid_t space = H5Screate_simple(1, &dims, &maxdims), dcpl = dcpl_no_times();
+    H5Pset_chunk(dcpl, 1, &chunk);
+    hid_t ds = H5Dcreate2(file, name, H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return ds;
+}
+
+static int append_tokens(hid_t ds, hsize_t at, const int32_t *v, hsize_t n) {
+    hsize_t size = at + n;
+    if (H5Dset_extent(ds, &size) < 0) return -1;
+    if (n == 0) return 0;
+    hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(1, &n, NULL);
+    herr_t st = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &n, NULL);
+    if (st >= 0) st = H5Dwrite(ds, H5T_NATIVE_INT32, ms, fs, H5P_DEFAULT, v);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return st < 0 ? -1 : 0;
+}
+
+static int fsync_path(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int synth_file_write(const char *path, const synth_builder *b, int64_t n, const synth_file_meta *meta,
+                     duo_error *err) {
+    const synth_params *p = synth_builder_params(b);
+    const size_t P = (size_t)p->num_passkeys, N = (size_t)n;
+    const size_t strsize = (size_t)p->passkey_length * 9; /* the longest NATO word is 8 bytes, + space */
+    if (n < 1) return duo_fail(err, "--num_samples must be at least 1, got %lld", (long long)n);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+
+    int64_t *offsets = calloc(N + 1, sizeof *offsets), *index = calloc(N, sizeof *index);
+    int32_t *scal = calloc(N * 4, sizeof *scal); /* context_index, context_length, haystack_length, qa_start */
+    int32_t *per = calloc(N * P * 8, sizeof *per); /* depth_index, insertion_point, 3 ranges x 2 */
+    float *ratio = calloc(N * P, sizeof *ratio);
+    char *keys = calloc(N * P, strsize);
+    int rc = -1;
+    synth_sample s = {0};
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    H5Pset_obj_track_times(fcpl, 0);
+    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    H5Pclose(fcpl);
+    hid_t ids_ds = -1, lab_ds = -1;
+    if (!offsets || !index || !scal || !per || !ratio || !keys) {
+        duo_fail(err, "out of memory writing %s", path);
+        goto done;
+    }
+    if (file < 0) {
+        duo_fail(err, "cannot create HDF5 file %s", tmp);
+        goto done;
+    }
+    if ((ids_ds = create_token_array(file, "input_ids")) < 0 || (lab_ds = create_token_array(file, "labels")) < 0) {
+        duo_fail(err, "%s: cannot create the token datasets", path);
+        goto done;
+    }
+    for (size_t i = 0; i < N; i++) {
+        if (synth_sample_generate(b, (int64_t)i, &s, err)) goto done;
+        if (append_tokens(ids_ds, (hsize_t)offsets[i], s.input_ids, s.n) ||
+            append_tokens(lab_ds, (hsize_t)offsets[i], s.labels, s.n)) {
+            duo_fail(err, "%s: writing the tokens of sample %zu failed", path, i);
+            goto done;
+        }
+        offsets[i + 1] = offsets[i] + (int64_t)s.n;
+        index[i] = s.index;
+        int32_t sc[4] = {s.context_index, s.context_length, s.haystack_length, s.qa_start};
+        for (int k = 0; k < 4; k++) scal[k * N + i] = sc[k];
+        for (size_t j = 0; j < P; j++) {
+            size_t ij = i * P + j;
+            per[ij] = s.depth_index[j];
+            per[N * P + ij] = s.insertion_point[j];
+            for (int e = 0; e < 2; e++) {
+                per[2 * N * P + 2 * ij + e] = s.needle_pos[j][e];
+                per[4 * N * P + 2 * ij + e] = s.passkey_pos[j][e];
+                per[6 * N * P + 2 * ij + e] = s.answer_pos[j][e];
+            }
+            ratio[ij] = s.depth_ratio[j];
+            strncpy(keys + ij * strsize, s.passkeys[j], strsize);
+        }
+        synth_sample_free(&s);
+        if (meta && meta->progress) meta->progress(meta->progress_ctx, (int64_t)i + 1, n);
+    }
+    hsize_t dN = N, dN1 = N + 1, dNP[3] = {N, P, 2};
+    hid_t st = string_type(strsize);
+    int bad = write_array(file, "offsets", H5T_STD_I64LE, 1, &dN1, offsets) ||
+              write_array(file, "index", H5T_STD_I64LE, 1, &dN, index) ||
+              write_array(file, "context_index", H5T_STD_I32LE, 1, &dN, scal) ||
+              write_array(file, "context_length", H5T_STD_I32LE, 1, &dN, scal + N) ||
+              write_array(file, "haystack_length", H5T_STD_I32LE, 1, &dN, scal + 2 * N) ||
+              write_array(file, "qa_start", H5T_STD_I32LE, 1, &dN, scal + 3 * N) ||
+              write_array(file, "depth_index", H5T_STD_I32LE, 2, dNP, per) ||
+              write_array(file, "insertion_point", H5T_STD_I32LE, 2, dNP, per + N * P) ||
+              write_array(file, "needle_pos", H5T_STD_I32LE, 3, dNP, per + 2 * N * P) ||
+              write_array(file, "passkey_pos", H5T_STD_I32LE, 3, dNP, per + 4 * N * P) ||
+              write_array(file, "answer_pos", H5T_STD_I32LE, 3, dNP, per + 6 * N * P) ||
+              write_array(file, "depth_ratio", H5T_IEEE_F32LE, 2, dNP, ratio) ||
+              write_array(file, "passkeys", st, 2, dNP, keys) || write_attrs(file, b, n, meta);
+    H5Tclose(st);
+    if (bad) {
+        duo_fail(err, "%s: writing the sample tables failed", path);
+        goto done;
+    }
+    rc = 0;
+done:
+    synth_sample_free(&s);
+    if (ids_ds >= 0) H5Dclose(ids_ds);
+    if (lab_ds >= 0) H5Dclose(lab_ds);
+    if (file >= 0 && H5Fclose(file) < 0 && rc == 0) rc = duo_fail(err, "closing %s failed", tmp);
+    if (rc == 0 && (fsync_path(tmp) || rename(tmp, path))) rc = duo_fail(err, "cannot move %s to %s", tmp, path);
+    if (rc) unlink(tmp);
+    free(offsets);
+    free(index);
+    free(scal);
+    free(per);
+    free(ratio);
+    free(keys);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+struct synth_file {
+    hid_t file;
+    char *path;
+    int64_t n, P;
+    int64_t *offsets;
+};
+
+static int read_all(hid_t file, const char *name, hid_t memtype, void *out) {
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+    herr_t st = ds < 0 ? -1 : H5Dread(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+    if (ds >= 0) H5Dclose(ds);
+    return ds < 0 || st < 0 ? -1 : 0;
+}
+
+/* Reads rows [row, row+1) of an N-D dataset (count elements per row) into out. */
+static int read_rows(hid_t file, const char *name, hid_t memtype, hsize_t start, hsize_t len, void *out) {
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+    if (ds < 0) return -1;
+    hid_t fs = H5Dget_space(ds);
+    int rank = H5Sget_simple_extent_ndims(fs);
+    hsize_t dims[8], off[8] = {0}, cnt[8];
+    herr_t st = rank < 1 || rank > 8 ? -1 : 0;
+    if (st >= 0) {
+        H5Sget_simple_extent_dims(fs, dims, NULL);
+        for (int k = 0; k < rank; k++) cnt[k] = dims[k];
+        off[0] = start;
+        cnt[0] = len;
+        st = start + len > dims[0] ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL);
+    }
+    hid_t ms = st < 0 ? -1 : H5Screate_simple(rank, cnt, NULL);
+    if (ms >= 0) {
+        if (H5Sget_select_npoints(ms) > 0) st = H5Dread(ds, memtype, ms, fs, H5P_DEFAULT, out);
+        H5Sclose(ms);
+    } else {
+        st = -1;
+    }
+    H5Sclose(fs);
+    H5Dclose(ds);
+    return st < 0 ? -1 : 0;
+}
+
+synth_file *synth_file_open(const char *path, duo_error *err) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    synth_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        duo_fail(err, "out of memory");
+        return NULL;
+    }
+    f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f->file < 0) {
+        duo_fail(err, "cannot open %s as an HDF5 file", path);
+        goto fail;
+    }
+    char *fmt = synth_file_attr_str(f, "format");
+    int ok = fmt && strcmp(fmt, SYNTH_FILE_FORMAT) == 0;
+    free(fmt);
+    if (!ok) {
+        duo_fail(err, "%s is not a duo-train synth file (its \"format\" attribute is not \"%s\")", path,
+                 SYNTH_FILE_FORMAT);
+        goto fail;
+    }
+    hid_t ds = H5Dopen2(f->file, "depth_index", H5P_DEFAULT);
+    hsize_t dims[2] = {0, 0};
+    if (ds >= 0) {
+        hid_t sp = H5Dget_space(ds);
+        if (H5Sget_simple_extent_ndims(sp) == 2) H5Sget_simple_extent_dims(sp, dims, NULL);
+        H5Sclose(sp);
+        H5Dclose(ds);
+    }
+    f->n = (int64_t)dims[0];
+    f->P = (int64_t)dims[1];
+    if (f->n < 1 || f->P < 1 || !(f->offsets = malloc((size_t)(f->n + 1) * sizeof *f->offsets)) ||
+        read_all(f->file, "offsets", H5T_NATIVE_INT64, f->offsets)) {
+        duo_fail(err, "%s: missing or malformed sample tables (depth_index, offsets)", path);
+        goto fail;
+    }
+    for (int64_t i = 0; i < f->n; i++)
+        if (f->offsets[i + 1] < f->offsets[i] || f->offsets[0] != 0) {
+            duo_fail(err, "%s: /offsets is not increasing at sample %lld", path, (long long)i);
+            goto fail;
+        }
+    return f;
+fail:
+    synth_file_close(f);
+    return NULL;
+}
+
+void synth_file_close(synth_file *f) {
+    if (!f) return;
+    if (f->file >= 0) H5Fclose(f->file);
+    free(f->offsets);
+    free(f->path);
+    free(f);
+}
+
+int64_t synth_file_num_samples(const synth_file *f) { return f->n; }
+
+char *synth_file_attr_str(const synth_file *f, const char *name) {
+    if (H5Aexists(f->file, name) <= 0) return NULL;
+    hid_t a = H5Aopen(f->file, name, H5P_DEFAULT);
+    if (a < 0) return NULL;
+    hid_t t = H5Aget_type(a);
+    char *out = NULL;
+    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
+        size_t size = H5Tget_size(t);
+        hid_t mt = string_type(size);
+        out = calloc(size + 1, 1);
+        if (out && H5Aread(a, mt, out) < 0) {
+            free(out);
+            out = NULL;
+        }
+        H5Tclose(mt);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    return out;
+}
+
+int synth_file_read(synth_file *f, int64_t i, synth_sample *out, duo_error *err) {
+    memset(out, 0, sizeof *out);
+    if (i < 0 || i >= f->n)
+        return duo_fail(err, "%s has %lld samples; there is no sample %lld", f->path, (long long)f->n, (long long)i);
+    const size_t P = (size_t)f->P;
+    hsize_t start = (hsize_t)f->offsets[i], len = (hsize_t)(f->offsets[i + 1] - f->offsets[i]);
+    out->n = (size_t)len;
+    out->num_passkeys = (int32_t)P;
+    out->input_ids = malloc((len ? len : 1) * sizeof *out->input_ids);
+    out->labels = malloc((len ? len : 1) * sizeof *out->labels);
+    out->depth_index = malloc(P * sizeof *out->depth_index);
+    out->insertion_point = malloc(P * sizeof *out->insertion_point);
+    out->depth_ratio = malloc(P * sizeof *out->depth_ratio);
+    out->needle_pos = malloc(P * sizeof *out->needle_pos);
+    out->passkey_pos = malloc(P * sizeof *out->passkey_pos);
+    out->answer_pos = malloc(P * sizeof *out->answer_pos);
+    out->passkeys = calloc(P, sizeof *out->passkeys);
+    hid_t ds = H5Dopen2(f->file, "passkeys", H5P_DEFAULT), t = ds < 0 ? -1 : H5Dget_type(ds);
+    size_t strsize = t < 0 ? 0 : H5Tget_size(t);
+    if (t >= 0) H5Tclose(t);
+    if (ds >= 0) H5Dclose(ds);
+    char *keys = strsize ? calloc(P, strsize) : NULL;
+    int rc = -1;
+    if (!out->input_ids || !out->labels || !out->depth_index || !out->insertion_point || !out->depth_ratio ||
+        !out->needle_pos || !out->passkey_pos || !out->answer_pos || !out->passkeys || !keys) {
+        duo_fail(err, "%s: cannot read sample %lld (out of memory or no /passkeys)", f->path, (long long)i);
+        goto done;
+    }
+    hid_t st = string_type(strsize);
+    int32_t sc[4];
+    const char *names[4] = {"context_index", "context_length", "haystack_length", "qa_start"};
+    int bad = read_rows(f->file, "input_ids", H5T_NATIVE_INT32, start, len, out->input_ids) ||
+              read_rows(f->file, "labels", H5T_NATIVE_INT32, start, len, out->labels) ||
+              read_rows(f->file, "index", H5T_NATIVE_INT64, (hsize_t)i, 1, &out->index) ||
+              read_rows(f->file, "depth_index", H5T_NATIVE_INT32, (hsize_t)i, 1, out->depth_index) ||
+              read_rows(f->file, "insertion_point", H5T_NATIVE_INT32, (hsize_t)i, 1, out->insertion_point) ||
+              read_rows(f->file, "depth_ratio", H5T_NATIVE_FLOAT, (hsize_t)i, 1, out->depth_ratio) ||
+              read_rows(f->file, "needle_pos", H5T_NATIVE_INT32, (hsize_t)i, 1, out->needle_pos) ||
+              read_rows(f->file, "passkey_pos", H5T_NATIVE_INT32, (hsize_t)i, 1, out->passkey_pos) ||
+              read_rows(f->file, "answer_pos", H5T_NATIVE_INT32, (hsize_t)i, 1, out->answer_pos) ||
+              read_rows(f->file, "passkeys", st, (hsize_t)i, 1, keys);
+    for (int k = 0; k < 4 && !bad; k++) bad = read_rows(f->file, names[k], H5T_NATIVE_INT32, (hsize_t)i, 1, &sc[k]);
+    H5Tclose(st);
+    if (bad) {
+        duo_fail(err, "%s: reading sample %lld failed (a dataset is missing or has the wrong shape)", f->path,
+                 (long long)i);
+        goto done;
+    }
+    out->context_index = sc[0];
+    out->context_length = sc[1];
+    out->haystack_length = sc[2];
+    out->qa_start = sc[3];
+    for (size_t j = 0; j < P; j++) {
+        if (!(out->passkeys[j] = calloc(strsize + 1, 1))) goto done;
+        memcpy(out->passkeys[j], keys + j * strsize, strsize);
+    }
+    rc = 0;
+done:
+    free(keys);
+    if (rc) synth_sample_free(out);
+    return rc;
+}
+
+int synth_file_read_one(const char *path, int64_t i, synth_sample *out, duo_error *err) {
+    synth_file *f = synth_file_open(path, err);
+    if (!f) return -1;
+    int rc = synth_file_read(f, i, out, err);
+    synth_file_close(f);
+    return rc;
+}
