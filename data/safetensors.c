@@ -56,6 +56,8 @@ static int cmp_extent(const void *a, const void *b) {
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
 static int cmp_tensor_name(const void *a, const void *b) {
     return strcmp(((const duo_tensor *)a)->name, ((const duo_tensor *)b)->name);
 }
@@ -224,23 +226,29 @@ static int open_sharded(duo_checkpoint *ck, const char *dir, const char *index_p
         rc = duo_fail(err, "%s: missing or empty 'weight_map' object", index_path);
         goto out;
     }
+    /* The distinct shard names, sorted so the files are mapped (and listed) in their numbered order. */
+    const char **shards = malloc(json_object_size(wm) * sizeof *shards);
+    size_t nshards = 0;
     json_object_foreach((json_t *)wm, key, val) {
         const char *shard = json_string_value(val);
         if (!shard || !shard[0] || strchr(shard, '/')) {
             rc = duo_fail(err, "%s: weight_map['%s'] must be a file name in the same folder", index_path, key);
-            goto out;
+            break;
         }
+        shards[nshards++] = shard;
+    }
+    if (!rc) qsort(shards, nshards, sizeof *shards, cmp_str);
+    for (size_t i = 0; !rc && i < nshards; i++) {
+        if (i && !strcmp(shards[i], shards[i - 1])) continue; /* every shard is mapped once */
         char path[4096];
-        path_join(path, sizeof path, dir, shard);
-        size_t i = 0;
-        while (i < ck->nfiles && strcmp(ck->files[i].path, path)) i++;
-        if (i < ck->nfiles) continue; /* every shard is mapped once */
+        path_join(path, sizeof path, dir, shards[i]);
         if (map_and_parse(ck, path, err)) {
             duo_error_prefix(err, "shard listed in %s", index_path);
             rc = -1;
-            goto out;
         }
     }
+    free(shards);
+    if (rc) goto out;
     if ((rc = finish(ck, err))) goto out;
     /* Every tensor the index promises must be in the shard it names. */
     json_object_foreach((json_t *)wm, key, val) {
