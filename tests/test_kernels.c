@@ -1,0 +1,232 @@
+/* CPU primitives (kernels/cpu/ops.h) against independent oracles: masks against the reference's mask
+ * definitions, attention against a naive double softmax, every backward against central finite
+ * differences in double, float against double, and the cone against brute force. */
+#include <stdint.h>
+
+#include "kernels/cpu/ops.h"
+#include "model/cone.h"
+#include "tests/harness.h"
+
+static double frand(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(*s >> 11) / 9007199254740992.0 * 2 - 1;
+}
+static void fill(double *x, size_t n, uint64_t seed) {
+    for (size_t i = 0; i < n; i++) x[i] = frand(&seed);
+}
+
+TEST(sdpa_mask_is_the_reference_token_mask) {
+    /* reference: (triu(ones, diagonal=-recent+1) | sink columns) & causal */
+    duo_attn_mask m = {ATTN_STREAM_SDPA, 5, 17};
+    for (long i = 0; i < 100; i++)
+        for (long j = 0; j < 100; j++) {
+            int ref = j <= i && (j - i >= -17 + 1 || j < 5);
+            CHECK_MSG(attn_mask_visible(&m, i, j) == ref, "i %ld j %ld", i, j);
+        }
+}
+
+TEST(blocksparse_mask_blocks) {
+    /* recent 256 -> 2 blocks: a token sees between 129 and 256 recent tokens; sink 64 -> block 0 */
+    duo_attn_mask m = {ATTN_STREAM_BLOCKSPARSE, 64, 256};
+    for (long i = 256; i < 1024; i++) {
+        int recent = 0, sink = 0;
+        for (long j = 0; j <= i; j++)
+            if (attn_mask_visible(&m, i, j)) { if (j < 128) sink++; else recent++; }
+        CHECK_EQ_INT(sink, 128);
+        CHECK_MSG(recent >= 129 - 128 * (i < 384) && recent <= 256, "i %ld sees %d recent", i, recent);
+        if (i >= 384) CHECK_EQ_INT(recent, 128 + i % 128 + 1);
+    }
+    /* block rule itself: bj < ceil(sink/128) or bi - bj < ceil(recent/128), causal inside the diagonal */
+    duo_attn_mask m2 = {ATTN_STREAM_BLOCKSPARSE, 130, 100}; /* 2 sink blocks, 1 recent block */
+    for (long i = 0; i < 700; i += 7)
+        for (long j = 0; j < 700; j++) {
+            long bi = i / 128, bj = j / 128;
+            int ref = j <= i && (bj < 2 || bi - bj < 1);
+            CHECK_MSG(attn_mask_visible(&m2, i, j) == ref, "i %ld j %ld", i, j);
+        }
+}
+
+/* naive attention in double for one (query row, head) */
+static void naive_attn(const duo_attn_shape *sh, long i, const double *q, const double *K, const double *V, int g,
+                       double *out) {
+    int hd = sh->head_dim, ks = sh->num_kv_heads * hd;
+    double mx = -INFINITY, sum = 0;
+    double *s = malloc((size_t)(i + 1) * sizeof *s);
+    for (long j = 0; j <= i; j++) {
+        s[j] = -INFINITY;
+        if (!attn_mask_visible(&sh->mask, i, j)) continue;
+        double dot = 0;
+        for (int e = 0; e < hd; e++) dot += q[e] * K[j * ks + g * hd + e];
+        s[j] = dot / sqrt(hd);
+        if (s[j] > mx) mx = s[j];
+    }
+    for (int e = 0; e < hd; e++) out[e] = 0;
+    for (long j = 0; j <= i; j++) {
+        if (s[j] == -INFINITY) continue;
+        double p = exp(s[j] - mx);
+        sum += p;
+        for (int e = 0; e < hd; e++) out[e] += p * V[j * ks + g * hd + e];
+    }
+    for (int e = 0; e < hd; e++) out[e] /= sum;
+    free(s);
+}
+
+static const duo_attn_mask MASKS[] = {
+    {ATTN_FULL, 0, 0}, {ATTN_STREAM_SDPA, 3, 20}, {ATTN_STREAM_SDPA, 0, 1}, {ATTN_STREAM_BLOCKSPARSE, 10, 100},
+    {ATTN_STREAM_BLOCKSPARSE, 200, 300}};
+
+TEST(attention_forward_matches_naive) {
+    int H = 4, KVH = 2, hd = 6;
+    size_t n = 420;
+    int qpos[] = {0, 1, 2, 50, 127, 128, 129, 200, 255, 256, 300, 301, 302, 303, 350, 400, 419};
+    size_t nq = sizeof qpos / sizeof *qpos;
+    double *Q = malloc(nq * H * hd * sizeof *Q), *K = malloc(n * KVH * hd * sizeof *K),
+           *V = malloc(n * KVH * hd * sizeof *V), *O = malloc(nq * H * hd * sizeof *O), ref[6];
+    fill(Q, nq * H * hd, 1);
+    fill(K, n * KVH * hd, 2);
+    fill(V, n * KVH * hd, 3);
+    for (size_t k = 0; k < nq * H * hd; k++) Q[k] *= 3; /* peaky softmax */
+    double worst = 0;
+    for (size_t mi = 0; mi < sizeof MASKS / sizeof *MASKS; mi++) {
+        duo_attn_shape sh = {H, KVH, hd, MASKS[mi]};
+        attn_fwd_f64(&sh, nq, qpos, Q, K, V, O, NULL);
+        for (size_t r = 0; r < nq; r++)
+            for (int h = 0; h < H; h++) {
+                naive_attn(&sh, qpos[r], Q + r * H * hd + h * hd, K, V, h / (H / KVH), ref);
+                for (int e = 0; e < hd; e++) worst = fmax(worst, fabs(ref[e] - O[r * H * hd + h * hd + e]));
+            }
+    }
+    free(Q); free(K); free(V); free(O);
+    CHECK_MSG(worst < 1e-12, "max abs diff %.3g", worst);
+}
+
+/* L = sum(O * W): analytic dQ, dK, dV from attn_bwd against central differences */
+TEST(attention_backward_matches_finite_differences) {
+    int H = 4, KVH = 2, hd = 4;
+    size_t n = 300;
+    int qpos[] = {5, 100, 130, 131, 200, 250, 260, 299};
+    size_t nq = sizeof qpos / sizeof *qpos;
+    size_t qn = nq * H * hd, kn = n * KVH * hd;
+    double *Q = malloc(qn * 8), *K = malloc(kn * 8), *V = malloc(kn * 8), *O = malloc(qn * 8), *W = malloc(qn * 8),
+           *lse = malloc(nq * H * 8), *dQ = malloc(qn * 8), *dK = malloc(kn * 8), *dV = malloc(kn * 8);
+    fill(Q, qn, 11); fill(K, kn, 12); fill(V, kn, 13); fill(W, qn, 14);
+    double worst = 0, scale = 0;
+    for (size_t mi = 0; mi < sizeof MASKS / sizeof *MASKS; mi++) {
+        duo_attn_shape sh = {H, KVH, hd, MASKS[mi]};
+        attn_fwd_f64(&sh, nq, qpos, Q, K, V, O, lse);
+        memset(dK, 0, kn * 8);
+        memset(dV, 0, kn * 8);
+        attn_bwd_f64(&sh, nq, qpos, Q, K, V, O, lse, W, dQ, dK, dV);
+        struct { double *x, *g; size_t len; } args[] = {{Q, dQ, qn}, {K, dK, kn}, {V, dV, kn}};
+        for (int a = 0; a < 3; a++)
+            for (size_t k = 0; k < args[a].len; k += (a ? 97 : 11)) {
+                double x0 = args[a].x[k], h = 1e-6, lp = 0, lm = 0;
+                args[a].x[k] = x0 + h;
+                attn_fwd_f64(&sh, nq, qpos, Q, K, V, O, NULL);
+                for (size_t i = 0; i < qn; i++) lp += O[i] * W[i];
+                args[a].x[k] = x0 - h;
+                attn_fwd_f64(&sh, nq, qpos, Q, K, V, O, NULL);
+                for (size_t i = 0; i < qn; i++) lm += O[i] * W[i];
+                args[a].x[k] = x0;
+                double fd = (lp - lm) / (2 * h);
+                worst = fmax(worst, fabs(fd - args[a].g[k]));
+                scale = fmax(scale, fabs(fd));
+            }
+    }
+    free(Q); free(K); free(V); free(O); free(W); free(lse); free(dQ); free(dK); free(dV);
+    CHECK(scale > 0.1);
+    CHECK_MSG(worst <= 1e-7 * scale, "max |fd - analytic| %.3g (scale %.3g)", worst, scale);
+}
+
+TEST(rmsnorm_swiglu_backward_match_finite_differences) {
+    int d = 12;
+    size_t m = 3;
+    double X[36], w[12], dY[36], dX[36], Y[36], G[36], U[36], A[36], dG[36], dU[36];
+    fill(X, 36, 21); fill(w, 12, 22); fill(dY, 36, 23); fill(G, 36, 24); fill(U, 36, 25);
+    for (int i = 0; i < 36; i++) G[i] *= 4;
+    rmsnorm_bwd_f64(X, m, d, w, 1e-5, dY, dX, 0);
+    swiglu_bwd_f64(G, U, dY, 36, dG, dU);
+    double worst = 0;
+    for (int k = 0; k < 36; k++) {
+        double h = 1e-6, lp = 0, lm = 0, x0 = X[k];
+        X[k] = x0 + h; rmsnorm_f64(X, m, d, w, 1e-5, Y); for (int i = 0; i < 36; i++) lp += Y[i] * dY[i];
+        X[k] = x0 - h; rmsnorm_f64(X, m, d, w, 1e-5, Y); for (int i = 0; i < 36; i++) lm += Y[i] * dY[i];
+        X[k] = x0;
+        worst = fmax(worst, fabs((lp - lm) / (2 * h) - dX[k]));
+        double *vars[2] = {G, U}, *grads[2] = {dG, dU};
+        for (int v = 0; v < 2; v++) {
+            double v0 = vars[v][k];
+            vars[v][k] = v0 + h; swiglu_f64(G, U, 36, A); lp = A[k] * dY[k];
+            vars[v][k] = v0 - h; swiglu_f64(G, U, 36, A); lm = A[k] * dY[k];
+            vars[v][k] = v0;
+            worst = fmax(worst, fabs((lp - lm) / (2 * h) - grads[v][k]));
+        }
+    }
+    CHECK_MSG(worst < 1e-8, "max |fd - analytic| %.3g", worst);
+}
+
+TEST(rope_rotates_pairs_and_inverse_undoes_it) {
+    int hd = 8, half = 4, H = 2;
+    size_t n = 50;
+    double inv[4] = {1.0, 0.1, 0.01, 0.001}, cos_t[200], sin_t[200], X[32], X0[32];
+    rope_tables_f64(inv, hd, n, cos_t, sin_t);
+    fill(X, 32, 31);
+    memcpy(X0, X, sizeof X);
+    int pos[2] = {7, 49};
+    rope_f64(X, 2, H, hd, pos, cos_t, sin_t, 0);
+    /* HF: x*cos + rotate_half(x)*sin, rotate_half(x) = cat(-x2, x1) */
+    for (int r = 0; r < 2; r++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < hd; i++) {
+                const double *x = X0 + r * H * hd + h * hd;
+                int f = i % half;
+                double ang = pos[r] * inv[f];
+                double rot = i < half ? -x[i + half] : x[i - half];
+                CHECK_CLOSE(X[r * H * hd + h * hd + i], x[i] * cos(ang) + rot * sin(ang), 1e-14);
+            }
+    rope_f64(X, 2, H, hd, pos, cos_t, sin_t, 1);
+    for (int k = 0; k < 32; k++) CHECK_CLOSE(X[k], X0[k], 1e-14);
+}
+
+TEST(float_attention_agrees_with_double) {
+    int H = 8, KVH = 2, hd = 16;
+    size_t n = 700;
+    size_t qn = n * H * hd, kn = n * KVH * hd;
+    int *qpos = malloc(n * sizeof *qpos);
+    for (size_t i = 0; i < n; i++) qpos[i] = (int)i;
+    double *Q = malloc(qn * 8), *K = malloc(kn * 8), *V = malloc(kn * 8), *O = malloc(qn * 8);
+    float *Qf = malloc(qn * 4), *Kf = malloc(kn * 4), *Vf = malloc(kn * 4), *Of = malloc(qn * 4);
+    fill(Q, qn, 41); fill(K, kn, 42); fill(V, kn, 43);
+    for (size_t i = 0; i < qn; i++) Q[i] = Qf[i] = (float)Q[i];
+    for (size_t i = 0; i < kn; i++) { K[i] = Kf[i] = (float)K[i]; V[i] = Vf[i] = (float)V[i]; }
+    double worst = 0;
+    for (size_t mi = 0; mi < sizeof MASKS / sizeof *MASKS; mi++) {
+        duo_attn_shape sh = {H, KVH, hd, MASKS[mi]};
+        attn_fwd_f64(&sh, n, qpos, Q, K, V, O, NULL);
+        attn_fwd_f32(&sh, n, qpos, Qf, Kf, Vf, Of, NULL);
+        for (size_t i = 0; i < qn; i++) worst = fmax(worst, fabs(O[i] - Of[i]));
+    }
+    free(qpos); free(Q); free(K); free(V); free(O); free(Qf); free(Kf); free(Vf); free(Of);
+    CHECK_MSG(worst < 1e-5, "max abs diff %.3g", worst);
+}
+
+TEST(cone_keys_equal_brute_force) {
+    size_t n = 700;
+    int outs[] = {3, 130, 131, 400, 690, 699};
+    duo_posset o = {outs, 6}, k = {0};
+    for (size_t mi = 1; mi < sizeof MASKS / sizeof *MASKS; mi++) {
+        CHECK(cone_keys(&o, &MASKS[mi], n, &k) == 0);
+        size_t idx = 0;
+        int ok = 1;
+        for (size_t j = 0; j < n; j++) {
+            int need = 0;
+            for (int r = 0; r < 6; r++) need |= attn_mask_visible(&MASKS[mi], outs[r], (long)j);
+            if (need) ok &= idx < k.len && k.pos[idx++] == (int)j;
+        }
+        ok &= idx == k.len;
+        posset_free(&k);
+        CHECK_MSG(ok, "mask %zu", mi);
+    }
+}
+
+TEST_MAIN()
