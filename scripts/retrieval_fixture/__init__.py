@@ -1,0 +1,1 @@
+"""Helpers of scripts/make_retrieval_fixture.py: a small Llama trained to retrieve passkeys."""
