@@ -10,9 +10,16 @@
 typedef struct duo_corpus duo_corpus;
 
 duo_corpus *corpus_open(const char *path, duo_error *err);
-/* Next text: 1 with *text/*len valid until the next call, 0 at the end, -1 on error (err names the
+/* Next text: 1 with *text and *len valid until the next call, 0 at the end, -1 on error (err names the
  * file and line). */
 int corpus_next(duo_corpus *c, const char **text, size_t *len, duo_error *err);
 void corpus_close(duo_corpus *c);
+
+/* JSON lines (plain or zstd) held in memory; data must outlive the corpus.  name is used in messages. */
+duo_corpus *corpus_open_memory(const void *data, size_t len, const char *name, duo_error *err);
+/* Where the last text came from: its line number (JSON lines) or the 1-based index of its .txt file. */
+long corpus_position(const duo_corpus *c);
+/* The file the last text came from (the .txt file, or the JSON-lines file itself). */
+const char *corpus_current_file(const duo_corpus *c);
 
 #endif
