@@ -48,10 +48,18 @@ static int attr_write(hid_t file, const char *name, hid_t type, const void *v) {
 }
 static int attr_i64(hid_t f, const char *name, int64_t v) { return attr_write(f, name, H5T_NATIVE_INT64, &v); }
 static int attr_f64(hid_t f, const char *name, double v) { return attr_write(f, name, H5T_NATIVE_DOUBLE, &v); }
+/* Variable-length UTF-8, which h5py reads back as str. */
+static hid_t vlen_string_type(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
 static int attr_str(hid_t f, const char *name, const char *v) {
     if (!v) v = "";
-    hid_t t = string_type(strlen(v) ? strlen(v) : 1);
-    int rc = attr_write(f, name, t, v);
+    hid_t t = vlen_string_type();
+    int rc = attr_write(f, name, t, &v);
     H5Tclose(t);
     return rc;
 }
@@ -322,7 +330,15 @@ char *synth_file_attr_str(const synth_file *f, const char *name) {
     if (a < 0) return NULL;
     hid_t t = H5Aget_type(a);
     char *out = NULL;
-    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
+    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
+        hid_t mt = vlen_string_type();
+        char *v = NULL;
+        if (H5Aread(a, mt, &v) >= 0 && v) {
+            out = strdup(v);
+            H5free_memory(v);
+        }
+        H5Tclose(mt);
+    } else if (H5Tget_class(t) == H5T_STRING) {
         size_t size = H5Tget_size(t);
         hid_t mt = string_type(size);
         out = calloc(size + 1, 1);

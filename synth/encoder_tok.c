@@ -1,0 +1,53 @@
+#include "synth/encoder_tok.h"
+
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/fileio.h"
+
+static int tok_encode(void *ctx, const char *text, size_t len, int special, duo_ids *out, duo_error *err) {
+    return tokenizer_encode((const duo_tokenizer *)ctx, text, len, special, out, err);
+}
+
+static char *tok_decode(void *ctx, const int32_t *ids, size_t n, int skip_special) {
+    return tokenizer_decode((const duo_tokenizer *)ctx, ids, n, skip_special);
+}
+
+int synth_read_clean_up_flag(const char *path) {
+    char cfg[4096];
+    if (path_is_dir(path)) {
+        path_join(cfg, sizeof cfg, path, "tokenizer_config.json");
+    } else {
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s", path);
+        path_join(cfg, sizeof cfg, dirname(copy), "tokenizer_config.json");
+    }
+    if (!path_exists(cfg)) return 0;
+    json_t *root = json_load_file(cfg, 0, NULL);
+    int flag = 0;
+    if (root) {
+        json_t *v = json_object_get(root, "clean_up_tokenization_spaces");
+        flag = v && json_is_true(v);
+        json_decref(root);
+    }
+    return flag;
+}
+
+void synth_encoder_from_tokenizer(const duo_tokenizer *tok, const char *path, synth_encoder *enc) {
+    enc->ctx = (void *)tok;
+    enc->encode = tok_encode;
+    enc->decode = tok_decode;
+    enc->clean_up_tokenization_spaces = path ? synth_read_clean_up_flag(path) : 0;
+}
+
+static int corpus_source_next(void *ctx, const char **text, size_t *len, duo_error *err) {
+    return corpus_next((duo_corpus *)ctx, text, len, err);
+}
+
+synth_text_source synth_source_from_corpus(duo_corpus *c, const char *name) {
+    synth_text_source s = {c, corpus_source_next, name};
+    return s;
+}

@@ -1,0 +1,19 @@
+/* Adapters from the real tokenizer (data/tokenizer.h) and corpus reader (data/corpus.h) to the
+ * builders' synth_encoder and synth_text_source. */
+#ifndef DUO_SYNTH_ENCODER_TOK_H
+#define DUO_SYNTH_ENCODER_TOK_H
+
+#include "data/corpus.h"
+#include "data/tokenizer.h"
+#include "synth/encoder.h"
+
+/* enc wraps tok; path (the model directory or tokenizer.json given to tokenizer_load) is where
+ * tokenizer_config.json's clean_up_tokenization_spaces is looked up (absent: off). */
+void synth_encoder_from_tokenizer(const duo_tokenizer *tok, const char *path, synth_encoder *enc);
+
+/* 1/0 from tokenizer_config.json next to (or in) path; 0 when there is none. */
+int synth_read_clean_up_flag(const char *path);
+
+synth_text_source synth_source_from_corpus(duo_corpus *c, const char *name);
+
+#endif
