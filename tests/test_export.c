@@ -117,6 +117,11 @@ TEST(binary_pattern_directory) {
     free(j);
     CHECK_MSG(ok, "config.json lacks sink_size / sparsity / threshold");
     CHECK(export_binary_pattern(src, out, 0, 0.5, &s, &ns, &tot, &err) == 0);
+    j = file_read_all(path_join(path, sizeof path, out, "config.json"), NULL, &err);
+    CHECK(j);
+    ok = !strcmp(j, "{\"sink_size\": 64, \"recent_size\": 256, \"lr\": 0.02, \"threshold\": 0.5, \"sparsity\": null}");
+    free(j);
+    CHECK_MSG(ok, "config.json is not written as Python's json.dump would");
     CHECK_CLOSE(s, 0.5, 0);
     /* a config without sink_size is refused with the file's name */
     CHECK(file_write_atomic(path_join(path, sizeof path, src, "config.json"), "{}", 2, &err) == 0);

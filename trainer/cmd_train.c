@@ -1,14 +1,110 @@
-/* duo-train train: placeholder until its issue lands (see the issue tracker). */
+/* duo-train train: open the model and the dataset, set up the two-way step (model/duo_step.h) as the
+ * loop's objective, write config.json, and run the training loop (trainer/train_loop.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "data/fileio.h"
+#include "data/model.h"
+#include "model/duo_step.h"
+#include "synth/h5file.h"
 #include "trainer/cli.h"
+#include "trainer/export.h"
+#include "trainer/train_args.h"
+#include "trainer/train_loop.h"
+
+/* The real objective: sample (step mod N) of the dataset through the two-way step. */
+typedef struct {
+    duo_step_ctx *step;
+    synth_file *data;
+    int64_t num_samples;
+} step_objective;
+
+static int step_objective_run(void *vctx, long step, const float *gates, size_t n, double *distill, float *grad,
+                              long *sample_length, long *context_length, duo_error *err) {
+    step_objective *o = vctx;
+    synth_sample s = {0};
+    int64_t index = (int64_t)step % o->num_samples;
+    if (synth_file_read(o->data, index, &s, err)) return -1;
+    duo_step_result res;
+    (void)n;
+    int rc = duo_step_run(o->step, s.input_ids, s.labels, s.n, gates, &res, grad, err);
+    if (rc) duo_error_prefix(err, "sample %lld (%zu tokens)", (long long)index, s.n);
+    *distill = res.distill;
+    *sample_length = (long)s.n;
+    *context_length = s.context_length;
+    synth_sample_free(&s);
+    return rc;
+}
 
 int cmd_train(int argc, char **argv) {
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: duo-train train [options]\n(not built yet)\n");
-        return 0;
+    duo_train_args a;
+    train_args_default(&a);
+    int prc = train_args_parse(argc, argv, &a);
+    if (prc == 1) return 0;
+    if (prc) return 2;
+
+    duo_error err;
+    duo_model m;
+    if (model_open(a.model, &m, &err)) return cli_fail(&err);
+    synth_file *data = NULL;
+    duo_step_ctx *step = NULL;
+    char *identity = NULL;
+    json_t *cfg = NULL;
+    int rc = 1;
+
+    if (train_args_from_dataset(&a, &err)) goto done;
+    data = synth_file_open(a.dataset, &err);
+    if (!data) goto done;
+    int64_t num_samples = synth_file_num_samples(data);
+    if (num_samples <= 0) {
+        duo_fail(&err, "%s holds no samples", a.dataset);
+        goto done;
     }
-    fprintf(stderr, "duo-train train: not built yet\n");
-    return 2;
+    if (a.sink_size + a.recent_size >= a.context_length_min)
+        fprintf(stderr,
+                "duo-train train: note: sink_size + recent_size = %ld >= context_length_min %ld: on samples that "
+                "short, streaming attention equals full attention and they teach the gates nothing\n",
+                a.sink_size + a.recent_size, a.context_length_min);
+
+    char exp_name[512], out_dir[4096];
+    train_args_exp_name(&a, m.name, exp_name, sizeof exp_name);
+    if (a.output_dir) snprintf(out_dir, sizeof out_dir, "%s", a.output_dir);
+    else snprintf(out_dir, sizeof out_dir, "patterns_out/%s", exp_name);
+    if (make_dirs(out_dir, &err)) goto done;
+    cfg = train_args_config_json(&a, exp_name, out_dir);
+    char path[4200];
+    if (export_write_json(path_join(path, sizeof path, out_dir, "config.json"), cfg, &err)) goto done;
+
+    duo_step_opts so = {.sink_size = (int)a.sink_size, .recent_size = (int)a.recent_size, .streaming = a.streaming,
+                        .use_cone = a.use_cone};
+    step = duo_step_create(&m, &so, &err);
+    if (!step) goto done;
+    step_objective obj_ctx = {step, data, num_samples};
+    duo_objective obj = {&obj_ctx, step_objective_run};
+    identity = train_args_identity(&a, m.name, m.cfg.num_hidden_layers, m.cfg.num_key_value_heads);
+    duo_train_opts o = {
+        .num_layers = m.cfg.num_hidden_layers, .num_kv_heads = m.cfg.num_key_value_heads,
+        .num_steps = a.num_steps, .save_steps = a.save_steps, .stop_after = a.stop_after,
+        .lr = a.lr, .reg_weight = a.reg_weight, .initial_value = (float)a.initial_value,
+        .seed = (uint64_t)a.seed, .output_dir = out_dir, .run_identity = identity, .resume = a.resume,
+        .show_progress = 1,
+    };
+    duo_train_result r;
+    if (train_loop_run(&o, &obj, &r, NULL, &err)) goto done;
+    if (r.start_step > 0) fprintf(stderr, "duo-train train: resumed from step %ld\n", r.start_step);
+    if (r.finished)
+        printf("trained %d x %d gates for %ld steps (distill %.6g, reg %.6g at the last step): %s/full_attention_heads.tsv\n",
+               o.num_layers, o.num_kv_heads, r.end_step, r.last_distill, r.last_reg, out_dir);
+    else
+        printf("stopped after step %ld of %ld; continue with --resume: %s\n", r.end_step, a.num_steps, out_dir);
+    rc = 0;
+done:
+    if (rc) cli_fail(&err);
+    json_decref(cfg);
+    free(identity);
+    duo_step_free(step);
+    synth_file_close(data);
+    model_close(&m);
+    return rc;
 }

@@ -96,8 +96,37 @@ int export_read_tsv(const char *path, double **values, int *rows, int *cols, duo
     return 0;
 }
 
+/* The fewest significant digits that print every real in v so it reads back exactly (1..17). */
+static int real_digits_needed(const json_t *v) {
+    int need = 1;
+    if (json_is_real(v)) {
+        double x = json_real_value(v);
+        char buf[40];
+        for (need = 1; need < 17; need++) {
+            snprintf(buf, sizeof buf, "%.*g", need, x);
+            if (strtod(buf, NULL) == x) break;
+        }
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *e;
+        json_object_foreach((json_t *)v, k, e) {
+            int d = real_digits_needed(e);
+            if (d > need) need = d;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) {
+            int d = real_digits_needed(e);
+            if (d > need) need = d;
+        }
+    }
+    return need;
+}
+
 int export_write_json(const char *path, const json_t *obj, duo_error *err) {
-    char *text = json_dumps(obj, JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+    /* Shortest round-trip precision, so 0.02 is written "0.02" as Python's json.dump does. */
+    char *text = json_dumps(obj, JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(real_digits_needed(obj)));
     if (!text) return duo_fail(err, "%s: cannot serialise JSON", path);
     int rc = file_write_atomic(path, text, strlen(text), err);
     free(text);

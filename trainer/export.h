@@ -23,7 +23,8 @@ char *export_format_tsv(const float *values, int rows, int cols, size_t *len);
  * (rows x cols, doubles).  Errors name the file and line. */
 int export_read_tsv(const char *path, double **values, int *rows, int *cols, duo_error *err);
 
-/* json.dump(obj, f) layout (", " and ": " separators, one line, ASCII); atomic write. */
+/* json.dump(obj, f) layout (", " and ": " separators, one line, ASCII; reals with the fewest digits that
+ * read back exactly, for all of them together); atomic write. */
 int export_write_json(const char *path, const json_t *obj, duo_error *err);
 
 /* Binarisation, after clipping the gates to [0,1] as load_attn_pattern does.  full[i] = 1 keeps head i
