@@ -58,13 +58,24 @@ static int find_layer(duo_model *m, int i, duo_error *err) {
     return 0;
 }
 
-/* The folder's last component ("tiny-llama" for "tests/fixtures/tiny-llama/"). */
+/* The folder's last component ("tiny-llama" for "tests/fixtures/tiny-llama/"); for "." or ".." the
+ * name of the folder they stand for. */
 static void base_name(char *out, size_t cap, const char *dir) {
-    size_t end = strlen(dir);
-    while (end > 1 && dir[end - 1] == '/') end--;
-    size_t start = end;
-    while (start > 0 && dir[start - 1] != '/') start--;
-    snprintf(out, cap, "%.*s", (int)(end - start), dir + start);
+    char *real = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t end = strlen(dir);
+        while (end > 1 && dir[end - 1] == '/') end--;
+        size_t start = end;
+        while (start > 0 && dir[start - 1] != '/') start--;
+        int dots = (end - start == 1 && dir[start] == '.') || (end - start == 2 && !strncmp(dir + start, "..", 2));
+        if (pass == 0 && dots && (real = realpath(dir, NULL))) {
+            dir = real;
+            continue;
+        }
+        snprintf(out, cap, "%.*s", (int)(end - start), dir + start);
+        break;
+    }
+    free(real);
 }
 
 int model_open(const char *dir, duo_model *m, duo_error *err) {
@@ -81,6 +92,10 @@ int model_open(const char *dir, duo_model *m, duo_error *err) {
 
     const duo_model_config *c = &m->cfg;
     m->layers = calloc((size_t)c->num_hidden_layers, sizeof *m->layers);
+    if (!m->layers) {
+        duo_fail(err, "%s: out of memory for %d layers", dir, c->num_hidden_layers);
+        goto fail;
+    }
     if (!(m->embed_tokens = expect(m, "model.embed_tokens.weight", c->vocab_size, c->hidden_size, err))) goto fail;
     for (int i = 0; i < c->num_hidden_layers; i++)
         if (find_layer(m, i, err)) goto fail;

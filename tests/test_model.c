@@ -55,6 +55,12 @@ TEST(demo_model_and_trailing_slash) {
     model_close(&m);
     model_close(&m); /* closing twice is harmless */
     CHECK(ok);
+    /* "DIR/." is named after the folder it stands for (patterns_out/<name>/ uses it). */
+    CHECK_MSG(model_open("tests/fixtures/tiny-llama/.", &m, &err) == 0, "%s", err.msg);
+    char name[256];
+    snprintf(name, sizeof name, "%s", m.name);
+    model_close(&m);
+    CHECK_STR(name, "tiny-llama");
 }
 
 /* ---- generated model folders ------------------------------------------------------------------- */
