@@ -197,7 +197,8 @@ TEST(nan_stops_and_keeps_last_checkpoint) {
     duo_train_result r;
     duo_error err;
     CHECK(train_loop_run(&o, &obj, &r, NULL, &err) == -1);
-    CHECK_MSG(strstr(err.msg, "step 13") && strstr(err.msg, "not finite"), "message: %.300s", err.msg);
+    CHECK_MSG(strstr(err.msg, "step 13") && strstr(err.msg, "not finite") && strstr(err.msg, "last checkpoint (step 10)"),
+              "message: %.300s", err.msg);
     CHECK_EQ_INT(r.end_step, 12);
     char p[700];
     duo_h5 *h = h5store_open(path_join(p, sizeof p, dir, "train_state.h5"), 0, &err);

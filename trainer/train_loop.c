@@ -69,6 +69,14 @@ static int save_checkpoint(const duo_train_opts *o, const duo_gates *g, const du
                             o->run_identity, err);
 }
 
+/* Which checkpoint a run stopped at step `done` (updates done) leaves behind. */
+static void last_checkpoint_note(char *out, size_t cap, const duo_train_opts *o, long done, long start_step) {
+    long saved = (done / o->save_steps) * o->save_steps;
+    if (saved < start_step) saved = start_step; /* a resumed run's starting state */
+    if (saved > 0) snprintf(out, cap, "the last checkpoint (step %ld) is kept in %s", saved, o->output_dir);
+    else snprintf(out, cap, "no checkpoint was written yet");
+}
+
 int train_loop_run(const duo_train_opts *o, duo_objective *obj, duo_train_result *res, float *gates_out,
                    duo_error *err) {
     memset(res, 0, sizeof *res);
@@ -112,7 +120,11 @@ int train_loop_run(const duo_train_opts *o, duo_objective *obj, duo_train_result
         gates_clamp(&g);
         rc = obj->run(obj->ctx, s, g.alpha, n, &distill, grad, &sample_len, &ctx_len, err);
         if (rc) {
+            char note[160];
+            last_checkpoint_note(note, sizeof note, o, s, res->start_step);
             duo_error_prefix(err, "step %ld", s + 1);
+            size_t len = strlen(err->msg);
+            snprintf(err->msg + len, sizeof err->msg - len, "; %s", note);
             break;
         }
         reg = gates_l1_mean(g.alpha, n);
@@ -120,10 +132,11 @@ int train_loop_run(const duo_train_opts *o, duo_objective *obj, duo_train_result
         int finite = isfinite(loss);
         for (size_t i = 0; i < n && finite; i++) finite = isfinite(grad[i]);
         if (!finite) {
+            char note[160];
+            last_checkpoint_note(note, sizeof note, o, s, res->start_step);
             rc = duo_fail(err, "step %ld: the loss is not finite (distill %g, reg %g, loss %g%s); stopped before "
-                               "the update, the last checkpoint (step %ld) is kept",
-                          s + 1, distill, reg, loss, isfinite(loss) ? ", gradient not finite" : "",
-                          (s / o->save_steps) * o->save_steps);
+                               "the update; %s",
+                          s + 1, distill, reg, loss, isfinite(loss) ? ", gradient not finite" : "", note);
             break;
         }
         gates_l1_grad_add(g.alpha, n, (float)o->reg_weight, grad);
