@@ -17,6 +17,10 @@ typedef struct duo_tokenizer duo_tokenizer;
 duo_tokenizer *tokenizer_load(const char *path, duo_error *err);
 void tokenizer_free(duo_tokenizer *tok);
 
+/* A tokenizer from the text of a tokenizer.json already in memory (json[0..len), need not be
+ * NUL-terminated); `name` labels error messages.  No tokenizer_config.json is read. */
+duo_tokenizer *tokenizer_load_json(const char *json, size_t len, const char *name, duo_error *err);
+
 /* Appends the ids of text[0..len) to out.  add_special_tokens as in HF encode(): applies the
  * post-processor (e.g. prepends BOS).  Invalid UTF-8 is an error. */
 int tokenizer_encode(const duo_tokenizer *tok, const char *text, size_t len, int add_special_tokens,

@@ -1,0 +1,114 @@
+/* Normalizers of tokenizer.json: Sequence, Prepend, Replace (the Llama-2 / Mistral "legacy"
+ * conversion's Sequence[Prepend("▁"), Replace(" ", "▁")]).  Unicode normal forms are rejected. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/tokenizer_impl.h"
+
+/* Reads {"String": s} or {"Regex": r} into a compiled regex (literal for String). */
+int tok_load_pattern(json_t *pat, tok_regex *re, const char *what, duo_error *err) {
+    json_t *s = json_is_object(pat) ? json_object_get(pat, "String") : NULL;
+    json_t *r = json_is_object(pat) ? json_object_get(pat, "Regex") : NULL;
+    if (json_is_string(s)) return tok_regex_compile(re, json_string_value(s), json_string_length(s), 1, err);
+    if (json_is_string(r)) {
+        if (tok_regex_compile(re, json_string_value(r), json_string_length(r), 0, err)) {
+            duo_error_prefix(err, "%s", what);
+            return -1;
+        }
+        return 0;
+    }
+    return duo_fail(err, "%s: \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}", what);
+}
+
+static char *dup_json_string(json_t *s, size_t *len) {
+    *len = json_string_length(s);
+    char *p = malloc(*len + 1);
+    memcpy(p, json_string_value(s), *len + 1);
+    return p;
+}
+
+static int load_one(duo_tokenizer *tok, json_t *j, int depth, duo_error *err) {
+    if (!json_is_object(j)) return duo_fail(err, "normalizer: expected an object");
+    const char *type = json_string_value(json_object_get(j, "type"));
+    if (!type) return duo_fail(err, "normalizer: missing \"type\"");
+    if (!strcmp(type, "Sequence")) {
+        json_t *list = json_object_get(j, "normalizers");
+        if (!json_is_array(list)) return duo_fail(err, "normalizer Sequence: \"normalizers\" must be an array");
+        if (depth > 8) return duo_fail(err, "normalizer Sequence nested too deeply");
+        size_t i;
+        json_t *item;
+        json_array_foreach(list, i, item) if (load_one(tok, item, depth + 1, err)) return -1;
+        return 0;
+    }
+    tok_normalizer n = {0};
+    if (!strcmp(type, "Prepend")) {
+        json_t *p = json_object_get(j, "prepend");
+        if (!json_is_string(p)) return duo_fail(err, "normalizer Prepend: \"prepend\" must be a string");
+        n.type = NORM_PREPEND;
+        n.text = dup_json_string(p, &n.text_len);
+    } else if (!strcmp(type, "Replace")) {
+        json_t *c = json_object_get(j, "content");
+        if (!json_is_string(c)) return duo_fail(err, "normalizer Replace: \"content\" must be a string");
+        if (tok_load_pattern(json_object_get(j, "pattern"), &n.re, "normalizer Replace", err)) return -1;
+        n.type = NORM_REPLACE;
+        n.text = dup_json_string(c, &n.text_len);
+    } else {
+        return duo_fail(err, "unsupported normalizer type \"%s\" (supported: Sequence, Prepend, Replace)", type);
+    }
+    tok->norms = realloc(tok->norms, (tok->n_norms + 1) * sizeof *tok->norms);
+    tok->norms[tok->n_norms++] = n;
+    return 0;
+}
+
+int tok_load_normalizer(duo_tokenizer *tok, json_t *j, duo_error *err) {
+    if (!j || json_is_null(j)) return 0;
+    return load_one(tok, j, 0, err);
+}
+
+static char *reserve(char **buf, size_t *cap, size_t n) {
+    if (n > *cap) {
+        *cap = n < 256 ? 256 : n * 2;
+        *buf = realloc(*buf, *cap);
+    }
+    return *buf;
+}
+
+int tok_normalize(const duo_tokenizer *tok, tok_work *w, const char *s, size_t len, const char **out,
+                  size_t *out_len, duo_error *err) {
+    int which = 0;  /* the scratch buffer that does not hold s */
+    for (size_t k = 0; k < tok->n_norms; k++) {
+        const tok_normalizer *n = &tok->norms[k];
+        char **dst = which ? &w->tmp2 : &w->tmp;
+        size_t *cap = which ? &w->tmp2_cap : &w->tmp_cap;
+        size_t m = 0;
+        if (n->type == NORM_PREPEND) {
+            if (len == 0) continue;  /* Prepend leaves an empty string empty */
+            char *d = reserve(dst, cap, len + n->text_len);
+            memcpy(d, n->text, n->text_len);
+            memcpy(d + n->text_len, s, len);
+            m = len + n->text_len;
+        } else {
+            if (tok_regex_find_all(&n->re, w->md, s, len, &w->spans, err)) return -1;
+            if (w->spans.n == 0) continue;
+            size_t total = len + w->spans.n * n->text_len;
+            char *d = reserve(dst, cap, total + 1);
+            size_t prev = 0;
+            for (size_t i = 0; i < w->spans.n; i++) {
+                tok_span sp = w->spans.v[i];
+                memcpy(d + m, s + prev, sp.start - prev);
+                m += sp.start - prev;
+                memcpy(d + m, n->text, n->text_len);
+                m += n->text_len;
+                prev = sp.end;
+            }
+            memcpy(d + m, s + prev, len - prev);
+            m += len - prev;
+        }
+        s = *dst;
+        len = m;
+        which ^= 1;
+    }
+    *out = s;
+    *out_len = len;
+    return 0;
+}

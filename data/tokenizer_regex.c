@@ -1,0 +1,95 @@
+/* Regexes of tokenizer.json through PCRE2 (UTF + UCP, JIT when available), and the piece lists
+ * the encoding pipeline passes between its stages. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/tokenizer_impl.h"
+#include "data/tokenizer_utf8.h"
+
+int tok_regex_compile(tok_regex *re, const char *pattern, size_t len, int literal, duo_error *err) {
+    int code;
+    PCRE2_SIZE off;
+    /* Oniguruma's default (Ruby) syntax, which `tokenizers` uses, treats ^ and $ as line anchors. */
+    uint32_t opts = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP | PCRE2_MULTILINE);
+    re->code = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &code, &off, NULL);
+    if (!re->code) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(code, msg, sizeof msg);
+        return duo_fail(err, "invalid regex \"%.*s\" at offset %zu: %s", (int)(len > 200 ? 200 : len), pattern,
+                        (size_t)off, (char *)msg);
+    }
+    pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);  /* falls back to the interpreter if unavailable */
+    return 0;
+}
+
+void tok_regex_free(tok_regex *re) {
+    pcre2_code_free(re->code);
+    re->code = NULL;
+}
+
+static void spans_push(tok_spans *s, size_t a, size_t b) {
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->v[s->n++] = (tok_span){a, b};
+}
+
+int tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s, size_t len, tok_spans *out,
+                       duo_error *err) {
+    out->n = 0;
+    size_t last_end = 0, last_match_end = (size_t)-1;
+    while (last_end <= len) {
+        int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, last_end, PCRE2_NO_UTF_CHECK, md, NULL);
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(rc, msg, sizeof msg);
+            return duo_fail(err, "regex match failed: %s", (char *)msg);
+        }
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        size_t a = ov[0], b = ov[1];
+        if (b < a) b = a;  /* \K tricks; never in tokenizer patterns */
+        if (a == b && last_match_end == last_end) {  /* empty match where the last one ended: step one char */
+            last_end += last_end < len ? tok_utf8_len((unsigned char)s[last_end]) : 1;
+            continue;
+        }
+        last_end = last_match_end = b;
+        spans_push(out, a, b);
+    }
+    return 0;
+}
+
+void tok_pieces_clear(tok_pieces *p) {
+    p->len = 0;
+    p->n = 0;
+}
+
+void tok_pieces_free(tok_pieces *p) {
+    free(p->buf);
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+size_t tok_pieces_bytes(tok_pieces *p, const char *s, size_t len) {
+    if (p->len + len > p->cap) {
+        size_t cap = p->cap ? p->cap : 256;
+        while (cap < p->len + len) cap *= 2;
+        p->buf = realloc(p->buf, cap);
+        p->cap = cap;
+    }
+    size_t off = p->len;
+    if (len) memcpy(p->buf + off, s, len);
+    p->len += len;
+    return off;
+}
+
+void tok_pieces_add(tok_pieces *p, const char *s, size_t len, int32_t id, int at_start) {
+    if (len == 0) return;
+    size_t off = tok_pieces_bytes(p, s, len);
+    if (p->n == p->vcap) {
+        p->vcap = p->vcap ? p->vcap * 2 : 64;
+        p->v = realloc(p->v, p->vcap * sizeof *p->v);
+    }
+    p->v[p->n++] = (tok_piece){off, len, id, (uint8_t)(at_start != 0)};
+}

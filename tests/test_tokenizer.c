@@ -1,0 +1,133 @@
+/* Tokenizer vs the Hugging Face `tokenizers` library: reference vectors written by
+ * scripts/gen_tokenizer_refs.py (ids with and without special tokens, decode with and without
+ * skipping them) for a real SentencePiece tokenizer (Mistral, two conversions), byte-level BPEs
+ * (Llama-3 regex + ignore_merges, GPT-2 regex, add_prefix_space) and BPE corner cases. */
+#include <jansson.h>
+
+#include "data/tokenizer.h"
+#include "tests/harness.h"
+
+#define FIX "tests/fixtures/tokenizers/"
+
+/* Prints a short escaped excerpt of text for failure messages. */
+static const char *excerpt(const char *s) {
+    static char buf[96];
+    size_t o = 0;
+    for (; *s && o < sizeof buf - 8; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n') buf[o++] = '\\', buf[o++] = 'n';
+        else if (c == '\t') buf[o++] = '\\', buf[o++] = 't';
+        else buf[o++] = (char)c;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* First index where got and want differ, or -1. */
+static long ids_diff(const duo_ids *got, json_t *want) {
+    size_t n = json_array_size(want);
+    for (size_t i = 0; i < n || i < got->len; i++) {
+        if (i >= n || i >= got->len) return (long)i;
+        if (got->ids[i] != (int32_t)json_integer_value(json_array_get(want, i))) return (long)i;
+    }
+    return -1;
+}
+
+/* Checks every case of FIX<name>.vectors.json; tok_path overrides the file named inside. */
+static void check_vectors(test_ctx *t, const char *name, const char *tok_path) {
+    char path[512];
+    snprintf(path, sizeof path, FIX "%s.vectors.json", name);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    CHECK_MSG(root, "%s: %s", path, je.text);
+    char tpath[512];
+    if (tok_path) snprintf(tpath, sizeof tpath, "%s", tok_path);
+    else snprintf(tpath, sizeof tpath, FIX "%s", json_string_value(json_object_get(root, "tokenizer")));
+    duo_error err = {{0}};
+    duo_tokenizer *tok = tokenizer_load(tpath, &err);
+    if (!tok) {
+        json_decref(root);
+        FAILF("load %.200s: %.600s", tpath, err.msg);
+    }
+    char fail[1024] = "";
+    if (tokenizer_vocab_size(tok) != json_integer_value(json_object_get(root, "vocab_size")))
+        snprintf(fail, sizeof fail, "vocab size %d, HF says %lld", tokenizer_vocab_size(tok),
+                 json_integer_value(json_object_get(root, "vocab_size")));
+    json_t *cases = json_object_get(root, "cases"), *c;
+    size_t i;
+    json_array_foreach(cases, i, c) {
+        if (fail[0]) break;
+        const char *text = json_string_value(json_object_get(c, "text"));
+        size_t len = json_string_length(json_object_get(c, "text"));
+        for (int special = 0; special < 2 && !fail[0]; special++) {
+            duo_ids ids = {0};
+            json_t *want = json_object_get(c, special ? "ids_special" : "ids");
+            if (tokenizer_encode(tok, text, len, special, &ids, &err)) {
+                snprintf(fail, sizeof fail, "case %zu \"%s\": encode failed: %.600s", i, excerpt(text), err.msg);
+            } else {
+                long d = ids_diff(&ids, want);
+                if (d >= 0)
+                    snprintf(fail, sizeof fail, "case %zu \"%s\" (special=%d): id[%ld] = %d, HF %lld (%zu ids, HF %zu)",
+                             i, excerpt(text), special, d, d < (long)ids.len ? ids.ids[d] : -1,
+                             d < (long)json_array_size(want) ? json_integer_value(json_array_get(want, d)) : -1LL,
+                             ids.len, json_array_size(want));
+            }
+            ids_free(&ids);
+        }
+        json_t *ws = json_object_get(c, "ids_special");
+        size_t n = json_array_size(ws);
+        int32_t *v = malloc((n + 1) * sizeof *v);
+        for (size_t k = 0; k < n; k++) v[k] = (int32_t)json_integer_value(json_array_get(ws, k));
+        for (int skip = 0; skip < 2 && !fail[0]; skip++) {
+            char *s = tokenizer_decode(tok, v, n, skip);
+            const char *want = json_string_value(json_object_get(c, skip ? "decoded_skip" : "decoded"));
+            if (strcmp(s, want)) {
+                char a[96];
+                snprintf(a, sizeof a, "%s", excerpt(s));
+                snprintf(fail, sizeof fail, "case %zu decode(skip=%d): \"%s\", HF \"%s\"", i, skip, a, excerpt(want));
+            }
+            free(s);
+        }
+        free(v);
+    }
+    tokenizer_free(tok);
+    json_decref(root);
+    CHECK_MSG(!fail[0], "%s: %.900s", name, fail);
+}
+
+TEST(mistral_metaspace_matches_hf) { check_vectors(t, "mistral", NULL); }
+TEST(mistral_legacy_prepend_replace_matches_hf) { check_vectors(t, "mistral_legacy", NULL); }
+TEST(mistral_model_dir_config_bos_eos) {
+    check_vectors(t, "mistral_dir", FIX "mistral");
+    if (t->failed) return;
+    duo_error err;
+    duo_tokenizer *tok = tokenizer_load(FIX "mistral", &err);
+    CHECK_MSG(tok, "%.600s", err.msg);
+    CHECK_EQ_INT(tokenizer_bos_id(tok), 1);
+    CHECK_EQ_INT(tokenizer_eos_id(tok), 2);
+    CHECK_STR(tokenizer_id_to_token(tok, 1), "<s>");
+    CHECK_EQ_INT(tokenizer_token_to_id(tok, "</s>"), 2);
+    CHECK_EQ_INT(tokenizer_token_to_id(tok, "▁the"), 272);
+    tokenizer_free(tok);
+}
+TEST(llama3_byte_level_matches_hf) { check_vectors(t, "llama3_bpe", NULL); }
+TEST(gpt2_byte_level_added_tokens_matches_hf) { check_vectors(t, "gpt2_bpe", NULL); }
+TEST(byte_level_prefix_space_matches_hf) { check_vectors(t, "prefix_space_bpe", NULL); }
+TEST(bpe_unk_fused_matches_hf) { check_vectors(t, "tiny_unk_fused", NULL); }
+TEST(bpe_unk_unfused_matches_hf) { check_vectors(t, "tiny_unk_unfused", NULL); }
+TEST(bpe_byte_fallback_matches_hf) { check_vectors(t, "tiny_byte_fallback", NULL); }
+TEST(bpe_ignore_merges_matches_hf) { check_vectors(t, "tiny_ignore_merges", NULL); }
+TEST(bpe_merges_matches_hf) { check_vectors(t, "tiny_merges", NULL); }
+
+TEST(llama3_bos_from_template) {
+    duo_error err;
+    duo_tokenizer *tok = tokenizer_load(FIX "llama3_bpe.json", &err);
+    CHECK_MSG(tok, "%.600s", err.msg);
+    int32_t bos = tokenizer_token_to_id(tok, "<|begin_of_text|>");
+    CHECK(bos >= 0);
+    CHECK_EQ_INT(tokenizer_bos_id(tok), bos);
+    CHECK_EQ_INT(tokenizer_eos_id(tok), -1);  /* the template adds none; no tokenizer_config.json */
+    tokenizer_free(tok);
+}
+
+TEST_MAIN()
