@@ -2,4 +2,5 @@
 #define T float
 #define S f32
 #define GEMM cblas_sgemm
+#define EXP expf
 #include "kernels/cpu/ops_impl.h"

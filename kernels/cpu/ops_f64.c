@@ -2,4 +2,5 @@
 #define T double
 #define S f64
 #define GEMM cblas_dgemm
+#define EXP exp
 #include "kernels/cpu/ops_impl.h"

@@ -121,7 +121,21 @@ static FN(key_span) FN(chunk_keys)(const duo_attn_mask *mk, long pmin, long pmax
     return ks;
 }
 
-static inline int FN(col_pos)(const FN(key_span) *ks, int c) { return c < ks->a_len ? c : ks->b_lo + (c - ks->a_len); }
+/* The columns query position i sees, as two column ranges [0, *a_end) and [*b_start, *b_end): the mask
+ * has the shape "j <= i and (j < sink_end or j >= recent_lo(i))" (kernels/cpu/attn_mask.h), and range A
+ * holds the keys below min(sink_end, pmax+1), range B the keys from max(sink end, recent_lo(pmin)). */
+static inline void FN(row_cols)(const duo_attn_mask *mk, const FN(key_span) *ks, long i, int *a_end, int *b_start,
+                                int *b_end) {
+    long a = ks->a_len < i + 1 ? ks->a_len : i + 1;
+    long lo = attn_mask_recent_lo(mk, i);
+    if (lo < ks->b_lo) lo = ks->b_lo;
+    long kend = (long)ks->b_lo + ks->b_len;
+    long hi = i + 1 < kend ? i + 1 : kend;
+    if (lo > kend) lo = kend; /* empty range B */
+    *a_end = (int)a;
+    *b_start = (int)(ks->a_len + (lo - ks->b_lo));
+    *b_end = hi > lo ? (int)(ks->a_len + (hi - ks->b_lo)) : *b_start;
+}
 
 /* S[rows][cols] = Q_chunk K_cols^T for one head (unscaled). */
 static void FN(chunk_scores)(const T *Q, int qstride, int rows, const T *K, int kstride,
@@ -150,29 +164,23 @@ static void FN(chunk_softmax)(const duo_attn_mask *mk, const int *qpos, int rows
                               T scale, T *Sbuf, int cols, T *lse_rows) {
     for (int r = 0; r < rows; r++) {
         T *s = Sbuf + (size_t)r * cols;
-        long i = qpos[r];
+        int ae, bs, be;
+        FN(row_cols)(mk, ks, qpos[r], &ae, &bs, &be);
         T mx = -INFINITY;
-        for (int c = 0; c < cols; c++) {
-            if (attn_mask_visible(mk, i, FN(col_pos)(ks, c))) {
-                s[c] *= scale;
-                if (s[c] > mx) mx = s[c];
-            } else {
-                s[c] = -INFINITY;
-            }
-        }
+        for (int c = 0; c < ae; c++) { s[c] *= scale; if (s[c] > mx) mx = s[c]; }
+        for (int c = bs; c < be; c++) { s[c] *= scale; if (s[c] > mx) mx = s[c]; }
         T sum = 0;
-        for (int c = 0; c < cols; c++) {
-            T e = s[c] == -INFINITY ? 0 : (T)exp(s[c] - mx);
-            s[c] = e;
-            sum += e;
-        }
+        for (int c = 0; c < ae; c++) { s[c] = EXP(s[c] - mx); sum += s[c]; }
+        for (int c = bs; c < be; c++) { s[c] = EXP(s[c] - mx); sum += s[c]; }
+        for (int c = ae; c < bs; c++) s[c] = 0;
+        for (int c = be; c < cols; c++) s[c] = 0;
         T inv = 1 / sum;
-        for (int c = 0; c < cols; c++) s[c] *= inv;
+        for (int c = 0; c < ae; c++) s[c] *= inv;
+        for (int c = bs; c < be; c++) s[c] *= inv;
         lse_rows[r] = mx + (T)log(sum);
     }
 }
 
-typedef struct { int rows_max; T *S, *dP, *tmp; } FN(attn_scratch);
 
 void FN(attn_fwd)(const duo_attn_shape *sh, size_t nq, const int *qpos, const T *Q, const T *K,
                   const T *V, T *O, T *lse) {
@@ -247,11 +255,14 @@ void FN(attn_bwd)(const duo_attn_shape *sh, size_t nq, const int *qpos, const T 
                     /* P from the saved log-sum-exp */
                     FN(chunk_scores)(Qc, qs, rows, Kg, ks_, &span, hd, P, cols);
                     for (int r = 0; r < rows; r++) {
-                        long i = qpos[r0 + r];
                         T l = lse[(r0 + r) * H + h];
                         T *p = P + (size_t)r * cols;
-                        for (int c = 0; c < cols; c++)
-                            p[c] = attn_mask_visible(&sh->mask, i, FN(col_pos)(&span, c)) ? (T)exp(p[c] * scale - l) : 0;
+                        int ae, bs, be;
+                        FN(row_cols)(&sh->mask, &span, qpos[r0 + r], &ae, &bs, &be);
+                        for (int c = 0; c < ae; c++) p[c] = EXP(p[c] * scale - l);
+                        for (int c = ae; c < bs; c++) p[c] = 0;
+                        for (int c = bs; c < be; c++) p[c] = EXP(p[c] * scale - l);
+                        for (int c = be; c < cols; c++) p[c] = 0;
                     }
                     /* dP = dO V^T over the same columns */
                     FN(chunk_scores)(dOc, qs, rows, Vg, ks_, &span, hd, dP, cols);
