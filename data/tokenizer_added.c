@@ -24,8 +24,8 @@ int tok_load_added(duo_tokenizer *tok, json_t *j, duo_error *err) {
     json_array_foreach(j, i, o) {
         if (!json_is_object(o)) return duo_fail(err, "added_tokens[%zu]: expected an object", i);
         json_t *id = json_object_get(o, "id"), *content = json_object_get(o, "content");
-        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) > INT32_MAX)
-            return duo_fail(err, "added_tokens[%zu]: \"id\" must be a non-negative integer", i);
+        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= TOK_MAX_ID)
+            return duo_fail(err, "added_tokens[%zu]: \"id\" must be an integer in [0, %d)", i, TOK_MAX_ID);
         if (!json_is_string(content) || json_string_length(content) == 0)
             return duo_fail(err, "added_tokens[%zu]: \"content\" must be a non-empty string", i);
         tok_added *a = &tok->added[tok->n_added];

@@ -117,8 +117,8 @@ int tok_load_bpe(tok_bpe *bpe, json_t *j, duo_error *err) {
     json_t *v;
     int32_t max_id = -1;
     json_object_foreach(vocab, key, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= INT32_MAX)
-            return duo_fail(err, "model: vocab entry \"%.100s\" must have a non-negative integer id", key);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= TOK_MAX_ID)
+            return duo_fail(err, "model: vocab entry \"%.100s\" must have an integer id in [0, %d)", key, TOK_MAX_ID);
         int32_t id = (int32_t)json_integer_value(v);
         tok_str_map_put(&bpe->vocab, key, strlen(key), id);
         if (id > max_id) max_id = id;

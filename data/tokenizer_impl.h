@@ -15,6 +15,9 @@
 #include "data/tokenizer.h"
 #include "data/tokenizer_map.h"
 
+/* Token ids above this are rejected (real vocabularies are < 1M): keeps id-indexed tables small. */
+#define TOK_MAX_ID (1 << 24)
+
 /* ---- pieces of text moving through the pipeline ---- */
 
 typedef struct {
