@@ -50,7 +50,7 @@ $(BUILD)/%.o: %.c $(wildcard */*.h) $(wildcard kernels/*/*.h) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.cu $(wildcard kernels/*/*.h)
+$(BUILD)/%.o: %.cu $(wildcard */*.h) $(wildcard kernels/*/*.h)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 

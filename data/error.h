@@ -3,6 +3,10 @@
 #ifndef DUO_DATA_ERROR_H
 #define DUO_DATA_ERROR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     char msg[1024];
 } duo_error;
@@ -12,5 +16,9 @@ int duo_fail(duo_error *err, const char *fmt, ...) __attribute__((format(printf,
 
 /* Prefixes an existing message with more context ("loading model X: <old message>"). */
 void duo_error_prefix(duo_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
