@@ -155,7 +155,8 @@ TEST(sample_layout_positions_and_labels) {
             strcat(want, "\n\n");
             free(q);
         }
-        CHECK_STR(qa, want);
+        int qa_ok = strcmp(qa, want) == 0;
+        CHECK_MSG(qa_ok, "sample %lld: the QA part is not question + passkey + separator per passkey", (long long)k);
         free(qa);
         char *p2 = toy_decode(NULL, s.input_ids + s.qa_start - strlen(p.prompt2), strlen(p.prompt2), 0);
         CHECK_STR(p2, p.prompt2);
