@@ -40,8 +40,8 @@ CTX {
     /* per-run buffers, grown to n */
     size_t n_cap;
     T *cos_t, *sin_t;
-    T *xT, *hT, *qT, *kT, *vT, *aT, *gT, *uT; /* teacher (all positions) */
-    T *h1, *hq, *q, *kc, *vc, *kp, *vp, *sa, *lse, *att, *xmid, *h2, *g, *u, *act, *out; /* student */
+    T *xT, *hT, *qT, *kT, *vT, *aT, *gT, *uT; /* teacher (all positions); gT, uT alias dg, du */
+    T *h1, *hq, *q, *kc, *vc, *kp, *vp, *sa, *lse, *att, *xmid, *h2, *g, *u, *act, *out; /* student; act aliases dact */
     T *dout, *dxmid, *dact, *dg, *du, *dh2, *datt, *dq, *dkp, *dvp, *dh1, *dhq, *dxin;
     int *allpos, *row_map;
     /* per-run cone */
@@ -125,8 +125,8 @@ static void FN(ctx_free)(CTX *c) {
     FN(free_run_sets)(c);
     T **bufs[] = {&c->w.in_norm, &c->w.wq, &c->w.wk, &c->w.wv, &c->w.wo, &c->w.post_norm, &c->w.wg, &c->w.wu,
                   &c->w.wd, &c->final_norm, &c->cos_t, &c->sin_t, &c->xT, &c->hT, &c->qT, &c->kT, &c->vT,
-                  &c->aT, &c->gT, &c->uT, &c->h1, &c->hq, &c->q, &c->kc, &c->vc, &c->kp, &c->vp, &c->sa,
-                  &c->lse, &c->att, &c->xmid, &c->h2, &c->g, &c->u, &c->act, &c->out, &c->dout, &c->dxmid,
+                  &c->aT, &c->h1, &c->hq, &c->q, &c->kc, &c->vc, &c->kp, &c->vp, &c->sa,
+                  &c->lse, &c->att, &c->xmid, &c->h2, &c->g, &c->u, &c->out, &c->dout, &c->dxmid,
                   &c->dact, &c->dg, &c->du, &c->dh2, &c->datt, &c->dq, &c->dkp, &c->dvp, &c->dh1, &c->dhq,
                   &c->dxin};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(*bufs[i]);
@@ -201,9 +201,9 @@ static int FN(ensure_n)(CTX *c, size_t n, duo_error *err) {
     size_t half = (size_t)c->hd / 2;
     struct { T **p; size_t per_row; } bufs[] = {
         {&c->cos_t, half}, {&c->sin_t, half}, {&c->xT, d}, {&c->hT, d}, {&c->qT, qd}, {&c->kT, kvd},
-        {&c->vT, kvd}, {&c->aT, qd}, {&c->gT, in}, {&c->uT, in}, {&c->h1, d}, {&c->hq, d}, {&c->q, qd},
+        {&c->vT, kvd}, {&c->aT, qd}, {&c->h1, d}, {&c->hq, d}, {&c->q, qd},
         {&c->kc, kvd}, {&c->vc, kvd}, {&c->kp, kvd}, {&c->vp, kvd}, {&c->sa, qd}, {&c->lse, (size_t)c->H},
-        {&c->att, qd}, {&c->xmid, d}, {&c->h2, d}, {&c->g, in}, {&c->u, in}, {&c->act, in}, {&c->out, d},
+        {&c->att, qd}, {&c->xmid, d}, {&c->h2, d}, {&c->g, in}, {&c->u, in}, {&c->out, d},
         {&c->dout, d}, {&c->dxmid, d}, {&c->dact, in}, {&c->dg, in}, {&c->du, in}, {&c->dh2, d},
         {&c->datt, qd}, {&c->dq, qd}, {&c->dkp, kvd}, {&c->dvp, kvd}, {&c->dh1, d}, {&c->dhq, d},
         {&c->dxin, d}};
@@ -215,6 +215,11 @@ static int FN(ensure_n)(CTX *c, size_t n, duo_error *err) {
             return duo_fail(err, "out of memory for %zu positions", n);
         }
     }
+    /* buffers whose lives never overlap share memory: the teacher's MLP runs only in the forward pass,
+     * dG/dU only in the backward pass; the student's SwiGLU output is dead once down_proj has read it */
+    c->gT = c->dg;
+    c->uT = c->du;
+    c->act = c->dact;
     free(c->allpos);
     free(c->row_map);
     c->allpos = malloc(n * sizeof *c->allpos);

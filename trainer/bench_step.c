@@ -23,6 +23,12 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec;
+}
+
 static double peak_rss_mib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -179,9 +185,12 @@ int bench_step(int argc, char **argv) {
            model_dir ? model_dir : shape, c->num_hidden_layers, c->hidden_size, c->num_attention_heads,
            c->num_key_value_heads, c->head_dim, c->intermediate_size, weight_bytes / (1 << 20),
            model_dir ? "in file" : "random bf16 in memory", now_s() - t0);
-    printf("step: sink %d recent %d %s, cone %s, labels = last %ld tokens, threads: OpenMP + OpenBLAS %d\n",
+    printf("step: sink %d recent %d %s, cone %s, labels = last %ld tokens, threads: OpenMP + OpenBLAS %d (core %s)\n",
            so.sink_size, so.recent_size, so.streaming == STREAMING_SDPA ? "sdpa" : "blocksparse",
-           so.use_cone ? "on" : "off", labels, openblas_get_num_threads());
+           so.use_cone ? "on" : "off", labels, openblas_get_num_threads(), openblas_get_corename());
+    if (!strcmp(openblas_get_corename(), "Prescott"))
+        printf("warning: OpenBLAS fell back to its generic SSE3 kernels (it did not recognise this CPU); set\n"
+               "         OPENBLAS_CORETYPE (e.g. SkylakeX or Cooperlake on AVX-512 machines, Haswell on AVX2)\n");
     double gf_peak = gsize ? sgemm_gflops((int)gsize) : 0;
     if (gsize) printf("cblas_sgemm %ldx%ldx%ld: %.1f GFLOP/s (60%% target: %.1f GFLOP/s)\n", gsize, gsize, gsize, gf_peak, 0.6 * gf_peak);
 
@@ -194,8 +203,8 @@ int bench_step(int argc, char **argv) {
     int G = c->num_hidden_layers * c->num_key_value_heads;
     float *gates = malloc((size_t)G * sizeof *gates), *grad = malloc((size_t)G * sizeof *grad);
     for (int i = 0; i < G; i++) gates[i] = 0.5f;
-    printf("%8s %10s %10s %9s %8s %11s %14s %s\n", "ctx", "s/step", "GFLOP", "GFLOP/s", "%sgemm", "cone share",
-           "peak RSS MiB", "(RSS budget MiB)");
+    printf("%8s %10s %10s %10s %9s %8s %11s %14s %s\n", "ctx", "s/step", "cpu s/step", "GFLOP", "GFLOP/s", "%sgemm",
+           "cone share", "peak RSS MiB", "(RSS budget MiB)");
     for (int k = 0; k < nctx && rc == 0; k++) {
         size_t n = ctxs[k], nlab = (size_t)labels < n ? (size_t)labels : n;
         int32_t *ids = malloc(n * sizeof *ids), *lab = malloc(n * sizeof *lab);
@@ -204,19 +213,19 @@ int bench_step(int argc, char **argv) {
             lab[i] = i >= n - nlab ? ids[i] : -100;
         }
         duo_step_result res;
-        double total = 0;
+        double total = 0, cpu_total = 0;
         int timed = 0;
         for (long s = 0; s < (steps ? steps + 1 : 1); s++) {
-            double ts = now_s();
+            double ts = now_s(), cs = cpu_s();
             if (duo_step_run(ctx, ids, lab, n, gates, &res, grad, &err)) { rc = cli_fail(&err); break; }
-            if (s > 0 || steps == 0) { total += now_s() - ts; timed++; }
+            if (s > 0 || steps == 0) { total += now_s() - ts; cpu_total += cpu_s() - cs; timed++; }
         }
         free(ids);
         free(lab);
         if (rc) break;
         double sps = total / timed;
         double budget = weight_bytes / (1 << 20) + 2 * saved_activation_mib(c, &so, n, nlab) + layer_f32 / (1 << 20);
-        printf("%8zu %10.3f %10.1f %9.1f %7.0f%% %10.1f%% %14.1f (%.1f)\n", n, sps, res.flops / 1e9,
+        printf("%8zu %10.3f %10.3f %10.1f %9.1f %7.0f%% %10.1f%% %14.1f (%.1f)\n", n, sps, cpu_total / timed, res.flops / 1e9,
                res.flops / 1e9 / sps, gf_peak > 0 ? 100 * res.flops / 1e9 / sps / gf_peak : 0,
                100.0 * (double)res.cone_positions / (double)res.all_positions, peak_rss_mib(), budget);
         fflush(stdout);
