@@ -54,9 +54,9 @@ TEST(tsv_round_trip_and_errors) {
     CHECK_EQ_INT(c, 2);
     for (int i = 0; i < 6; i++) CHECK(back[i] == (double)v[i]);
     free(back);
-    CHECK(file_write_atomic(path, "1\t2\n3\n", 6, &err) == 0);
+    CHECK(file_write_atomic(path, "1\t2\n\n3\n", 7, &err) == 0);
     CHECK(export_read_tsv(path, &back, &r, &c, &err) == -1);
-    CHECK_MSG(strstr(err.msg, "line 2"), "error should name the line: %.200s", err.msg);
+    CHECK_MSG(strstr(err.msg, "line 3"), "error should name the line: %.200s", err.msg);
     CHECK(file_write_atomic(path, "1\tx\n", 4, &err) == 0);
     CHECK(export_read_tsv(path, &back, &r, &c, &err) == -1);
     CHECK(strstr(err.msg, "a.tsv") && strstr(err.msg, "line 1"));

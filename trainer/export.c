@@ -56,8 +56,10 @@ int export_read_tsv(const char *path, double **values, int *rows, int *cols, duo
     size_t cap = 256, n = 0;
     double *v = malloc(cap * sizeof *v);
     int nrows = 0, ncols = -1, line = 0;
-    char *save = NULL;
-    for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+    for (char *ln = text, *next; ln; ln = next) {
+        char *nl = strchr(ln, '\n');
+        if (nl) *nl = '\0';
+        next = nl ? nl + 1 : NULL;
         line++;
         int k = 0;
         char *p = ln, *end;
@@ -67,9 +69,10 @@ int export_read_tsv(const char *path, double **values, int *rows, int *cols, duo
             errno = 0;
             double x = strtod(p, &end);
             if (end == p) {
+                duo_fail(err, "%s: line %d: not a number at \"%.20s\"", path, line, p);
                 free(text);
                 free(v);
-                return duo_fail(err, "%s: line %d: not a number at \"%.20s\"", path, line, p);
+                return -1;
             }
             if (n == cap) v = realloc(v, (cap *= 2) * sizeof *v);
             v[n++] = x;
@@ -78,9 +81,10 @@ int export_read_tsv(const char *path, double **values, int *rows, int *cols, duo
         }
         if (k == 0) continue; /* blank line */
         if (ncols >= 0 && k != ncols) {
+            duo_fail(err, "%s: line %d has %d values, the first row has %d", path, line, k, ncols);
             free(text);
             free(v);
-            return duo_fail(err, "%s: line %d has %d values, the first row has %d", path, line, k, ncols);
+            return -1;
         }
         ncols = k;
         nrows++;
