@@ -92,6 +92,8 @@ static int opt_bool(json_t *j, const char *key, int *out, duo_error *err) {
     return 0;
 }
 
+static const char METASPACE[] = "\xE2\x96\x81";  /* U+2581 "▁" */
+
 static int32_t vocab_id(const tok_bpe *bpe, const char *s, size_t len) { return tok_str_map_get(&bpe->vocab, s, len); }
 
 int tok_load_bpe(tok_bpe *bpe, json_t *j, duo_error *err) {
@@ -160,6 +162,24 @@ int tok_load_bpe(tok_bpe *bpe, json_t *j, duo_error *err) {
                             (int)(la > 100 ? 100 : la), a, (int)(lb > 100 ? 100 : lb), b);
         if (i > INT32_MAX) return duo_fail(err, "model: too many merges");
         tok_pair_map_put(&bpe->merges, tok_pair_key(ia, ib), (int32_t)i, inew);
+    }
+
+    /* Can a SentencePiece-style word ("▁The▁cat...") be cut before each "▁" that follows another
+     * character?  Only if no merge has its junction there, and "▁" itself is a token (so no unknown
+     * run of characters is fused across the cut).  Then BPE works on short, cacheable words. */
+    bpe->split_metaspace = vocab_id(bpe, METASPACE, 3) >= 0;
+    json_array_foreach(merges, i, v) {
+        if (!bpe->split_metaspace) break;
+        const char *a, *b;
+        size_t la;
+        if (json_is_string(v)) {
+            a = json_string_value(v), b = strchr(a, ' ') + 1, la = (size_t)(b - 1 - a);
+        } else {
+            a = json_string_value(json_array_get(v, 0)), b = json_string_value(json_array_get(v, 1));
+            la = json_string_length(json_array_get(v, 0));
+        }
+        int a_ends_meta = la >= 3 && !memcmp(a + la - 3, METASPACE, 3);
+        if (!a_ends_meta && !strncmp(b, METASPACE, 3)) bpe->split_metaspace = 0;
     }
 
     json_t *unk = json_object_get(j, "unk_token");
@@ -359,15 +379,8 @@ static int merge_word(const tok_bpe *bpe, tok_work *w, const char *s, size_t len
     return 0;
 }
 
-int tok_bpe_encode_word(const tok_bpe *bpe, tok_work *w, const char *s, size_t len, duo_ids *out, duo_error *err) {
-    if (len == 0) return 0;
-    if (bpe->ignore_merges) {
-        int32_t id = tok_str_map_get(bpe->raw_input ? &bpe->vocab_raw : &bpe->vocab, s, len);
-        if (id >= 0) {
-            ids_push(out, id);
-            return 0;
-        }
-    }
+/* One word through the cache and merge_word. */
+static int encode_segment(const tok_bpe *bpe, tok_work *w, const char *s, size_t len, duo_ids *out, duo_error *err) {
     int use_cache = w->cache_locked && len < CACHE_MAX_WORD;
     uint64_t h = 0;
     if (use_cache) {
@@ -385,6 +398,27 @@ int tok_bpe_encode_word(const tok_bpe *bpe, tok_work *w, const char *s, size_t l
         if (sym[i].len) ids_push(out, sym[i].id);
     if (use_cache) cache_put(bpe->cache, s, len, h, out->ids + first, out->len - first);
     return 0;
+}
+
+int tok_bpe_encode_word(const tok_bpe *bpe, tok_work *w, const char *s, size_t len, duo_ids *out, duo_error *err) {
+    if (len == 0) return 0;
+    if (bpe->ignore_merges) {  /* HF: a word that is a token stays whole */
+        int32_t id = tok_str_map_get(bpe->raw_input ? &bpe->vocab_raw : &bpe->vocab, s, len);
+        if (id >= 0) {
+            ids_push(out, id);
+            return 0;
+        }
+    }
+    if (!bpe->split_metaspace || bpe->raw_input) return encode_segment(bpe, w, s, len, out, err);
+    size_t start = 0;
+    for (size_t i = 1; i + 3 <= len; i++) {
+        if (memcmp(s + i, METASPACE, 3)) continue;
+        if (i >= 3 && !memcmp(s + i - 3, METASPACE, 3)) continue;  /* inside a run of "▁" */
+        if (encode_segment(bpe, w, s + start, i - start, out, err)) return -1;
+        start = i;
+        i += 2;
+    }
+    return encode_segment(bpe, w, s + start, len - start, out, err);
 }
 
 int tok_bpe_cache_lock(const tok_bpe *bpe) { return bpe->cache && pthread_mutex_trylock(&bpe->cache->mu) == 0; }

@@ -121,6 +121,8 @@ typedef struct {
     int fuse_unk, byte_fallback, ignore_merges;
     int32_t byte_ids[256];   /* id of "<0xXX>", or -1 */
     int raw_input;           /* pieces arrive as raw bytes: ByteLevel's mapping folded into vocab_raw */
+    int split_metaspace;     /* no merge joins a non-"▁" character to a following "▁": words may be cut
+                                before each such "▁" without changing the result (SentencePiece vocabs) */
     tok_cache *cache;
 } tok_bpe;
 
