@@ -51,3 +51,15 @@ synth_text_source synth_source_from_corpus(duo_corpus *c, const char *name) {
     synth_text_source s = {c, corpus_source_next, name};
     return s;
 }
+
+synth_builder *synth_builder_from_paths(const synth_params *p, const duo_tokenizer *tok, const char *tok_path,
+                                        const char *corpus_path, duo_error *err) {
+    duo_corpus *c = corpus_open(corpus_path, err);
+    if (!c) return NULL;
+    synth_encoder enc;
+    synth_encoder_from_tokenizer(tok, tok_path, &enc);
+    synth_text_source src = synth_source_from_corpus(c, corpus_path);
+    synth_builder *b = synth_builder_new(p, &enc, &src, err);
+    corpus_close(c);
+    return b;
+}

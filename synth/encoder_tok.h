@@ -6,6 +6,7 @@
 #include "data/corpus.h"
 #include "data/tokenizer.h"
 #include "synth/encoder.h"
+#include "synth/multipasskey.h"
 
 /* enc wraps tok; path (the model directory or tokenizer.json given to tokenizer_load) is where
  * tokenizer_config.json's clean_up_tokenization_spaces is looked up (absent: off). */
@@ -15,5 +16,11 @@ void synth_encoder_from_tokenizer(const duo_tokenizer *tok, const char *path, sy
 int synth_read_clean_up_flag(const char *path);
 
 synth_text_source synth_source_from_corpus(duo_corpus *c, const char *name);
+
+/* The trainer's one-call setup for on-the-fly samples: opens corpus_path, builds the haystack with tok
+ * (tok_path: where tok was loaded from, for tokenizer_config.json), closes the corpus.  tok must
+ * outlive the builder. */
+synth_builder *synth_builder_from_paths(const synth_params *p, const duo_tokenizer *tok, const char *tok_path,
+                                        const char *corpus_path, duo_error *err);
 
 #endif
