@@ -264,6 +264,16 @@ def main():
     ws = {"type": "WhitespaceSplit"}
     tiny("tiny_ignore_merges.json", dict(im, ignore_merges=True), ["abc", "abc ab abcabc bc"], pre_tokenizer=ws)
     tiny("tiny_merges.json", dict(im, ignore_merges=False), ["abc", "abc ab abcabc bc"], pre_tokenizer=ws)
+    # SentencePiece-style words: a merge that joins "a" to a following "▁" (so words must not be cut
+    # before "▁"), and one vocabulary where no merge does (so they may be)
+    ms = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False}
+    cross_vocab = {"▁": 0, "a": 1, "b": 2, "▁a": 3, "a▁": 4, "▁b": 5, "a▁b": 6, "▁a▁b": 7}
+    cross = {"type": "BPE", "dropout": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
+             "unk_token": None, "fuse_unk": True, "byte_fallback": False, "ignore_merges": False,
+             "vocab": cross_vocab, "merges": [["a", "▁"], ["▁", "a"], ["a▁", "b"], ["▁a", "▁b"], ["▁", "b"]]}
+    meta_texts = ["a b", "a a b", "aa b", " a  b", "b a", "a  b a b"]
+    tiny("tiny_metaspace_cross.json", cross, meta_texts, pre_tokenizer=ms)
+    tiny("tiny_metaspace_nocross.json", dict(cross, merges=[["▁", "a"], ["▁", "b"]]), meta_texts, pre_tokenizer=ms)
 
 
 if __name__ == "__main__":

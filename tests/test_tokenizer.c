@@ -118,6 +118,9 @@ TEST(bpe_unk_unfused_matches_hf) { check_vectors(t, "tiny_unk_unfused", NULL); }
 TEST(bpe_byte_fallback_matches_hf) { check_vectors(t, "tiny_byte_fallback", NULL); }
 TEST(bpe_ignore_merges_matches_hf) { check_vectors(t, "tiny_ignore_merges", NULL); }
 TEST(bpe_merges_matches_hf) { check_vectors(t, "tiny_merges", NULL); }
+/* words are cut before "▁" only when no merge joins a character to a following "▁" */
+TEST(metaspace_merge_across_space_matches_hf) { check_vectors(t, "tiny_metaspace_cross", NULL); }
+TEST(metaspace_no_merge_across_space_matches_hf) { check_vectors(t, "tiny_metaspace_nocross", NULL); }
 
 TEST(llama3_bos_from_template) {
     duo_error err;
