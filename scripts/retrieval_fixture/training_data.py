@@ -10,12 +10,12 @@ import torch
 class Mix:
     copy_fraction: float = 0.3
     min_passkeys: int = 1
-    max_passkeys: int = 4
+    max_passkeys: int = 3
     min_passkey_length: int = 2
-    max_passkey_length: int = 4
+    max_passkey_length: int = 3
     tokens_per_step: int = 3072
     # curriculum: (fraction of steps done, lowest, highest haystack length)
-    stages: tuple = ((0.0, 48, 256), (0.3, 128, 768), (0.55, 256, 1536), (0.75, 512, 2048))
+    stages: tuple = ((0.0, 48, 256), (0.35, 128, 640), (0.6, 256, 1280), (0.8, 512, 2048))
 
 
 def stage_range(mix, frac):
