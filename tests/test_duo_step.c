@@ -285,4 +285,50 @@ TEST(non_finite_loss_is_an_error) {
     CHECK_MSG(strstr(err.msg, "not finite") != NULL, "%.300s", err.msg);
 }
 
+/* The real loader path (f16 / bf16 checkpoints converted per layer): FD in double, and float vs double. */
+static void checkpoint_case(test_ctx *t, const char *dir, duo_streaming_impl impl, int sink, int recent, size_t n) {
+    duo_model m;
+    duo_error err = {{0}};
+    CHECK_MSG(model_open(dir, &m, &err) == 0, "%.300s", err.msg);
+    int lab[] = {(int)n - 40, (int)n - 39, (int)n - 20, (int)n - 1};
+    double distill = 0;
+    double rel = fd_check(&m, impl, sink, recent, n, lab, 4, 1, &distill, &err);
+    /* float path vs double path on the same sample */
+    int G = m.cfg.num_hidden_layers * m.cfg.num_key_value_heads;
+    int32_t *ids = malloc(n * sizeof *ids), *labels = malloc(n * sizeof *labels);
+    make_ids(ids, n, 555);
+    for (size_t i = 0; i < n; i++) ids[i] %= m.cfg.vocab_size;
+    make_labels(labels, n, lab, 4);
+    float *gf = malloc(G * sizeof *gf), *grf = malloc(G * sizeof *grf);
+    double *gd = malloc(G * sizeof *gd), *grd = malloc(G * sizeof *grd);
+    for (int i = 0; i < G; i++) gd[i] = gf[i] = 0.25f + 0.5f * (float)(i % 3) / 2;
+    duo_step_opts o = {sink, recent, impl, 1};
+    duo_step_ctx *cf = duo_step_create(&m, &o, &err);
+    duo_step_ctx_f64 *cd = duo_step_create_f64(&m, &o, &err);
+    duo_step_result rf, rd;
+    int ok = cf && cd && !duo_step_run(cf, ids, labels, n, gf, &rf, grf, &err) &&
+             !duo_step_run_f64(cd, ids, labels, n, gd, &rd, grd, &err);
+    double maxg = 0, maxd = 0;
+    for (int i = 0; ok && i < G; i++) {
+        maxg = fmax(maxg, fabs(grd[i]));
+        maxd = fmax(maxd, fabs(grd[i] - grf[i]));
+    }
+    duo_step_free(cf);
+    duo_step_free_f64(cd);
+    model_close(&m);
+    free(ids); free(labels); free(gf); free(grf); free(gd); free(grd);
+    CHECK_MSG(rel >= 0, "%s: %.300s", dir, err.msg);
+    CHECK_MSG(ok, "%.300s", err.msg);
+    if (getenv("DUO_TEST_VERBOSE"))
+        fprintf(stderr, "  %s: distill %.6g FD rel err %.3g, f32 vs f64: distill %.3g rel, grad %.3g rel\n", dir,
+                distill, rel, fabs(rf.distill - rd.distill) / rd.distill, maxd / maxg);
+    CHECK_MSG(distill > 1e-10, "distill %g", distill);
+    CHECK_MSG(rel <= 1e-6, "%s: FD relative error %.3g > 1e-6", dir, rel);
+    CHECK_CLOSE(rf.distill / rd.distill, 1.0, 1e-4);
+    CHECK_MSG(maxd <= 1e-3 * maxg, "float vs double gradient: %.3g of max %.3g", maxd, maxg);
+}
+
+TEST(checkpoint_mistral_f16_blocksparse) { checkpoint_case(t, "tests/fixtures/models/tiny-mistral-gqa-f16", STREAMING_BLOCKSPARSE, 20, 100, 300); }
+TEST(checkpoint_llama_bf16_tied_sdpa) { checkpoint_case(t, "tests/fixtures/models/tiny-llama-mha-bf16-tied", STREAMING_SDPA, 8, 30, 150); }
+
 TEST_MAIN()
