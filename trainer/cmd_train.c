@@ -4,19 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/corpus.h"
 #include "data/fileio.h"
 #include "data/model.h"
+#include "data/tokenizer.h"
 #include "model/duo_step.h"
+#include "synth/encoder_tok.h"
 #include "synth/h5file.h"
+#include "synth/multipasskey.h"
 #include "trainer/cli.h"
 #include "trainer/export.h"
 #include "trainer/train_args.h"
 #include "trainer/train_loop.h"
 
-/* The real objective: sample (step mod N) of the dataset through the two-way step. */
+/* The real objective: the two-way step on sample `step` of the data.  Samples come either from a
+ * `duo-train synth` file (sample step mod N) or, from a corpus, generated on the fly with the same
+ * builder (sample index = step; the builder shuffles context lengths per epoch and keys its random
+ * streams on the index, so a resumed run sees the same samples). */
 typedef struct {
     duo_step_ctx *step;
-    synth_file *data;
+    synth_file *data;          /* a dataset file, or */
+    const synth_builder *gen;  /* a builder over a corpus */
     int64_t num_samples;
 } step_objective;
 
@@ -24,8 +32,8 @@ static int step_objective_run(void *vctx, long step, const float *gates, size_t 
                               long *sample_length, long *context_length, duo_error *err) {
     step_objective *o = vctx;
     synth_sample s = {0};
-    int64_t index = (int64_t)step % o->num_samples;
-    if (synth_file_read(o->data, index, &s, err)) return -1;
+    int64_t index = o->data ? (int64_t)step % o->num_samples : (int64_t)step;
+    if (o->data ? synth_file_read(o->data, index, &s, err) : synth_sample_generate(o->gen, index, &s, err)) return -1;
     duo_step_result res;
     (void)n;
     int rc = duo_step_run(o->step, s.input_ids, s.labels, s.n, gates, &res, grad, err);
@@ -35,6 +43,44 @@ static int step_objective_run(void *vctx, long step, const float *gates, size_t 
     *context_length = s.context_length;
     synth_sample_free(&s);
     return rc;
+}
+
+/* 1 if path starts with the HDF5 signature (a synth file), else it is read as a corpus. */
+static int is_hdf5(const char *path) {
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return got == sizeof head && !memcmp(head, sig, sizeof sig);
+}
+
+/* The builder for on-the-fly samples: the model's tokenizer, the corpus, the data flags. */
+static synth_builder *corpus_builder(const duo_train_args *a, duo_tokenizer **tok, duo_error *err) {
+    synth_params p;
+    synth_params_default(&p);
+    p.context_length_min = (int32_t)a->context_length_min;
+    p.context_length_max = (int32_t)a->context_length_max;
+    p.context_lengths_num_intervals = (int32_t)a->context_lengths_num_intervals;
+    p.depth_ratio_num_intervals = (int32_t)a->depth_ratio_num_intervals;
+    p.num_passkeys = (int32_t)a->num_passkeys;
+    p.passkey_length = (int32_t)a->passkey_length;
+    p.buffer_size = (int32_t)a->buffer_size;
+    p.min_depth_ratio = a->min_needle_depth_ratio;
+    p.max_depth_ratio = a->max_needle_depth_ratio;
+    p.seed = (uint64_t)a->seed;
+    if (synth_params_validate(&p, err)) return NULL;
+    *tok = tokenizer_load(a->model, err);
+    if (!*tok) return NULL;
+    duo_corpus *corpus = corpus_open(a->dataset, err);
+    if (!corpus) return NULL;
+    synth_encoder enc;
+    synth_encoder_from_tokenizer(*tok, a->model, &enc);
+    synth_text_source src = synth_source_from_corpus(corpus, a->dataset);
+    synth_builder *b = synth_builder_new(&p, &enc, &src, err);
+    corpus_close(corpus);
+    return b;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -48,18 +94,29 @@ int cmd_train(int argc, char **argv) {
     duo_model m;
     if (model_open(a.model, &m, &err)) return cli_fail(&err);
     synth_file *data = NULL;
+    synth_builder *gen = NULL;
+    duo_tokenizer *tok = NULL;
     duo_step_ctx *step = NULL;
     char *identity = NULL;
     json_t *cfg = NULL;
     int rc = 1;
 
-    if (train_args_from_dataset(&a, &err)) goto done;
-    data = synth_file_open(a.dataset, &err);
-    if (!data) goto done;
-    int64_t num_samples = synth_file_num_samples(data);
-    if (num_samples <= 0) {
-        duo_fail(&err, "%s holds no samples", a.dataset);
-        goto done;
+    int64_t num_samples = 0;
+    if (is_hdf5(a.dataset)) {
+        if (train_args_from_dataset(&a, &err)) goto done;
+        data = synth_file_open(a.dataset, &err);
+        if (!data) goto done;
+        num_samples = synth_file_num_samples(data);
+        if (num_samples <= 0) {
+            duo_fail(&err, "%s holds no samples", a.dataset);
+            goto done;
+        }
+    } else {
+        gen = corpus_builder(&a, &tok, &err);
+        if (!gen) {
+            duo_error_prefix(&err, "generating samples from corpus %s", a.dataset);
+            goto done;
+        }
     }
     if (a.sink_size + a.recent_size >= a.context_length_min)
         fprintf(stderr,
@@ -80,7 +137,7 @@ int cmd_train(int argc, char **argv) {
                         .use_cone = a.use_cone};
     step = duo_step_create(&m, &so, &err);
     if (!step) goto done;
-    step_objective obj_ctx = {step, data, num_samples};
+    step_objective obj_ctx = {step, data, gen, num_samples};
     duo_objective obj = {&obj_ctx, step_objective_run};
     identity = train_args_identity(&a, m.name, m.cfg.num_hidden_layers, m.cfg.num_key_value_heads);
     duo_train_opts o = {
@@ -105,6 +162,8 @@ done:
     free(identity);
     duo_step_free(step);
     synth_file_close(data);
+    synth_builder_free(gen);
+    tokenizer_free(tok);
     model_close(&m);
     return rc;
 }

@@ -11,7 +11,7 @@
 
 enum { /* given_data_flags bits */
     GIVEN_CTX_MIN = 1, GIVEN_CTX_MAX = 2, GIVEN_CTX_INTERVALS = 4, GIVEN_DEPTH_INTERVALS = 8,
-    GIVEN_PASSKEYS = 16, GIVEN_PASSKEY_LEN = 32, GIVEN_MIN_DEPTH = 64, GIVEN_MAX_DEPTH = 128,
+    GIVEN_PASSKEYS = 16, GIVEN_PASSKEY_LEN = 32, GIVEN_MIN_DEPTH = 64, GIVEN_MAX_DEPTH = 128, GIVEN_BUFFER = 256,
 };
 
 void train_args_default(duo_train_args *a) {
@@ -30,6 +30,7 @@ void train_args_default(duo_train_args *a) {
     a->depth_ratio_num_intervals = 1000;
     a->num_passkeys = 10;
     a->passkey_length = 32;
+    a->buffer_size = 300;
     a->min_needle_depth_ratio = 0.05;
     a->max_needle_depth_ratio = 0.95;
     a->streaming = STREAMING_BLOCKSPARSE;
@@ -38,7 +39,7 @@ void train_args_default(duo_train_args *a) {
 
 void train_args_usage(FILE *f) {
     fprintf(f,
-        "usage: duo-train train --model DIR --dataset FILE.h5 [options]\n"
+        "usage: duo-train train --model DIR --dataset FILE.h5|CORPUS [options]\n"
         "\n"
         "Trains one gate per KV head (DESIGN §1: distillation of the final hidden states against the unmodified\n"
         "model, plus reg_weight x mean|gate|; AdamW, the reference's warm-up/decay schedule, gates clamped to\n"
@@ -47,8 +48,10 @@ void train_args_usage(FILE *f) {
         "and train_state.h5 (gates, AdamW moments, step, sample stream, per-step logs, gate history).\n"
         "\n"
         "  --model DIR                 Hugging Face Llama/Mistral checkpoint (alias --model_name)\n"
-        "  --dataset FILE.h5           samples built by `duo-train synth` (alias --dataset_name); sample k of\n"
-        "                              the file is used at step k (modulo its size)\n"
+        "  --dataset FILE              samples built by `duo-train synth` (.h5; alias --dataset_name): sample k\n"
+        "                              of the file at step k (modulo its size); or a corpus (.jsonl, .jsonl.zst,\n"
+        "                              a folder of .txt) to generate sample k at step k with the model's\n"
+        "                              tokenizer and the data flags below (seeded by --seed)\n"
         "  --output_dir DIR            default patterns_out/<model>/lr=<lr>-reg=<reg>-ctx=<min>_<max>-multi_passkey<N>\n"
         "  --lr X                      peak learning rate (0.02)\n"
         "  --reg_weight X, --reg X     weight of the L1 term mean|gate| (0.05; small models need more, e.g. 1.0)\n"
@@ -60,19 +63,20 @@ void train_args_usage(FILE *f) {
         "  --initial_value X           initial gate value (1.0)\n"
         "  --num_steps N               optimiser steps, >= 5 (2000)\n"
         "  --save_steps N              checkpoint every N steps (50)\n"
-        "  --seed N                    recorded seed of the sample stream (42)\n"
+        "  --seed N                    seed of samples generated from a corpus (42)\n"
         "  --resume                    continue from output_dir/train_state.h5 (bit-identical to an\n"
         "                              uninterrupted run); refused if the model or settings differ\n"
         "  --stop_after K              stop once K steps are done, as if interrupted (resume later)\n"
         "  --no_cone                   compute the student on every position (same results, slower)\n"
         "  data flags (--context_length_min 1000, --context_length_max 32000, --context_lengths_num_intervals 50,\n"
-        "  --depth_ratio_num_intervals 1000, --num_passkeys 10, --passkey_length 32, --min_needle_depth_ratio\n"
-        "  0.05, --max_needle_depth_ratio 0.95) are read from the dataset file; given here they must agree.\n");
+        "  --depth_ratio_num_intervals 1000, --num_passkeys 10, --passkey_length 32, --buffer_size 300, --min_needle_depth_ratio\n"
+        "  0.05, --max_needle_depth_ratio 0.95) build the samples from a corpus; with a .h5 dataset they are\n"
+        "  read from the file, and given here they must agree.\n");
 }
 
 int train_args_parse(int argc, char **argv, duo_train_args *a) {
     enum { O_LR = 256, O_REG, O_SINK, O_RECENT, O_STEPS, O_SAVE, O_SEED, O_STOP, O_INIT, O_IMPL, O_RESUME, O_NOCONE,
-           O_CMIN, O_CMAX, O_CINT, O_DINT, O_NPK, O_PKLEN, O_MIND, O_MAXD, O_OUT, O_MODEL, O_DATA };
+           O_CMIN, O_CMAX, O_CINT, O_DINT, O_NPK, O_PKLEN, O_MIND, O_MAXD, O_OUT, O_MODEL, O_DATA, O_BUF };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"model-name", required_argument, 0, O_MODEL},
         {"dataset", required_argument, 0, O_DATA}, {"dataset-name", required_argument, 0, O_DATA},
@@ -87,7 +91,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         {"context-length-max", required_argument, 0, O_CMAX},
         {"context-lengths-num-intervals", required_argument, 0, O_CINT},
         {"depth-ratio-num-intervals", required_argument, 0, O_DINT}, {"num-passkeys", required_argument, 0, O_NPK},
-        {"passkey-length", required_argument, 0, O_PKLEN},
+        {"passkey-length", required_argument, 0, O_PKLEN}, {"buffer-size", required_argument, 0, O_BUF},
         {"min-needle-depth-ratio", required_argument, 0, O_MIND},
         {"max-needle-depth-ratio", required_argument, 0, O_MAXD}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
@@ -123,6 +127,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         case O_DINT: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->depth_ratio_num_intervals); a->given_data_flags |= GIVEN_DEPTH_INTERVALS; break;
         case O_NPK: bad = cli_parse_long("train", name, optarg, 1, 20, &a->num_passkeys); a->given_data_flags |= GIVEN_PASSKEYS; break;
         case O_PKLEN: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->passkey_length); a->given_data_flags |= GIVEN_PASSKEY_LEN; break;
+        case O_BUF: bad = cli_parse_long("train", name, optarg, 0, BIG, &a->buffer_size); a->given_data_flags |= GIVEN_BUFFER; break;
         case O_MIND: bad = cli_parse_double("train", name, optarg, &a->min_needle_depth_ratio); a->given_data_flags |= GIVEN_MIN_DEPTH; break;
         case O_MAXD: bad = cli_parse_double("train", name, optarg, &a->max_needle_depth_ratio); a->given_data_flags |= GIVEN_MAX_DEPTH; break;
         case 'h': train_args_usage(stdout); return 1;
@@ -132,7 +137,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
     }
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (!a->model) return cli_usage_error("train", "--model DIR is required");
-    if (!a->dataset) return cli_usage_error("train", "--dataset FILE.h5 is required (build one with `duo-train synth`)");
+    if (!a->dataset) return cli_usage_error("train", "--dataset is required (a `duo-train synth` .h5 file, or a corpus)");
     if (!(a->lr > 0)) return cli_usage_error("train", "--lr must be positive, got %g", a->lr);
     if (a->reg_weight < 0) return cli_usage_error("train", "--reg_weight must not be negative, got %g", a->reg_weight);
     if (a->stop_after && a->stop_after > a->num_steps)
@@ -168,6 +173,7 @@ int train_args_from_dataset(duo_train_args *a, duo_error *err) {
              data_i64(h, "depth_ratio_num_intervals", &a->depth_ratio_num_intervals, g & GIVEN_DEPTH_INTERVALS, err) ||
              data_i64(h, "num_passkeys", &a->num_passkeys, g & GIVEN_PASSKEYS, err) ||
              data_i64(h, "passkey_length", &a->passkey_length, g & GIVEN_PASSKEY_LEN, err) ||
+             data_i64(h, "buffer_size", &a->buffer_size, g & GIVEN_BUFFER, err) ||
              data_f64(h, "min_needle_depth_ratio", &a->min_needle_depth_ratio, g & GIVEN_MIN_DEPTH, err) ||
              data_f64(h, "max_needle_depth_ratio", &a->max_needle_depth_ratio, g & GIVEN_MAX_DEPTH, err);
     h5store_close(h);
@@ -258,6 +264,16 @@ char *train_args_identity(const duo_train_args *a, const char *model_name, int n
     json_object_set_new(o, "num_steps", json_integer(a->num_steps));
     json_object_set_new(o, "seed", json_integer(a->seed));
     json_object_set_new(o, "streaming_attn_implementation", json_string(impl_name(a->streaming)));
+    /* the data: for a corpus these flags define the samples; for a .h5 file they come from it */
+    json_object_set_new(o, "context_length_min", json_integer(a->context_length_min));
+    json_object_set_new(o, "context_length_max", json_integer(a->context_length_max));
+    json_object_set_new(o, "context_lengths_num_intervals", json_integer(a->context_lengths_num_intervals));
+    json_object_set_new(o, "depth_ratio_num_intervals", json_integer(a->depth_ratio_num_intervals));
+    json_object_set_new(o, "num_passkeys", json_integer(a->num_passkeys));
+    json_object_set_new(o, "passkey_length", json_integer(a->passkey_length));
+    json_object_set_new(o, "buffer_size", json_integer(a->buffer_size));
+    json_object_set_new(o, "min_needle_depth_ratio", json_real(a->min_needle_depth_ratio));
+    json_object_set_new(o, "max_needle_depth_ratio", json_real(a->max_needle_depth_ratio));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return s;

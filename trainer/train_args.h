@@ -12,13 +12,14 @@
 
 typedef struct {
     const char *model;       /* --model (alias --model_name) */
-    const char *dataset;     /* --dataset (alias --dataset_name): a `duo-train synth` .h5 file */
+    const char *dataset;     /* --dataset (alias --dataset_name): a `duo-train synth` .h5 file or a corpus */
     const char *output_dir;  /* --output_dir; default patterns_out/<model>/<exp_name> */
     double lr, reg_weight, initial_value;
     long sink_size, recent_size, num_steps, save_steps, seed, stop_after;
-    /* data parameters: read from the dataset file's attributes; a flag given on the command line must agree */
+    /* data parameters: for a corpus, how samples are built; for a .h5 dataset read from its attributes
+     * (a flag given on the command line must agree) */
     long context_length_min, context_length_max, context_lengths_num_intervals, depth_ratio_num_intervals;
-    long num_passkeys, passkey_length;
+    long num_passkeys, passkey_length, buffer_size;
     double min_needle_depth_ratio, max_needle_depth_ratio;
     unsigned given_data_flags; /* bit per data flag set on the command line (see train_args.c) */
     duo_streaming_impl streaming;
