@@ -103,7 +103,8 @@ int32_t tokenizer_token_to_id(const duo_tokenizer *tok, const char *token) {
 
 const char *tokenizer_id_to_token(const duo_tokenizer *tok, int32_t id) {
     if (id < 0) return NULL;
-    if (id < tok->n_added_by_id && tok->added_by_id[id] >= 0) return tok->added[tok->added_by_id[id]].content;
+    /* as HF: a normalized added token reads back in its normalized form */
+    if (id < tok->n_added_by_id && tok->added_by_id[id] >= 0) return tok->added[tok->added_by_id[id]].pattern;
     if (id < tok->bpe.n_ids) return tok->bpe.id_to_token[id];
     return NULL;
 }

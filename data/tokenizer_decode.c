@@ -268,7 +268,8 @@ char *tokenizer_decode(const duo_tokenizer *tok, const int32_t *ids, size_t n, i
         int32_t a = added_index(tok, ids[i]);
         if (a >= 0) {
             if (skip_special_tokens && tok->added[a].special) continue;
-            strs_push_copy(&cur, tok->added[a].content, tok->added[a].len);
+            /* HF decodes a normalized added token as its normalized form */
+            strs_push_copy(&cur, tok->added[a].pattern, tok->added[a].pattern_len);
             continue;
         }
         const char *t = tokenizer_id_to_token(tok, ids[i]);

@@ -274,6 +274,43 @@ def main():
     meta_texts = ["a b", "a a b", "aa b", " a  b", "b a", "a  b a b"]
     tiny("tiny_metaspace_cross.json", cross, meta_texts, pre_tokenizer=ms)
     tiny("tiny_metaspace_nocross.json", dict(cross, merges=[["▁", "a"], ["▁", "b"]]), meta_texts, pre_tokenizer=ms)
+    # Metaspace with split=true, prepend always, and the Metaspace decoder
+    ms_split = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}
+    tiny("tiny_metaspace_split.json", cross, meta_texts + ["▁a b", "  "], pre_tokenizer=ms_split,
+         decoder={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True})
+
+    # Split behaviours (with and without invert, a literal pattern, empty regex matches), Digits,
+    # WhitespaceSplit and regex Replace normalizers, over a vocabulary of the 256 byte-level characters
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    byte_vocab = {c: i for i, c in enumerate(alphabet)}
+    byte_model = {"type": "BPE", "dropout": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                  "unk_token": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": byte_vocab, "merges": []}
+    bl = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
+    dec = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    split_texts = TEXTS[:4] + TEXTS[8:13] + TEXTS[17:19] + ["x1 22  333\t\tz", "xxaxx", ""]
+    splits = [("removed", "Removed", False, {"Regex": r"\s+|\d"}),
+              ("isolated_invert", "Isolated", True, {"Regex": r"\p{L}+"}),
+              ("merged_prev", "MergedWithPrevious", False, {"Regex": r"\s+|\d"}),
+              ("merged_next_invert", "MergedWithNext", True, {"Regex": r"[aeiou]"}),
+              ("contiguous", "Contiguous", False, {"Regex": r"\d|\s"}),
+              ("literal", "Isolated", False, {"String": "x"}),
+              ("empty_matches", "Removed", False, {"Regex": r"x*"})]
+    for name, behavior, invert, pattern in splits:
+        pre = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": pattern, "behavior": behavior, "invert": invert}, bl]}
+        tiny(f"tiny_split_{name}.json", byte_model, split_texts, pre_tokenizer=pre, decoder=dec)
+    pre = {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {"type": "Digits", "individual_digits": True}, bl]}
+    norm = {"type": "Sequence", "normalizers": [
+        {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "},
+        {"type": "Replace", "pattern": {"String": "a"}, "content": "A"},
+        {"type": "Prepend", "prepend": "^"}]}
+    added = [{"id": 256, "content": "Ab", "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": True, "special": False},
+             {"id": 257, "content": "[X]", "single_word": False, "lstrip": True, "rstrip": False,
+              "normalized": False, "special": True}]
+    tiny("tiny_normalizers.json", byte_model, split_texts + ["ab  ab[X] ab", "  [X]ab"], pre_tokenizer=pre,
+         decoder=dec, normalizer=norm, added=added)
 
 
 if __name__ == "__main__":

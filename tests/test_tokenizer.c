@@ -121,6 +121,16 @@ TEST(bpe_merges_matches_hf) { check_vectors(t, "tiny_merges", NULL); }
 /* words are cut before "▁" only when no merge joins a character to a following "▁" */
 TEST(metaspace_merge_across_space_matches_hf) { check_vectors(t, "tiny_metaspace_cross", NULL); }
 TEST(metaspace_no_merge_across_space_matches_hf) { check_vectors(t, "tiny_metaspace_nocross", NULL); }
+TEST(metaspace_split_and_decoder_matches_hf) { check_vectors(t, "tiny_metaspace_split", NULL); }
+TEST(split_removed_matches_hf) { check_vectors(t, "tiny_split_removed", NULL); }
+TEST(split_isolated_invert_matches_hf) { check_vectors(t, "tiny_split_isolated_invert", NULL); }
+TEST(split_merged_with_previous_matches_hf) { check_vectors(t, "tiny_split_merged_prev", NULL); }
+TEST(split_merged_with_next_invert_matches_hf) { check_vectors(t, "tiny_split_merged_next_invert", NULL); }
+TEST(split_contiguous_matches_hf) { check_vectors(t, "tiny_split_contiguous", NULL); }
+TEST(split_literal_pattern_matches_hf) { check_vectors(t, "tiny_split_literal", NULL); }
+TEST(split_empty_regex_matches_matches_hf) { check_vectors(t, "tiny_split_empty_matches", NULL); }
+/* regex and literal Replace, Prepend, WhitespaceSplit, Digits, normalized added tokens */
+TEST(normalizers_and_normalized_added_tokens_match_hf) { check_vectors(t, "tiny_normalizers", NULL); }
 
 TEST(llama3_bos_from_template) {
     duo_error err;
