@@ -4,6 +4,8 @@
 #include "data/fileio.h"
 #include "tests/harness.h"
 #include "trainer/export.h"
+#include "trainer/heatmap.h"
+#include <png.h>
 #include "trainer/pyfloat.h"
 
 TEST(python_float_repr) {
@@ -127,6 +129,60 @@ TEST(binary_pattern_directory) {
     CHECK(file_write_atomic(path_join(path, sizeof path, src, "config.json"), "{}", 2, &err) == 0);
     CHECK(export_binary_pattern(src, out, 1, 0.5, &s, &ns, &tot, &err) == -1);
     CHECK(strstr(err.msg, "config.json") && strstr(err.msg, "sink_size"));
+}
+
+/* Reads an RGB PNG back with libpng; returns malloc'd pixels or NULL. */
+static unsigned char *read_png(const char *path, int *w, int *h) {
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&img, path)) return NULL;
+    img.format = PNG_FORMAT_RGB;
+    unsigned char *px = malloc(PNG_IMAGE_SIZE(img));
+    if (!px || !png_image_finish_read(&img, NULL, px, 0, NULL)) {
+        free(px);
+        png_image_free(&img);
+        return NULL;
+    }
+    *w = (int)img.width;
+    *h = (int)img.height;
+    return px;
+}
+
+TEST(heatmap_png_cells_and_colours) {
+    uint8_t c[3];
+    heatmap_coolwarm(0.0, c);
+    CHECK(c[0] == 59 && c[1] == 76 && c[2] == 192); /* matplotlib coolwarm ends */
+    heatmap_coolwarm(1.0, c);
+    CHECK(c[0] == 180 && c[1] == 4 && c[2] == 38);
+    heatmap_coolwarm(-3.0, c);
+    CHECK(c[0] == 59);
+    heatmap_coolwarm(0.5, c);
+    CHECK(c[0] == 221 && c[1] == 221 && c[2] == 221);
+    const char *dir = test_tmpdir();
+    CHECK(dir);
+    char path[600];
+    snprintf(path, sizeof path, "%s/g.png", dir);
+    /* 32 layers x 8 heads, layer l head h = gate (l+h) % 2: a checkerboard of blue and red cells */
+    float g[32 * 8];
+    for (int i = 0; i < 32 * 8; i++) g[i] = (float)((i / 8 + i % 8) % 2);
+    duo_error err;
+    CHECK(heatmap_write_png(path, g, 32, 8, &err) == 0);
+    int w, h;
+    unsigned char *px = read_png(path, &w, &h);
+    CHECK_MSG(px, "libpng cannot read the heat map back");
+    /* Find the grid: the first red pixel on a row through layer 0's cells, scanning from the left. */
+    int blue = 0, red = 0;
+    for (int i = 0; i < w * h; i++) {
+        unsigned char *p = px + 3 * i;
+        blue += p[0] == 59 && p[1] == 76 && p[2] == 192;
+        red += p[0] == 180 && p[1] == 4 && p[2] == 38;
+    }
+    free(px);
+    CHECK(w >= 200 && h >= 600); /* 20-pixel cells for 32 layers, plus labels */
+    /* 128 cells of each colour (cells are square, >= 20 px), plus a line or so of the colour bar */
+    CHECK_MSG(blue >= 128 * 400 && red >= 128 * 400 && abs(blue - red) < 2000, "blue %d red %d", blue, red);
+    CHECK(heatmap_write_png(path, g, 0, 8, &err) == -1);
 }
 
 /* Writes a TSV of awkward float32 values (and their raw bytes) for tests/py/test_export_numpy.py, which

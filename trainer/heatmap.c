@@ -115,7 +115,8 @@ int heatmap_write_png(const char *path, const float *gates, int num_layers, int 
     int left = 16 + text_width("LAYER") > 80 ? 16 + text_width("LAYER") : 80;
     int top = 20 + 2 * GLYPH_H, bottom = 24 + 2 * GLYPH_H;
     int bar_x = left + grid_w + 24, bar_w = 20, right = 24 + bar_w + 12 + text_width("0.5") + 16;
-    canvas c = {left + grid_w + right, top + grid_h + bottom, NULL};
+    int bar_h = grid_h < 160 ? 160 : grid_h; /* a readable scale even for a 2 x 2 model */
+    canvas c = {left + grid_w + right, top + (bar_h > grid_h + bottom ? bar_h : grid_h + bottom) + 8, NULL};
     if (c.w < left + text_width("GATES (LAYERS X KV HEADS)") + 16) c.w = left + text_width("GATES (LAYERS X KV HEADS)") + 16;
     c.px = malloc((size_t)c.w * (size_t)c.h * 3);
     if (!c.px) return duo_fail(err, "%s: out of memory", path);
@@ -143,14 +144,14 @@ int heatmap_write_png(const char *path, const float *gates, int num_layers, int 
     }
     draw_text(&c, left + grid_w / 2 - text_width("KV HEAD") / 2, top + grid_h + 12 + GLYPH_H, "KV HEAD");
     /* colour bar: 1 at the top, 0 at the bottom */
-    for (int y = 0; y < grid_h; y++) {
+    for (int y = 0; y < bar_h; y++) {
         uint8_t rgb[3];
-        heatmap_coolwarm(1.0 - (double)y / (double)(grid_h > 1 ? grid_h - 1 : 1), rgb);
+        heatmap_coolwarm(1.0 - (double)y / (double)(bar_h - 1), rgb);
         fill_rect(&c, bar_x, top + y, bar_w, 1, rgb);
     }
     draw_text(&c, bar_x + bar_w + 6, top, "1");
-    draw_text(&c, bar_x + bar_w + 6, top + grid_h / 2 - GLYPH_H / 2, "0.5");
-    draw_text(&c, bar_x + bar_w + 6, top + grid_h - GLYPH_H, "0");
+    draw_text(&c, bar_x + bar_w + 6, top + bar_h / 2 - GLYPH_H / 2, "0.5");
+    draw_text(&c, bar_x + bar_w + 6, top + bar_h - GLYPH_H, "0");
     int rc = write_png(path, &c, err);
     free(c.px);
     return rc;
