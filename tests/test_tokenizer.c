@@ -143,4 +143,52 @@ TEST(llama3_bos_from_template) {
     tokenizer_free(tok);
 }
 
+/* Several threads encoding at once (the word cache is shared): same ids as one thread. */
+TEST(parallel_encode_equals_serial) {
+    duo_error err;
+    duo_tokenizer *tok = tokenizer_load(FIX "llama3_bpe.json", &err);
+    CHECK_MSG(tok, "%.600s", err.msg);
+    static const char *texts[] = {"The quick brown fox jumps over the lazy dog. ", "Привет, как дела? 日本語 ",
+                                  "<|begin_of_text|>Numbers 1234567 and emoji 👩‍💻 ", "   spaces\n\n\ttabs "};
+    enum { N = 64 };
+    duo_ids serial[N], parallel[N];
+    memset(serial, 0, sizeof serial);
+    memset(parallel, 0, sizeof parallel);
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        const char *s = texts[i % 4];
+        for (int r = 0; r <= i % 7; r++) bad |= tokenizer_encode(tok, s, strlen(s), 1, &serial[i], &err);
+    }
+#pragma omp parallel for num_threads(4) schedule(dynamic, 1) reduction(| : bad)
+    for (int i = 0; i < N; i++) {
+        duo_error e;
+        const char *s = texts[i % 4];
+        for (int r = 0; r <= i % 7; r++) bad |= tokenizer_encode(tok, s, strlen(s), 1, &parallel[i], &e);
+    }
+    for (int i = 0; i < N; i++) {
+        bad |= serial[i].len != parallel[i].len ||
+               memcmp(serial[i].ids, parallel[i].ids, serial[i].len * sizeof(int32_t)) != 0;
+        ids_free(&serial[i]);
+        ids_free(&parallel[i]);
+    }
+    tokenizer_free(tok);
+    CHECK(!bad);
+}
+
+/* tokenizer_load_json reads exactly len bytes (no NUL needed) and names the source in errors. */
+TEST(load_json_from_memory) {
+    const char json[] = "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},\"merges\":[\"a b\"]}}XXXX";
+    duo_error err;
+    duo_tokenizer *tok = tokenizer_load_json(json, sizeof json - 5, "mem", &err);
+    CHECK_MSG(tok, "%.600s", err.msg);
+    duo_ids ids = {0};
+    int rc = tokenizer_encode(tok, "abba", 4, 0, &ids, &err);
+    int ok = rc == 0 && ids.len == 3 && ids.ids[0] == 2 && ids.ids[1] == 1 && ids.ids[2] == 0;
+    ids_free(&ids);
+    tokenizer_free(tok);
+    CHECK(ok);
+    CHECK(tokenizer_load_json(json, sizeof json - 1, "mem", &err) == NULL);  /* trailing garbage */
+    CHECK_MSG(strstr(err.msg, "mem") && strstr(err.msg, "invalid JSON"), "%.600s", err.msg);
+}
+
 TEST_MAIN()
