@@ -64,6 +64,11 @@ TEXTS = [
     "ZWJ alone \u200d and combining e\u0301 a\u0308",
     "▁already▁has▁metaspace",
     "<0x41> looks like a byte token",
+    # whitespace and letter classes where regex engines can differ (Oniguruma in HF, PCRE2 here)
+    "a\x85b next\u2028line\u2029para \ufeffbom \u180emongolian vt\x0bff\x0c end",
+    "it'ſ I'LL don’t we'Re 'tis x'd",
+    "digits ٣٤٥ १२३ Ⅻ ½ x² ①②",
+    "marks: a\u0300\u0301 \u094d\u0915 e\ufe0f \U0001F44D\U0001F3FB",
 ]
 
 # Text the byte-level fixtures are trained on: prose, the test scripts, numbers, whitespace and emoji,
