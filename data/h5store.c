@@ -81,6 +81,11 @@ static hid_t strong_close_fapl(void) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     /* Closing the file closes every object still open in it, so commit really finishes the file. */
     H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+#if H5_VERSION_GE(1, 10, 7)
+    /* Keep HDF5's file locks, but do not fail on file systems without them (NFS, Lustre): files are
+     * replaced by rename, never written while someone reads them. */
+    H5Pset_file_locking(fapl, 1, 1);
+#endif
     return fapl;
 }
 

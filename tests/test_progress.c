@@ -1,5 +1,8 @@
 /* Progress bar: the duration, rate and line formats (ETA arithmetic checked by hand), the plain-line
  * cadence when stderr is not a terminal, the redraw throttle on a terminal, and DUO_PROGRESS=0. */
+#include <pty.h>
+#include <sys/ioctl.h>
+
 #include "tests/harness.h"
 #include "trainer/progress.h"
 
@@ -132,6 +135,33 @@ TEST(terminal_redraws_are_throttled) {
     CHECK_MSG(cr >= 2 && cr <= 30, "%d redraws for 100000 updates", cr);
     CHECK_EQ_INT(nl, 1);
     CHECK(ends_done);
+}
+
+TEST(terminal_line_fits_the_width) {
+    unsetenv("DUO_PROGRESS");
+    int master, slave;
+    struct winsize ws = {.ws_row = 24, .ws_col = 40};
+    if (openpty(&master, &slave, NULL, NULL, &ws) != 0) SKIP("no pseudo-terminal");
+    FILE *out = fdopen(slave, "w");
+    CHECK(out);
+    duo_progress p;
+    progress_start_on(&p, out, 1, "train", 10);
+    progress_update(&p, 3, "distill 0.0123 lr 2.0e-03 \xce\xb2 and more text than forty columns hold");
+    progress_end(&p);
+    fclose(out);
+    char buf[2048];
+    ssize_t n = read(master, buf, sizeof buf - 1);
+    close(master);
+    CHECK(n > 0);
+    buf[n] = '\0';
+    /* every drawn segment (between \r and \r or \n) is at most 39 columns */
+    size_t longest = 0, cur = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] == '\r' || buf[i] == '\n') cur = 0;
+        else if (((unsigned char)buf[i] & 0xC0) != 0x80 && ++cur > longest) longest = cur;
+    }
+    CHECK_MSG(longest == 39, "longest drawn segment %zu columns on a 40-column terminal", longest);
+    CHECK(strstr(buf, "train  3/10  30%") != NULL);
 }
 
 TEST(duo_progress_0_disables) {

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,6 +87,13 @@ static void draw(duo_progress *p, double now, int final) {
     progress_format_line(p, now, line, sizeof line);
     size_t w = strlen(line);
     if (p->tty) {
+        /* A line wider than the terminal wraps, and \r would then redraw only its last row. */
+        struct winsize ws;
+        if (ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && w >= ws.ws_col) {
+            w = (size_t)ws.ws_col - 1;
+            while (w > 0 && ((unsigned char)line[w] & 0xC0) == 0x80) w--;  /* not inside a UTF-8 character */
+            line[w] = '\0';
+        }
         /* Blank what is left of a longer previous line. */
         int pad = p->drawn_width > w ? (int)(p->drawn_width - w) : 0;
         fprintf(p->out, "\r%s%*s%s", line, pad, "", final ? "\n" : "");
