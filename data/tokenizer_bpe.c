@@ -379,12 +379,12 @@ static int merge_word(const tok_bpe *bpe, tok_work *w, const char *s, size_t len
     return 0;
 }
 
-/* One word through the cache and merge_word. */
-static int encode_segment(const tok_bpe *bpe, tok_work *w, const char *s, size_t len, duo_ids *out, duo_error *err) {
+/* One word through the cache and merge_word; h is tok_hash(s, len) or 0 if not computed yet. */
+static int encode_segment(const tok_bpe *bpe, tok_work *w, const char *s, size_t len, uint64_t h, duo_ids *out,
+                          duo_error *err) {
     int use_cache = w->cache_locked && len < CACHE_MAX_WORD;
-    uint64_t h = 0;
     if (use_cache) {
-        h = tok_hash(s, len);
+        if (!h) h = tok_hash(s, len);
         const cache_slot *e = cache_get(bpe->cache, s, len, h);
         if (e) {
             ids_append(out, bpe->cache->ids + e->ids_off, e->ids_n);
@@ -402,23 +402,25 @@ static int encode_segment(const tok_bpe *bpe, tok_work *w, const char *s, size_t
 
 int tok_bpe_encode_word(const tok_bpe *bpe, tok_work *w, const char *s, size_t len, duo_ids *out, duo_error *err) {
     if (len == 0) return 0;
+    uint64_t h = 0;
     if (bpe->ignore_merges) {  /* HF: a word that is a token stays whole */
-        int32_t id = tok_str_map_get(bpe->raw_input ? &bpe->vocab_raw : &bpe->vocab, s, len);
+        h = tok_hash(s, len);
+        int32_t id = tok_str_map_get_h(bpe->raw_input ? &bpe->vocab_raw : &bpe->vocab, s, len, h);
         if (id >= 0) {
             ids_push(out, id);
             return 0;
         }
     }
-    if (!bpe->split_metaspace || bpe->raw_input) return encode_segment(bpe, w, s, len, out, err);
+    if (!bpe->split_metaspace || bpe->raw_input) return encode_segment(bpe, w, s, len, h, out, err);
     size_t start = 0;
     for (size_t i = 1; i + 3 <= len; i++) {
         if (memcmp(s + i, METASPACE, 3)) continue;
         if (i >= 3 && !memcmp(s + i - 3, METASPACE, 3)) continue;  /* inside a run of "▁" */
-        if (encode_segment(bpe, w, s + start, i - start, out, err)) return -1;
+        if (encode_segment(bpe, w, s + start, i - start, 0, out, err)) return -1;
         start = i;
         i += 2;
     }
-    return encode_segment(bpe, w, s + start, len - start, out, err);
+    return encode_segment(bpe, w, s + start, len - start, start ? 0 : h, out, err);
 }
 
 int tok_bpe_cache_lock(const tok_bpe *bpe) { return bpe->cache && pthread_mutex_trylock(&bpe->cache->mu) == 0; }

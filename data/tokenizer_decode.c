@@ -275,12 +275,7 @@ char *tokenizer_decode(const duo_tokenizer *tok, const int32_t *ids, size_t n, i
         const char *t = tokenizer_id_to_token(tok, ids[i]);
         if (!t) continue;
         /* a vocabulary token that is also an added special token's content counts as special */
-        if (skip_special_tokens) {
-            int special = 0;
-            for (size_t k = 0; k < tok->n_added && !special; k++)
-                special = tok->added[k].special && !strcmp(tok->added[k].content, t);
-            if (special) continue;
-        }
+        if (skip_special_tokens && tok_str_map_get(&tok->special_contents, t, strlen(t)) >= 0) continue;
         strs_push_copy(&cur, t, strlen(t));
     }
     if (!tok->has_decoder) {  /* no decoder: tokens joined by spaces */

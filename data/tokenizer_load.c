@@ -232,7 +232,10 @@ static int build(duo_tokenizer *tok, json_t *root, duo_error *err) {
     tok->n_added_by_id = max_id + 1;
     tok->added_by_id = malloc(((size_t)max_id + 2) * sizeof *tok->added_by_id);
     for (int32_t i = 0; i <= max_id; i++) tok->added_by_id[i] = -1;
-    for (size_t i = 0; i < tok->n_added; i++) tok->added_by_id[tok->added[i].id] = (int32_t)i;
+    for (size_t i = 0; i < tok->n_added; i++) {
+        tok->added_by_id[tok->added[i].id] = (int32_t)i;
+        if (tok->added[i].special) tok_str_map_put(&tok->special_contents, tok->added[i].content, tok->added[i].len, 1);
+    }
     bos_eos_from_template(tok);
     return 0;
 }

@@ -61,8 +61,11 @@ int tok_str_map_put(tok_str_map *m, const char *key, size_t len, int32_t value) 
 }
 
 int32_t tok_str_map_get(const tok_str_map *m, const char *key, size_t len) {
+    return m->cap ? tok_str_map_get_h(m, key, len, tok_hash(key, len)) : -1;
+}
+
+int32_t tok_str_map_get_h(const tok_str_map *m, const char *key, size_t len, uint64_t h) {
     if (!m->cap) return -1;
-    uint64_t h = tok_hash(key, len);
     for (size_t j = h & (m->cap - 1);; j = (j + 1) & (m->cap - 1)) {
         const tok_str_slot *s = &m->slots[j];
         if (!s->key) return -1;

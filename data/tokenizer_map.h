@@ -24,6 +24,8 @@ typedef struct {
 int tok_str_map_put(tok_str_map *m, const char *key, size_t len, int32_t value);
 /* The value for key, or -1. */
 int32_t tok_str_map_get(const tok_str_map *m, const char *key, size_t len);
+/* The same with the key's tok_hash already computed. */
+int32_t tok_str_map_get_h(const tok_str_map *m, const char *key, size_t len, uint64_t h);
 void tok_str_map_free(tok_str_map *m);
 
 typedef struct {
