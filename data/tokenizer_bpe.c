@@ -69,7 +69,7 @@ static void cache_put(tok_cache *c, const char *s, size_t len, uint64_t h, const
     size_t j = h & (CACHE_SLOTS - 1);
     while (c->slots[j].key_len) j = (j + 1) & (CACHE_SLOTS - 1);
     memcpy(c->keys + c->keys_len, s, len);
-    memcpy(c->ids + c->ids_len, ids, n * sizeof *ids);
+    if (n) memcpy(c->ids + c->ids_len, ids, n * sizeof *ids);
     c->slots[j] = (cache_slot){h, (uint32_t)c->keys_len, (uint32_t)len, (uint32_t)c->ids_len, (uint32_t)n};
     c->keys_len += len;
     c->ids_len += n;
@@ -387,7 +387,7 @@ static int encode_segment(const tok_bpe *bpe, tok_work *w, const char *s, size_t
         if (!h) h = tok_hash(s, len);
         const cache_slot *e = cache_get(bpe->cache, s, len, h);
         if (e) {
-            ids_append(out, bpe->cache->ids + e->ids_off, e->ids_n);
+            if (e->ids_n) ids_append(out, bpe->cache->ids + e->ids_off, e->ids_n);
             return 0;
         }
     }
@@ -396,7 +396,7 @@ static int encode_segment(const tok_bpe *bpe, tok_work *w, const char *s, size_t
     const symbol *sym = w->bpe_sym;
     for (size_t i = 0; i < n; i++)
         if (sym[i].len) ids_push(out, sym[i].id);
-    if (use_cache) cache_put(bpe->cache, s, len, h, out->ids + first, out->len - first);
+    if (use_cache) cache_put(bpe->cache, s, len, h, out->len > first ? out->ids + first : NULL, out->len - first);
     return 0;
 }
 
