@@ -3,8 +3,10 @@
 
 Oracle: the Hugging Face `tokenizers` library (ids, decode).  The SentencePiece fixtures are the
 Mistral tokenizer.model shipped in `mistral-common`, converted to tokenizer.json the way transformers'
-LlamaConverter does (vocab + merges ranked by piece score via transformers.generate_merges), and
-checked to encode exactly like `sentencepiece` itself.  The byte-level fixtures are trained here with
+LlamaConverter does (vocab + merges ranked by piece score via transformers.generate_merges; the
+normalizer / pre-tokenizer / decoder of its legacy and non-legacy modes are set here because
+transformers 5.x's LlamaConverter no longer converts a bare .model file), and checked to encode
+exactly like `sentencepiece` itself.  The byte-level fixtures are trained here with
 `tokenizers` on text this script generates.
 
 Outputs (all small; the Mistral files are zstd-compressed):
@@ -236,7 +238,9 @@ def main():
     cfg = {"add_bos_token": True, "add_eos_token": True, "bos_token": "<s>", "eos_token": "</s>",
            "unk_token": "<unk>", "tokenizer_class": "LlamaTokenizer"}
     write_json(os.path.join(OUT, "mistral", "tokenizer_config.json"), cfg)
-    # the model directory's config asks for BOS and EOS: what LlamaTokenizerFast's post-processor does
+    # the model directory's config asks for BOS and EOS: the template transformers 4.x builds from
+    # add_bos_token/add_eos_token (LlamaTokenizerFast.update_post_processor: "<s> $A </s>").  Note that
+    # transformers 5.x's LlamaTokenizer ignores add_eos_token; duo-train follows the 4.x behaviour.
     tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)])
     vectors(tok, "mistral", "mistral_dir", TEXTS)
 
