@@ -397,6 +397,15 @@ static hid_t utf8_vlen_string_type(void) {
     return t;
 }
 
+/* A fixed-length string memory type that keeps all sz bytes (NULLTERM would drop the last one to
+ * make room for a NUL); callers cut at the first NUL themselves. */
+static hid_t fixed_string_type(size_t sz) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, sz);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    return t;
+}
+
 int h5store_write_strings(duo_h5 *h, const char *name, const char *const *strs, size_t n, duo_error *err) {
     quiet();
     if (!name || !*name) return duo_fail(err, "%s: empty dataset name", h->path);
@@ -450,8 +459,7 @@ int h5store_read_strings(duo_h5 *h, const char *name, char ***out, size_t *n_out
         H5Tclose(mt);
     } else {  /* fixed-length strings, e.g. written by h5py from a numpy 'S' array */
         size_t sz = H5Tget_size(dtype);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, sz);
+        hid_t mt = fixed_string_type(sz);
         char *raw = calloc((size_t)n * sz + 1, 1);
         if (n > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
             rc = h5_fail(h, "dataset", name, "read failed", err);
@@ -588,8 +596,7 @@ char *h5store_get_attr_str(duo_h5 *h, const char *obj, const char *attr, duo_err
         H5Tclose(mt);
     } else {
         size_t sz = H5Tget_size(t);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, sz);
+        hid_t mt = fixed_string_type(sz);
         char *raw = calloc(sz + 1, 1);
         if (H5Aread(a, mt, raw) >= 0) out = strndup(raw, sz);
         free(raw);

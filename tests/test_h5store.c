@@ -1,7 +1,8 @@
 /* h5store: round trips of every element type and shape, strings, attributes, errors that name the file
  * and dataset, and the atomic replace (a writer killed at any moment leaves the last good file).
  *
- * `test_h5store --write PATH` writes the fixture file that tests/py/test_h5store_h5py.py reads with h5py. */
+ * `test_h5store --write PATH` writes the fixture file that tests/py/test_h5store_h5py.py reads with h5py;
+ * `test_h5store --check-h5py PATH` checks the file that test writes with h5py. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -432,6 +433,62 @@ TEST(atomic_replace_survives_a_kill_at_any_moment) {
     }
 }
 
+/* Checks a file written by h5py (tests/py/test_h5store_h5py.py): fixed-length strings and string
+ * attributes, numpy integer widths, gzip chunks.  Returns 0 or fills err. */
+static int check_h5py_file(const char *path, duo_error *err) {
+    duo_h5 *h = h5store_open(path, 0, err);
+    if (!h) return -1;
+    int rc = -1;
+    char **s = NULL, **v = NULL, *label = NULL, *title = NULL;
+    size_t ns = 0, nv = 0;
+    int64_t count = 0;
+    double countf = 0;
+    float m[6];
+    double md[6];
+    int64_t chunked[1000];
+    int32_t u16[4];
+    if (h5store_read_strings(h, "fixed_names", &s, &ns, err) || h5store_read_strings(h, "vlen_names", &v, &nv, err) ||
+        h5store_get_attr_i64(h, NULL, "count", &count, err) || h5store_get_attr_f64(h, NULL, "count", &countf, err) ||
+        !(label = h5store_get_attr_str(h, NULL, "label", err)) || !(title = h5store_get_attr_str(h, "/", "title", err)) ||
+        h5store_read(h, "m", DUO_H5_F32, m, 6, err) || h5store_read(h, "m", DUO_H5_F64, md, 6, err) ||
+        h5store_read(h, "chunked", DUO_H5_I64, chunked, 1000, err) || h5store_read(h, "u16", DUO_H5_I32, u16, 4, err))
+        goto done;
+    if (ns != 3 || strcmp(s[0], "alpha") || strcmp(s[1], "be") || strcmp(s[2], "")) {
+        duo_fail(err, "fixed_names read as %zu strings: '%s' '%s' ...", ns, ns > 0 ? s[0] : "", ns > 1 ? s[1] : "");
+        goto done;
+    }
+    if (nv != 2 || strcmp(v[0], "x") || strcmp(v[1], "\xc3\xbf")) {
+        duo_fail(err, "vlen_names wrong");
+        goto done;
+    }
+    if (count != 7 || countf != 7.0 || strcmp(label, "fixed") || strcmp(title, "vlen \xc3\xbc")) {
+        duo_fail(err, "attributes wrong: count %lld label '%s' title '%s'", (long long)count, label, title);
+        goto done;
+    }
+    for (int i = 0; i < 6; i++)
+        if (m[i] != (float)i || md[i] != (double)i) {
+            duo_fail(err, "m[%d] = %g", i, m[i]);
+            goto done;
+        }
+    for (int i = 0; i < 1000; i++)
+        if (chunked[i] != 3 * (int64_t)i) {
+            duo_fail(err, "chunked[%d] = %lld", i, (long long)chunked[i]);
+            goto done;
+        }
+    if (u16[0] != 0 || u16[3] != 65535) {
+        duo_fail(err, "u16 = %d .. %d", u16[0], u16[3]);
+        goto done;
+    }
+    rc = 0;
+done:
+    h5store_free_strings(s, ns);
+    h5store_free_strings(v, nv);
+    free(label);
+    free(title);
+    h5store_close(h);
+    return rc;
+}
+
 #define main harness_main
 TEST_MAIN()
 #undef main
@@ -440,6 +497,14 @@ int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "--write")) {
         duo_error err = {{0}};
         if (write_fixture(argv[2], &err) != 0) {
+            fprintf(stderr, "test_h5store: %s\n", err.msg);
+            return 1;
+        }
+        return 0;
+    }
+    if (argc == 3 && !strcmp(argv[1], "--check-h5py")) {
+        duo_error err = {{0}};
+        if (check_h5py_file(argv[2], &err) != 0) {
             fprintf(stderr, "test_h5store: %s\n", err.msg);
             return 1;
         }

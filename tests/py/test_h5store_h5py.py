@@ -66,6 +66,24 @@ def main():
             print(f"FAIL: {NAME}/read_c_file ({'; '.join(failures)})")
             return 1
         print(f"PASS: {NAME}/read_c_file")
+
+        # The other way: h5py writes what h5py users write (fixed-length strings and string
+        # attributes, numpy integer widths, gzip chunks) and the C reader checks it.
+        path = os.path.join(tmp, "from_h5py.h5")
+        with h5py.File(path, "w") as f:
+            f["fixed_names"] = np.array([b"alpha", b"be", b""], dtype="S5")
+            f.create_dataset("vlen_names", data=["x", "\u00ff"], dtype=h5py.string_dtype("utf-8"))
+            f.attrs["count"] = np.int32(7)
+            f.attrs["label"] = np.bytes_(b"fixed")
+            f.attrs["title"] = "vlen \u00fc"
+            f["m"] = np.arange(6, dtype=np.float32).reshape(2, 3)
+            f.create_dataset("chunked", data=3 * np.arange(1000, dtype=np.int64), compression="gzip", chunks=(128,))
+            f["u16"] = np.array([0, 1, 2, 65535], dtype=np.uint16)
+        run = subprocess.run([writer, "--check-h5py", path], capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f"FAIL: {NAME}/c_reads_h5py_file ({run.stderr.strip()})")
+            return 1
+        print(f"PASS: {NAME}/c_reads_h5py_file")
     return 0
 
 
