@@ -166,6 +166,7 @@ TEST(resume_with_other_settings_or_model_refused) {
     /* --reg differs (the later --reg overrides the one train() sets) */
     CHECK_EQ_INT(train(data, a, "--resume", "--reg", "0.5"), 1);
     CHECK_EQ_INT(train(data, a, "--resume", "--sink-size", "32"), 1);
+    CHECK_EQ_INT(train(data, a, "--resume", "--model", "tests/fixtures/models/tiny-llama-gqa"), 1); /* same shape */
     CHECK_EQ_INT(train(data, a, "--resume", "--stop-after", "5"), 0);
     /* data flags must agree with the dataset file */
     CHECK_EQ_INT(train(data, a, "--num-passkeys", "3", NULL), 1);

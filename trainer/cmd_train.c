@@ -129,6 +129,10 @@ int cmd_train(int argc, char **argv) {
     if (a.output_dir) snprintf(out_dir, sizeof out_dir, "%s", a.output_dir);
     else snprintf(out_dir, sizeof out_dir, "patterns_out/%s", exp_name);
     if (make_dirs(out_dir, &err)) goto done;
+    char state_path[4200];
+    if (!a.resume && path_exists(path_join(state_path, sizeof state_path, out_dir, TRAIN_STATE_FILE)))
+        fprintf(stderr, "duo-train train: note: %s holds a saved run; starting over (use --resume to continue it)\n",
+                out_dir);
     cfg = train_args_config_json(&a, exp_name, out_dir);
     char path[4200];
     if (export_write_json(path_join(path, sizeof path, out_dir, "config.json"), cfg, &err)) goto done;

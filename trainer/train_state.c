@@ -25,28 +25,25 @@ void train_log_free(duo_train_log *log) {
     log->num_gates = g;
 }
 
+/* Grows *p to cap elements of size sz; leaves it untouched on failure. */
+static int grow(void *pp, size_t cap, size_t sz) {
+    void **p = pp;
+    void *q = realloc(*p, cap * sz);
+    if (!q) return -1;
+    *p = q;
+    return 0;
+}
+
 static int log_reserve(duo_train_log *log, size_t want, duo_error *err) {
     if (want <= log->cap) return 0;
     size_t cap = log->cap ? log->cap : 64;
     while (cap < want) cap *= 2;
-    void *p[7] = {
-        realloc(log->distill, cap * sizeof(double)), NULL, NULL, NULL, NULL, NULL, NULL,
-    };
-    if (p[0]) log->distill = p[0];
-    p[1] = realloc(log->reg, cap * sizeof(double));
-    if (p[1]) log->reg = p[1];
-    p[2] = realloc(log->loss, cap * sizeof(double));
-    if (p[2]) log->loss = p[2];
-    p[3] = realloc(log->lr, cap * sizeof(double));
-    if (p[3]) log->lr = p[3];
-    p[4] = realloc(log->sample_length, cap * sizeof(int64_t));
-    if (p[4]) log->sample_length = p[4];
-    p[5] = realloc(log->context_length, cap * sizeof(int64_t));
-    if (p[5]) log->context_length = p[5];
-    p[6] = realloc(log->gate_history, cap * (log->num_gates ? log->num_gates : 1) * sizeof(float));
-    if (p[6]) log->gate_history = p[6];
-    for (int i = 0; i < 7; i++)
-        if (!p[i]) return duo_fail(err, "training log: out of memory for %zu steps", cap);
+    size_t g = log->num_gates ? log->num_gates : 1;
+    if (grow(&log->distill, cap, sizeof(double)) || grow(&log->reg, cap, sizeof(double)) ||
+        grow(&log->loss, cap, sizeof(double)) || grow(&log->lr, cap, sizeof(double)) ||
+        grow(&log->sample_length, cap, sizeof(int64_t)) || grow(&log->context_length, cap, sizeof(int64_t)) ||
+        grow(&log->gate_history, cap * g, sizeof(float)))
+        return duo_fail(err, "training log: out of memory for %zu steps", cap);
     log->cap = cap;
     return 0;
 }
