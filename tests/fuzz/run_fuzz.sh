@@ -3,6 +3,8 @@
 #
 #   tests/fuzz/run_fuzz.sh [SECONDS] [TARGET...]      (default 20 s per target, every target)
 #
+# TARGET is a name (fuzz_corpus) or a path to a target source.
+#
 # The library sources are compiled by clang with -fsanitize=fuzzer-no-link,address,undefined into
 # build-fuzz/ (through the Makefile's own rules, so the file list and flags stay in one place); each
 # tests/fuzz/fuzz_<name>.c is linked with -fsanitize=fuzzer,address,undefined and run for SECONDS from
@@ -25,11 +27,13 @@ fi
 
 if [ $# -gt 0 ]; then
     targets=()
-    for name in "$@"; do targets+=("tests/fuzz/${name%.c}.c"); done
+    for name in "$@"; do
+        case $name in */*) targets+=("$name") ;; *) targets+=("tests/fuzz/${name%.c}.c") ;; esac
+    done
 else
     targets=(tests/fuzz/fuzz_*.c)
 fi
-if [ ! -e "${targets[0]}" ]; then
+if [ $# -eq 0 ] && [ ! -e "${targets[0]}" ]; then
     echo "run_fuzz: no fuzz targets (tests/fuzz/fuzz_*.c)"
     exit 0
 fi
@@ -84,6 +88,7 @@ for src in "${targets[@]}"; do
     [ -d "tests/fuzz/corpus/$name" ] && cp -R "tests/fuzz/corpus/$name/." "$work/"
     nseeds=$(find "$work" -type f | wc -l)
     art="$OUT/artifacts/$name-"
+    touch "$scratch/$name.start"  # artifacts newer than this are this run's
     # -timeout: one input taking more than 10 s is a hang.  The outer timeout only guards the runner.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -95,7 +100,7 @@ for src in "${targets[@]}"; do
         echo "PASS: fuzz/$name (${runs:-?} runs in ${seconds}s from $nseeds seeds)"
         pass=$((pass + 1))
     else
-        found=$(ls -t "$art"* 2>/dev/null | head -n 1)
+        found=$(find "$OUT/artifacts" -name "$name-*" -newer "$scratch/$name.start" 2>/dev/null | head -n 1)
         echo "FAIL: fuzz/$name (exit $rc${found:+; reproduce with $bin $found}; log $log)"
         grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | head -n 5 | sed 's/^/    /'
         fail=$((fail + 1))
