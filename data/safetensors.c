@@ -192,7 +192,7 @@ static size_t add_file(duo_checkpoint *ck, const char *path) {
 
 /* Sorts the tensors by name, for checkpoint_find, and refuses a name held twice (across shards). */
 static int finish(duo_checkpoint *ck, duo_error *err) {
-    qsort(ck->tensors, ck->ntensors, sizeof *ck->tensors, cmp_tensor_name);
+    if (ck->ntensors > 1) qsort(ck->tensors, ck->ntensors, sizeof *ck->tensors, cmp_tensor_name);
     for (size_t i = 1; i < ck->ntensors; i++)
         if (!strcmp(ck->tensors[i - 1].name, ck->tensors[i].name))
             return duo_fail(err, "tensor '%s' appears twice: in %s and in %s", ck->tensors[i].name,
@@ -237,7 +237,7 @@ static int open_sharded(duo_checkpoint *ck, const char *dir, const char *index_p
         }
         shards[nshards++] = shard;
     }
-    if (!rc) qsort(shards, nshards, sizeof *shards, cmp_str);
+    if (!rc && nshards > 1) qsort(shards, nshards, sizeof *shards, cmp_str);
     for (size_t i = 0; !rc && i < nshards; i++) {
         if (i && !strcmp(shards[i], shards[i - 1])) continue; /* every shard is mapped once */
         char path[4096];
@@ -300,6 +300,7 @@ duo_checkpoint *checkpoint_open_buffer(const void *data, size_t size, const char
 
 const duo_tensor *checkpoint_find(const duo_checkpoint *ck, const char *name) {
     duo_tensor key = {.name = name};
+    if (!ck->ntensors) return NULL; /* no array to search: tensors is NULL */
     return bsearch(&key, ck->tensors, ck->ntensors, sizeof key, cmp_tensor_name);
 }
 

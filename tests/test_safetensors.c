@@ -262,6 +262,16 @@ TEST(metadata_ignored_scalars_and_empty_tensors) {
              !checkpoint_find(ck, "__metadata__");
     checkpoint_close(ck);
     CHECK(ok);
+    /* No tensors at all is a valid (empty) file; lookups just miss.  (Found by fuzz_safetensors.) */
+    const char *empties[] = {"{}", "{\"__metadata__\":{}}"};
+    for (int i = 0; i < 2; i++) {
+        p = write_st(dir, "empty.safetensors", empties[i], 0);
+        ck = checkpoint_open(p, &err);
+        CHECK_MSG(ck, "%s", err.msg);
+        ok = checkpoint_num_tensors(ck) == 0 && !checkpoint_find(ck, "w") && !checkpoint_tensor(ck, 0);
+        checkpoint_close(ck);
+        CHECK(ok);
+    }
 }
 
 /* ---- corrupt single files ---------------------------------------------------------------------- */
