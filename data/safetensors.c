@@ -266,6 +266,11 @@ out:
     return rc;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
 duo_checkpoint *checkpoint_open(const char *path, duo_error *err) {
     duo_checkpoint *ck = checkpoint_new();
     int rc;
@@ -276,6 +281,11 @@ duo_checkpoint *checkpoint_open(const char *path, duo_error *err) {
         if (path_exists(index)) rc = open_sharded(ck, path, index, err);
         else if (path_exists(single)) rc = map_and_parse(ck, single, err) || finish(ck, err);
         else rc = duo_fail(err, "%s: no model.safetensors or model.safetensors.index.json in this folder", path);
+    } else if (ends_with(path, ".index.json")) { /* the index itself: its shards sit beside it */
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+        rc = open_sharded(ck, dir[0] ? dir : "/", path, err);
     } else {
         rc = map_and_parse(ck, path, err) || finish(ck, err);
     }

@@ -23,7 +23,7 @@ typedef struct {
 typedef struct duo_checkpoint duo_checkpoint;
 
 /* Opens model_dir/model.safetensors or the shards listed in model_dir/model.safetensors.index.json
- * (a path to a single .safetensors file also works).  Validates headers and offsets. */
+ * (a path to a single .safetensors file, or to an index file, also works).  Validates headers and offsets. */
 duo_checkpoint *checkpoint_open(const char *path, duo_error *err);
 const duo_tensor *checkpoint_find(const duo_checkpoint *ck, const char *name);
 size_t checkpoint_num_tensors(const duo_checkpoint *ck);

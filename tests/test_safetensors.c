@@ -143,6 +143,16 @@ TEST(sharded_maps_each_shard_once) {
     CHECK_MSG(ok, "expected 2 distinct shards, got %zu files", nfiles);
 }
 
+TEST(index_file_path) {
+    duo_error err = {{0}};
+    duo_checkpoint *ck = checkpoint_open(MODELS "/tiny-llama-sharded/model.safetensors.index.json", &err);
+    CHECK_MSG(ck, "%s", err.msg);
+    int ok = checkpoint_num_files(ck) == 2 && checkpoint_num_tensors(ck) == 21 &&
+             !strcmp(checkpoint_file_path(ck, 0), MODELS "/tiny-llama-sharded/model-00001-of-00002.safetensors");
+    checkpoint_close(ck);
+    CHECK(ok);
+}
+
 TEST(single_file_path_and_lookup) {
     duo_error err = {{0}};
     duo_checkpoint *ck = checkpoint_open(MODELS "/tiny-llama-gqa/model.safetensors", &err);
