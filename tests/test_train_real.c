@@ -173,4 +173,37 @@ TEST(resume_with_other_settings_or_model_refused) {
     CHECK_EQ_INT(train(data, a, "--num-steps", "4", NULL), 2);
 }
 
+/* --streaming_attn_implementation sdpa reaches the step: a different mask gives a different distill
+ * once the gates have left 1 (at 1 the student equals the teacher in both forms), and config.json
+ * records it. */
+TEST(sdpa_streaming_form_is_used) {
+    setenv("DUO_PROGRESS", "0", 1);
+    const char *tmp = test_tmpdir();
+    CHECK(tmp);
+    char data[600], a[600], b[600], p[700];
+    snprintf(data, sizeof data, "%s/data.h5", tmp);
+    snprintf(a, sizeof a, "%s/blocksparse", tmp);
+    snprintf(b, sizeof b, "%s/sdpa", tmp);
+    duo_error err;
+    CHECK(make_dataset(data, &err) == 0);
+    CHECK_EQ_INT(train(data, a, "--stop-after", "3", NULL), 0);
+    CHECK_EQ_INT(train(data, b, "--stop-after", "3", "--streaming-attn-implementation=sdpa"), 0);
+    double da[3], db[3];
+    duo_h5 *h = h5store_open(path_join(p, sizeof p, a, "train_state.h5"), 0, &err);
+    CHECK(h);
+    int ok = !h5store_read(h, "log/distill", DUO_H5_F64, da, 3, &err);
+    h5store_close(h);
+    h = h5store_open(path_join(p, sizeof p, b, "train_state.h5"), 0, &err);
+    CHECK(h);
+    ok = ok && !h5store_read(h, "log/distill", DUO_H5_F64, db, 3, &err);
+    h5store_close(h);
+    CHECK(ok);
+    CHECK_MSG(da[2] > 0 && db[2] > 0 && da[2] != db[2], "distill at step 3: blocksparse %g, sdpa %g", da[2], db[2]);
+    char *cfg = file_read_all(path_join(p, sizeof p, b, "config.json"), NULL, &err);
+    CHECK(cfg);
+    ok = strstr(cfg, "\"streaming_attn_implementation\": \"sdpa\"") != NULL;
+    free(cfg);
+    CHECK(ok);
+}
+
 TEST_MAIN()
