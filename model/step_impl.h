@@ -21,6 +21,12 @@
 #define FN(name) CAT(name, S)
 #define CTX struct FN(step_ctx)
 
+/* The MLP runs over rows in chunks of this many positions, so its n x intermediate activations are
+ * never held whole (the backward recomputes gate/up per chunk from the saved post-norm input). */
+#ifndef DUO_MLP_CHUNK
+#define DUO_MLP_CHUNK 256
+#endif
+
 /* One layer's weights in T, converted from the checkpoint's dtype when the layer is needed. */
 typedef struct {
     T *in_norm, *wq, *wk, *wv, *wo, *post_norm, *wg, *wu, *wd;
@@ -41,7 +47,7 @@ CTX {
     size_t n_cap;
     T *cos_t, *sin_t;
     T *xT, *hT, *qT, *kT, *vT, *aT, *gT, *uT; /* teacher (all positions); gT, uT alias dg, du */
-    T *h1, *hq, *q, *kc, *vc, *kp, *vp, *sa, *lse, *att, *xmid, *h2, *g, *u, *act, *out; /* student; act aliases dact */
+    T *h1, *hq, *q, *kc, *vc, *kp, *vp, *sa, *lse, *att, *xmid, *h2, *g, *u, *out; /* student; g, u: one MLP row chunk */
     T *dout, *dxmid, *dact, *dg, *du, *dh2, *datt, *dq, *dkp, *dvp, *dh1, *dhq, *dxin;
     int *allpos, *row_map;
     /* per-run cone */
@@ -199,12 +205,13 @@ static int FN(ensure_n)(CTX *c, size_t n, duo_error *err) {
     if (n <= c->n_cap) return 0;
     size_t d = (size_t)c->d, qd = (size_t)c->qdim, kvd = (size_t)c->kvdim, in = (size_t)c->inter;
     size_t half = (size_t)c->hd / 2;
+    size_t mlp_rows = n < DUO_MLP_CHUNK ? n : DUO_MLP_CHUNK;
     struct { T **p; size_t per_row; } bufs[] = {
         {&c->cos_t, half}, {&c->sin_t, half}, {&c->xT, d}, {&c->hT, d}, {&c->qT, qd}, {&c->kT, kvd},
         {&c->vT, kvd}, {&c->aT, qd}, {&c->h1, d}, {&c->hq, d}, {&c->q, qd},
         {&c->kc, kvd}, {&c->vc, kvd}, {&c->kp, kvd}, {&c->vp, kvd}, {&c->sa, qd}, {&c->lse, (size_t)c->H},
-        {&c->att, qd}, {&c->xmid, d}, {&c->h2, d}, {&c->g, in}, {&c->u, in}, {&c->out, d},
-        {&c->dout, d}, {&c->dxmid, d}, {&c->dact, in}, {&c->dg, in}, {&c->du, in}, {&c->dh2, d},
+        {&c->att, qd}, {&c->xmid, d}, {&c->h2, d}, {&c->out, d},
+        {&c->dout, d}, {&c->dxmid, d},  {&c->dh2, d},
         {&c->datt, qd}, {&c->dq, qd}, {&c->dkp, kvd}, {&c->dvp, kvd}, {&c->dh1, d}, {&c->dhq, d},
         {&c->dxin, d}};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
@@ -215,11 +222,19 @@ static int FN(ensure_n)(CTX *c, size_t n, duo_error *err) {
             return duo_fail(err, "out of memory for %zu positions", n);
         }
     }
+    T **mlp_bufs[] = {&c->g, &c->u, &c->dact, &c->dg, &c->du};
+    for (size_t i = 0; i < sizeof mlp_bufs / sizeof *mlp_bufs; i++) {
+        free(*mlp_bufs[i]);
+        *mlp_bufs[i] = malloc(mlp_rows * in * sizeof(T));
+        if (!*mlp_bufs[i]) {
+            c->n_cap = 0;
+            return duo_fail(err, "out of memory for %zu positions", n);
+        }
+    }
     /* buffers whose lives never overlap share memory: the teacher's MLP runs only in the forward pass,
      * dG/dU only in the backward pass; the student's SwiGLU output is dead once down_proj has read it */
     c->gT = c->dg;
     c->uT = c->du;
-    c->act = c->dact;
     free(c->allpos);
     free(c->row_map);
     c->allpos = malloc(n * sizeof *c->allpos);
@@ -276,14 +291,23 @@ static void FN(teacher_attn)(CTX *c, size_t n) {
     FN(attn_fwd)(&sh, n, c->allpos, c->qT, c->kT, c->vT, c->aT, NULL);
 }
 
+/* Y[m rows] += down(silu(gate(X)) * up(X)), in row chunks. */
+static void FN(mlp_add)(CTX *c, const T *X, size_t m, T *Y) {
+    size_t d = (size_t)c->d;
+    for (size_t r0 = 0; r0 < m; r0 += DUO_MLP_CHUNK) {
+        size_t rows = m - r0 < DUO_MLP_CHUNK ? m - r0 : DUO_MLP_CHUNK;
+        FN(linear)(X + r0 * d, rows, c->d, c->w.wg, c->inter, c->gT, 0);
+        FN(linear)(X + r0 * d, rows, c->d, c->w.wu, c->inter, c->uT, 0);
+        FN(swiglu)(c->gT, c->uT, rows * c->inter, c->gT);
+        FN(linear)(c->gT, rows, c->inter, c->w.wd, c->d, Y + r0 * d, 1);
+    }
+}
+
 /* Teacher rest of layer l: xT += o_proj(aT); xT += MLP(norm(xT)). */
 static void FN(teacher_rest)(CTX *c, size_t n) {
     FN(linear)(c->aT, n, c->qdim, c->w.wo, c->d, c->xT, 1);
     FN(rmsnorm)(c->xT, n, c->d, c->w.post_norm, c->eps, c->hT);
-    FN(linear)(c->hT, n, c->d, c->w.wg, c->inter, c->gT, 0);
-    FN(linear)(c->hT, n, c->d, c->w.wu, c->inter, c->uT, 0);
-    FN(swiglu)(c->gT, c->uT, n * c->inter, c->gT);
-    FN(linear)(c->gT, n, c->inter, c->w.wd, c->d, c->xT, 1);
+    FN(mlp_add)(c, c->hT, n, c->xT);
 }
 
 static T FN(gate_of)(const T *gates, int l, int kvh, int KVH) {
@@ -293,7 +317,7 @@ static T FN(gate_of)(const T *gates, int l, int kvh, int KVH) {
 
 /* Student layer l forward from its saved input (rows keyset[l]) to c->out (rows outset[l]),
  * leaving every intermediate in the ctx buffers for the backward pass. */
-static void FN(student_layer)(CTX *c, int l, const T *gates, size_t n) {
+static void FN(student_layer)(CTX *c, int l, const T *gates, size_t n, int with_mlp) {
     const duo_posset *K = &c->keyset[l], *O = &c->outset[l];
     size_t mk = K->len, mo = O->len, d = (size_t)c->d;
     const T *xin = c->xin[l];
@@ -329,11 +353,9 @@ static void FN(student_layer)(CTX *c, int l, const T *gates, size_t n) {
         }
     FN(linear)(c->att, mo, c->qdim, c->w.wo, c->d, c->xmid, 1);
     FN(rmsnorm)(c->xmid, mo, c->d, c->w.post_norm, c->eps, c->h2);
-    FN(linear)(c->h2, mo, c->d, c->w.wg, c->inter, c->g, 0);
-    FN(linear)(c->h2, mo, c->d, c->w.wu, c->inter, c->u, 0);
-    FN(swiglu)(c->g, c->u, mo * c->inter, c->act);
+    if (!with_mlp) return; /* the backward pass recomputes the MLP per row chunk itself */
     memcpy(c->out, c->xmid, mo * d * sizeof(T));
-    FN(linear)(c->act, mo, c->inter, c->w.wd, c->d, c->out, 1);
+    FN(mlp_add)(c, c->h2, mo, c->out);
 }
 
 /* Backward of student_layer (its intermediates are in the buffers): c->dout (rows outset[l]) ->
@@ -343,11 +365,16 @@ static void FN(student_layer_bwd)(CTX *c, int l, const T *gates, double *grad_l)
     size_t mk = K->len, mo = O->len, d = (size_t)c->d;
     int *orow = c->row_map;
     posset_rows_in(O, K, orow);
-    /* MLP */
-    FN(linear_bwd)(c->dout, mo, c->d, c->w.wd, c->inter, c->dact, 0);
-    FN(swiglu_bwd)(c->g, c->u, c->dact, mo * c->inter, c->dg, c->du);
-    FN(linear_bwd)(c->dg, mo, c->inter, c->w.wg, c->d, c->dh2, 0);
-    FN(linear_bwd)(c->du, mo, c->inter, c->w.wu, c->d, c->dh2, 1);
+    /* MLP, per row chunk: recompute gate/up from the post-norm input, then their input gradient */
+    for (size_t r0 = 0; r0 < mo; r0 += DUO_MLP_CHUNK) {
+        size_t rows = mo - r0 < DUO_MLP_CHUNK ? mo - r0 : DUO_MLP_CHUNK;
+        FN(linear)(c->h2 + r0 * d, rows, c->d, c->w.wg, c->inter, c->g, 0);
+        FN(linear)(c->h2 + r0 * d, rows, c->d, c->w.wu, c->inter, c->u, 0);
+        FN(linear_bwd)(c->dout + r0 * d, rows, c->d, c->w.wd, c->inter, c->dact, 0);
+        FN(swiglu_bwd)(c->g, c->u, c->dact, rows * c->inter, c->dg, c->du);
+        FN(linear_bwd)(c->dg, rows, c->inter, c->w.wg, c->d, c->dh2 + r0 * d, 0);
+        FN(linear_bwd)(c->du, rows, c->inter, c->w.wu, c->d, c->dh2 + r0 * d, 1);
+    }
     memcpy(c->dxmid, c->dout, mo * d * sizeof(T));
     FN(rmsnorm_bwd)(c->xmid, mo, c->d, c->w.post_norm, c->eps, c->dh2, c->dxmid, 1);
     /* o_proj and the blend */
@@ -462,7 +489,7 @@ static int FN(step_run)(CTX *c, const int32_t *ids, const int32_t *labels, size_
         for (size_t r = 0; r < O->len; r++)
             memcpy(c->faT[l] + r * c->qdim, c->aT + (size_t)O->pos[r] * c->qdim, (size_t)c->qdim * sizeof(T));
         FN(teacher_rest)(c, n);
-        FN(student_layer)(c, l, gates, n);
+        FN(student_layer)(c, l, gates, n, 1);
         if (l + 1 < L) memcpy(c->xin[l + 1], c->out, O->len * d * sizeof(T));
     }
 
@@ -509,7 +536,7 @@ static int FN(step_run)(CTX *c, const int32_t *ids, const int32_t *labels, size_
     if (!grad) return duo_fail(err, "out of memory");
     for (int l = L - 1; l >= 0; l--) {
         if (FN(load_layer)(c, l, err)) { free(grad); return -1; }
-        FN(student_layer)(c, l, gates, n); /* recompute from the saved input */
+        FN(student_layer)(c, l, gates, n, 0); /* recompute from the saved input */
         FN(student_layer_bwd)(c, l, gates, grad + (size_t)l * KVH);
         if (l > 0) memcpy(c->dout, c->dxin, c->keyset[l].len * d * sizeof(T));
     }
