@@ -3,6 +3,8 @@
 
   tests/fixtures/corpus/synth_small.jsonl        ~40 generated texts (JSON lines with "text")
   tests/fixtures/corpus/synth_small.expected.json samples 0..N-1 built the reference's way
+  tests/fixtures/corpus/niah_small/*.txt          3 short essays for the needle-in-a-haystack builder
+  tests/fixtures/corpus/niah_small.expected.json  its prompts, built like eval/needle/needle_in_haystack.py
 
 The expected samples follow duo-attention's MultiplePasskeyRetrievalDataset step by step (haystack loop
 with a full re-encode per text, decode/re-encode trim, the cut sized with one passkey, _insert_needle,
@@ -156,5 +158,67 @@ def main():
     print(f"wrote {CORPUS} and {EXPECTED}: {NUM_SAMPLES} samples, haystack {len(hay)} tokens")
 
 
+NIAH_DIR = "tests/fixtures/corpus/niah_small"
+NIAH_EXPECTED = "tests/fixtures/corpus/niah_small.expected.json"
+NIAH_NEEDLE = ("\n\nRemember, the best thing to do in San Francisco is eat a sandwich and sit in Dolores Park on a "
+               "sunny day.\n\n")
+NIAH_QUESTION = "what is the best thing to do in San Francisco?\n\nAnswer: The best thing to do in San Francisco is"
+NIAH_PARAMS = dict(context_lengths_min=300, context_lengths_max=1500, context_lengths_num_intervals=3,
+                   document_depth_percent_min=0, document_depth_percent_max=100,
+                   document_depth_percent_intervals=3, final_context_length_buffer=100)
+
+
+def niah():
+    """LLMNeedleHaystackTester's generate_context + generate_prompt + tokenisation, step by step."""
+    import glob
+    import os
+
+    import numpy as np
+
+    os.makedirs(NIAH_DIR, exist_ok=True)
+    rnd = random.Random(99)
+    words = "we startup people work good idea make time think things know want hard money users".split()
+    for name in ("b_growth.txt", "a_ideas.txt", "c_users.txt"):
+        sents = [" ".join(rnd.choice(words) for _ in range(rnd.randint(6, 14))).capitalize() + "."
+                 for _ in range(25)]
+        with open(os.path.join(NIAH_DIR, name), "w") as f:
+            f.write(" ".join(sents) + "\n\n")
+    enc = PreTrainedTokenizerFast(tokenizer_file=TOKENIZER, clean_up_tokenization_spaces=False)
+    p = NIAH_PARAMS
+    lengths = np.round(np.linspace(p["context_lengths_min"], p["context_lengths_max"],
+                                   num=p["context_lengths_num_intervals"], endpoint=True)).astype(int)
+    depths = np.round(np.linspace(p["document_depth_percent_min"], p["document_depth_percent_max"],
+                                  num=p["document_depth_percent_intervals"], endpoint=True)).astype(int)
+    context = ""
+    while len(enc.encode(context)) < max(lengths):
+        for file in sorted(glob.glob(f"{NIAH_DIR}/*.txt")):  # the reference's glob order is the directory's
+            with open(file) as f:
+                context += f.read()
+    prompts = []
+    for L in lengths:
+        for d in depths:
+            tokens = enc.encode(context)
+            ctx = enc.decode(tokens[:L], skip_special_tokens=True) if len(tokens) > L else context
+            t_needle = enc.encode(NIAH_NEEDLE, add_special_tokens=False)
+            t_ctx = enc.encode(ctx, add_special_tokens=False)
+            room = L - p["final_context_length_buffer"]
+            if len(t_ctx) + len(t_needle) > room:
+                t_ctx = t_ctx[: room - len(t_needle)]
+            if d == 100:
+                new = t_ctx + t_needle
+            else:
+                ip = int(len(t_ctx) * (d / 100))
+                new = t_ctx[:ip] + t_needle + t_ctx[ip:]
+            new_ctx = enc.decode(new, skip_special_tokens=True)
+            prompt = (f"<|im_start|> This is a very long story book: <book> {new_ctx} </book>.\n\n"
+                      f"Question: Based on the content of the book, {NIAH_QUESTION}")
+            prompts.append(dict(context_length=int(L), depth_percent=int(d), input_ids=enc(prompt)["input_ids"]))
+    with open(NIAH_EXPECTED, "w") as f:
+        json.dump(dict(tokenizer=TOKENIZER, haystack_dir=NIAH_DIR, params=p, prompts=prompts), f)
+        f.write("\n")
+    print(f"wrote {NIAH_DIR} and {NIAH_EXPECTED}: {len(prompts)} prompts")
+
+
 if __name__ == "__main__":
     main()
+    niah()

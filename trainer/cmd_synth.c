@@ -52,14 +52,15 @@ static const char *const usage_text =
     "  --context_lengths_min N (1000)  --context_lengths_max N (1048000)  --context_lengths_num_intervals N (40)\n"
     "  --document_depth_percent_min N (0)  --document_depth_percent_max N (100)\n"
     "  --document_depth_percent_intervals N (10)  --final_context_length_buffer N (200)\n"
-    "  --niah_needle T  --niah_question T  --niah_answer T\n";
+    "  --niah_needle T  --niah_question T  --niah_answer T\n"
+    "  --print_ids                         also print the prompt's token ids\n";
 
 enum {
     O_MODEL = 1000, O_TOKENIZER, O_DATASET, O_OUT, O_NUM_SAMPLES, O_CTX_MIN, O_CTX_MAX, O_CTX_INTERVALS,
     O_MIN_DEPTH, O_MAX_DEPTH, O_DEPTH_INTERVALS, O_NUM_PASSKEYS, O_PASSKEY_LENGTH, O_BUFFER, O_PAD, O_SEED,
     O_NO_SHUFFLE, O_ALLOW_REPEAT, O_NEEDLE, O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEPARATOR, O_SHOW, O_INDEX,
     O_NO_COLOR, O_NIAH, O_HAYSTACK_DIR, O_LIST, O_CONTEXT_LENGTH, O_DEPTH_PERCENT, O_N_CTX_MIN, O_N_CTX_MAX,
-    O_N_DEPTH_MIN, O_N_DEPTH_MAX, O_N_DEPTH_INTERVALS, O_N_BUFFER, O_N_NEEDLE, O_N_QUESTION, O_N_ANSWER, O_HELP,
+    O_N_DEPTH_MIN, O_N_DEPTH_MAX, O_N_DEPTH_INTERVALS, O_N_BUFFER, O_N_NEEDLE, O_N_QUESTION, O_N_ANSWER, O_PRINT_IDS, O_HELP,
 };
 
 static const struct option options[] = {
@@ -108,6 +109,7 @@ static const struct option options[] = {
     {"niah-needle", required_argument, 0, O_N_NEEDLE},
     {"niah-question", required_argument, 0, O_N_QUESTION},
     {"niah-answer", required_argument, 0, O_N_ANSWER},
+    {"print-ids", no_argument, 0, O_PRINT_IDS},
     {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -116,7 +118,7 @@ typedef struct {
     const char *model, *tokenizer, *dataset, *out, *show, *haystack_dir;
     long num_samples, index, context_length;
     double depth_percent;
-    int niah, list, no_color, have_ctx_intervals, have_depth;
+    int niah, list, no_color, have_ctx_intervals, have_depth, have_niah_max, print_ids;
     synth_params p;
     niah_params np;
 } synth_args;
@@ -188,7 +190,11 @@ static int parse_args(int argc, char **argv, synth_args *a) {
             a->have_depth = 1;
             break;
         case O_N_CTX_MIN: bad = parse_int(opt, v, 1, 1 << 30, &a->np.context_lengths_min); break;
-        case O_N_CTX_MAX: bad = parse_int(opt, v, 1, 1 << 30, &a->np.context_lengths_max); break;
+        case O_N_CTX_MAX:
+            bad = parse_int(opt, v, 1, 1 << 30, &a->np.context_lengths_max);
+            a->have_niah_max = 1;
+            break;
+        case O_PRINT_IDS: a->print_ids = 1; break;
         case O_N_DEPTH_MIN: bad = parse_int(opt, v, 0, 100, &a->np.document_depth_percent_min); break;
         case O_N_DEPTH_MAX: bad = parse_int(opt, v, 0, 100, &a->np.document_depth_percent_max); break;
         case O_N_DEPTH_INTERVALS: bad = parse_int(opt, v, 1, 10000, &a->np.document_depth_percent_intervals); break;
@@ -322,10 +328,15 @@ static int run_niah(synth_args *a) {
     if (!a->have_ctx_intervals) a->np.context_lengths_num_intervals = 40;
     if (niah_params_validate(&a->np, &err)) return cli_usage_error("synth", "%s", err.msg);
     if (!a->list) {
-        /* one prompt: the haystack only has to reach this length */
-        if (a->context_length > a->np.context_lengths_max) a->np.context_lengths_max = (int32_t)a->context_length;
-        a->np.context_lengths_min = a->np.context_lengths_max = (int32_t)a->context_length;
-        a->np.context_lengths_num_intervals = 1;
+        /* One prompt.  The reference sizes the haystack for the whole grid (which can change the last
+         * tokens of a context that ends in the haystack's last copy): with --context_lengths_max given,
+         * keep that grid; otherwise the haystack only has to reach this length. */
+        if (!a->have_niah_max || a->context_length > a->np.context_lengths_max) {
+            a->np.context_lengths_min = a->np.context_lengths_max = (int32_t)a->context_length;
+            a->np.context_lengths_num_intervals = 1;
+        } else if (a->np.context_lengths_min > a->np.context_lengths_max) {
+            a->np.context_lengths_min = a->np.context_lengths_max;
+        }
     }
     const char *tpath;
     duo_tokenizer *tok = load_tokenizer(a, NULL, &tpath, &err);
@@ -363,6 +374,11 @@ static int run_niah(synth_args *a) {
             printf("niah: context_length %d, depth %g%%, %zu prompt tokens, needle at context token %d of %d; "
                    "expected answer: %s\n",
                    pr.context_length, pr.depth_percent, pr.n, pr.insertion_point, pr.context_tokens, pr.answer);
+            if (a->print_ids) {
+                printf("input_ids:");
+                for (size_t t = 0; t < pr.n; t++) printf(" %d", pr.ids[t]);
+                putchar('\n');
+            }
             char *text = tokenizer_decode(tok, pr.ids, pr.n, 0);
             fputs(text ? text : "<undecodable>", stdout);
             putchar('\n');

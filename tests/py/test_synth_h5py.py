@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`duo-train synth` files read with h5py: samples equal the reference construction
 (tests/fixtures/corpus/synth_small.expected.json, from scripts/gen_synth_reference.py with HF
-transformers), the layout and labels are consistent, and one seed gives one byte-identical file."""
+transformers), the layout and labels are consistent, and one seed gives one byte-identical file.
+Also `synth --niah --print_ids` prompts against tests/fixtures/corpus/niah_small.expected.json."""
 import json
 import os
 import subprocess
@@ -32,6 +33,27 @@ def run_synth(exp, out, seed=None):
     for k, v in p.items():
         args += [f"--{k}", str(v if k != "seed" or seed is None else seed)]
     return subprocess.run(args, capture_output=True, text=True)
+
+
+def check_niah():
+    exp = json.load(open("tests/fixtures/corpus/niah_small.expected.json"))
+    bad = []
+    for pr in exp["prompts"]:
+        args = [BIN, "synth", "--niah", "--haystack_dir", exp["haystack_dir"], "--tokenizer", exp["tokenizer"],
+                "--context_length", str(pr["context_length"]), "--depth_percent", str(pr["depth_percent"]),
+                "--print_ids"]
+        for k, v in exp["params"].items():
+            args += [f"--{k}", str(v)]
+        r = subprocess.run(args, capture_output=True, text=True)
+        line = next((l for l in r.stdout.splitlines() if l.startswith("input_ids:")), None)
+        if r.returncode != 0 or line is None:
+            bad.append(f"ctx {pr['context_length']} depth {pr['depth_percent']}: exit {r.returncode} {r.stderr.strip()[-200:]}")
+            continue
+        got = [int(x) for x in line.split()[1:]]
+        if got != pr["input_ids"]:
+            first = next((k for k, (a, b) in enumerate(zip(got, pr["input_ids"])) if a != b), min(len(got), len(pr["input_ids"])))
+            bad.append(f"ctx {pr['context_length']} depth {pr['depth_percent']}: {len(got)} vs {len(pr['input_ids'])} tokens, first difference at {first}")
+    report("niah_matches_reference", not bad, "; ".join(bad[:3]))
 
 
 def main():
@@ -91,6 +113,7 @@ def main():
     same = r2.returncode == 0 and open(out, "rb").read() == open(out2, "rb").read()
     differs = r3.returncode == 0 and open(out, "rb").read() != open(out3, "rb").read()
     report("same_seed_same_bytes", same and differs, "same seed differs" if not same else "seed 43 gave the same file")
+    check_niah()
     return 0 if all(results) else 1
 
 
