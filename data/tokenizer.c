@@ -76,6 +76,7 @@ void tokenizer_free(duo_tokenizer *tok) {
     free(tok->normalized_set.order);
     free(tok->added_by_id);
     tok_str_map_free(&tok->special_contents);
+    tok_regex_free(&tok->word_char);
     tok_bpe_free(&tok->bpe);
     for (size_t i = 0; i < tok->n_decoders; i++) {
         free(tok->decoders[i].pattern);

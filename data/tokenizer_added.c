@@ -57,6 +57,9 @@ static int by_length_desc(const void *x, const void *y, void *ctx) {
 
 /* Builds the two match sets; normalized tokens are searched for in their normalized form. */
 int tok_added_build_sets(duo_tokenizer *tok, tok_work *w, duo_error *err) {
+    /* Rust regex's Unicode \w, which HF's single_word test uses */
+    static const char WORD[] = "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}]";
+    if (tok_regex_compile(&tok->word_char, WORD, sizeof WORD - 1, 0, err)) return -1;
     for (int pass = 0; pass < 2; pass++) {
         tok_added_set *set = pass ? &tok->normalized_set : &tok->raw_set;
         set->order = malloc((tok->n_added + 1) * sizeof *set->order);
@@ -84,18 +87,22 @@ int tok_added_build_sets(duo_tokenizer *tok, tok_work *w, duo_error *err) {
     return 0;
 }
 
-static int ends_with_word(const char *s, size_t len) {
+/* Is the character at s[0..n) (one whole character) a word character (Rust regex \w)? */
+static int is_word_char(const duo_tokenizer *tok, pcre2_match_data *md, const char *s, size_t n) {
+    unsigned char c = (unsigned char)s[0];
+    if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    return pcre2_match(tok->word_char.code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, md, NULL) >= 0;
+}
+
+static int ends_with_word(const duo_tokenizer *tok, pcre2_match_data *md, const char *s, size_t len) {
     if (!len) return 0;
     size_t i = len - 1;
     while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80) i--;
-    size_t n;
-    return tok_is_word_char(tok_utf8_decode(s + i, &n));
+    return is_word_char(tok, md, s + i, len - i);
 }
 
-static int starts_with_word(const char *s, size_t len) {
-    if (!len) return 0;
-    size_t n;
-    return tok_is_word_char(tok_utf8_decode(s, &n));
+static int starts_with_word(const duo_tokenizer *tok, pcre2_match_data *md, const char *s, size_t len) {
+    return len && is_word_char(tok, md, s, tok_utf8_len((unsigned char)s[0]));
 }
 
 /* Start of the whitespace run that ends s[0..len). */
@@ -118,8 +125,8 @@ static size_t space_rightmost_at_start(const char *s, size_t len) {
 }
 
 /* One find_matches pass over s: text pieces and added-token pieces into out. */
-static void split_on_set(const duo_tokenizer *tok, const tok_added_set *set, const char *s, size_t len, int at_start,
-                         tok_pieces *out) {
+static void split_on_set(const duo_tokenizer *tok, pcre2_match_data *md, const tok_added_set *set, const char *s,
+                         size_t len, int at_start, tok_pieces *out) {
     size_t start_offset = 0, pos = 0;
     while (set->n && pos < len) {
         if (!set->first_byte[(unsigned char)s[pos]]) {
@@ -141,8 +148,8 @@ static void split_on_set(const duo_tokenizer *tok, const tok_added_set *set, con
         size_t start = pos, stop = pos + hit->pattern_len;
         pos = stop;  /* the search resumes after the match, even if the match is discarded below */
         if (hit->single_word) {
-            int start_space = start == 0 || !ends_with_word(s, start);
-            int stop_space = stop == len || !starts_with_word(s + stop, len - stop);
+            int start_space = start == 0 || !ends_with_word(tok, md, s, start);
+            int stop_space = stop == len || !starts_with_word(tok, md, s + stop, len - stop);
             if (!start_space || !stop_space) continue;
         }
         if (hit->lstrip) {
@@ -160,7 +167,7 @@ static void split_on_set(const duo_tokenizer *tok, const tok_added_set *set, con
 int tok_split_added(const duo_tokenizer *tok, tok_work *w, const char *text, size_t len, tok_pieces *out,
                     duo_error *err) {
     tok_pieces_clear(&w->b);
-    split_on_set(tok, &tok->raw_set, text, len, 1, &w->b);
+    split_on_set(tok, w->md, &tok->raw_set, text, len, 1, &w->b);
     tok_pieces_clear(out);
     for (size_t i = 0; i < w->b.n; i++) {
         tok_piece pc = w->b.v[i];
@@ -171,7 +178,7 @@ int tok_split_added(const duo_tokenizer *tok, tok_work *w, const char *text, siz
         const char *s;
         size_t n;
         if (tok_normalize(tok, w, w->b.buf + pc.off, pc.len, &s, &n, err)) return -1;
-        split_on_set(tok, &tok->normalized_set, s, n, pc.at_start, out);
+        split_on_set(tok, w->md, &tok->normalized_set, s, n, pc.at_start, out);
     }
     return 0;
 }

@@ -157,6 +157,7 @@ struct duo_tokenizer {
     tok_added_set raw_set, normalized_set;
     int32_t *added_by_id;        /* id -> index in added, or -1 */
     tok_str_map special_contents;  /* contents of the special added tokens (skipped by decode) */
+    tok_regex word_char;         /* Rust regex \w: the word-boundary test of single_word added tokens */
     int32_t n_added_by_id;
     tok_bpe bpe;
     tok_decoder *decoders;

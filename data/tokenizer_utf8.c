@@ -82,23 +82,6 @@ int tok_is_whitespace(uint32_t cp) {
            cp == 0x3000;
 }
 
-/* ASCII exactly; beyond ASCII every code point that is not whitespace, punctuation-like or a
- * symbol block counts as a word character (letters, marks and digits of all scripts). */
-int tok_is_word_char(uint32_t cp) {
-    if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
-    if (tok_is_whitespace(cp)) return 0;
-    if (cp < 0xC0) return cp == 0xAA || cp == 0xB2 || cp == 0xB3 || cp == 0xB5 || cp == 0xB9 || cp == 0xBA ||
-                          (cp >= 0xBC && cp <= 0xBE);
-    if (cp == 0xD7 || cp == 0xF7) return 0;
-    if (cp >= 0x2000 && cp <= 0x2BFF) return 0;   /* punctuation, symbols, arrows, shapes */
-    if (cp >= 0x3000 && cp <= 0x303F) return 0;   /* CJK punctuation */
-    if (cp >= 0xFE30 && cp <= 0xFE4F) return 0;
-    if (cp >= 0xFF00 && cp <= 0xFF0F) return 0;
-    if (cp >= 0x1F000 && cp <= 0x1FAFF) return 0; /* emoji and pictographs */
-    if (cp >= 0xE000 && cp <= 0xF8FF) return 0;   /* private use */
-    return 1;
-}
-
 /* bytes_to_unicode: printable Latin-1 bytes map to themselves, the other 68 to U+0100.. in order. */
 static uint32_t byte_cp[256];
 static int16_t cp_byte[324];

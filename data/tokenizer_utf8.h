@@ -1,5 +1,5 @@
-/* UTF-8 helpers for the tokenizer: validation, code points, Unicode classes the Rust `tokenizers`
- * library uses (char::is_whitespace, is_alphanumeric), the GPT-2 byte <-> unicode table, and
+/* UTF-8 helpers for the tokenizer: validation, code points, the Unicode whitespace class the Rust
+ * `tokenizers` library uses (char::is_whitespace), the GPT-2 byte <-> unicode table, and
  * String::from_utf8_lossy. */
 #ifndef DUO_DATA_TOKENIZER_UTF8_H
 #define DUO_DATA_TOKENIZER_UTF8_H
@@ -21,7 +21,6 @@ uint32_t tok_utf8_decode(const char *s, size_t *n);
 size_t tok_utf8_encode(uint32_t cp, char *out);
 
 int tok_is_whitespace(uint32_t cp);  /* Rust char::is_whitespace (Unicode White_Space) */
-int tok_is_word_char(uint32_t cp);   /* is_alphanumeric() || '_' (letters, marks, numbers: approx.) */
 
 /* GPT-2 bytes_to_unicode: byte -> code point; code point -> byte or -1. */
 uint32_t tok_byte_to_cp(unsigned char b);

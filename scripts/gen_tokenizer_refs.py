@@ -71,6 +71,8 @@ TEXTS = [
     "it'ſ I'LL don’t we'Re 'tis x'd",
     "digits ٣٤٥ १२३ Ⅻ ½ x² ①②",
     "marks: a\u0300\u0301 \u094d\u0915 e\ufe0f \U0001F44D\U0001F3FB",
+    # single_word added token "hello world" next to non-ASCII letters, marks and digits
+    "éhello world|hello worldé|hello world\u0301|\u0301hello world|٣hello world|hello world½|ⅻhello world",
 ]
 
 # Text the byte-level fixtures are trained on: prose, the test scripts, numbers, whitespace and emoji,
