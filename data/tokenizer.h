@@ -1,6 +1,19 @@
 /* tokenizer.json (Hugging Face `tokenizers` format): byte-level BPE (GPT-2 / Llama-3 style) and
  * SentencePiece-style BPE with byte fallback (Llama-2 / Mistral), added and special tokens,
- * post-processor BOS/EOS, decoding.  Token ids equal the `tokenizers` library's. */
+ * post-processor BOS/EOS, decoding.  Token ids equal the `tokenizers` library's.
+ *
+ * Supported parts (anything else is rejected at load with a message naming it):
+ *   model          BPE (vocab, merges as "a b" or ["a","b"], unk_token, fuse_unk, byte_fallback,
+ *                  ignore_merges; continuing_subword_prefix / end_of_word_suffix / dropout must be null)
+ *   normalizer     Sequence, Prepend, Replace (String or Regex)   -- no Unicode normal forms
+ *   pre_tokenizer  Sequence, Split, ByteLevel, Metaspace, WhitespaceSplit, Digits
+ *   post_processor TemplateProcessing (single), ByteLevel, Sequence, RobertaProcessing, BertProcessing
+ *   decoder        Sequence, ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip
+ * Regexes run on PCRE2 (UTF + UCP); the reference vectors in tests/fixtures/tokenizers show where
+ * they agree with the Oniguruma engine `tokenizers` uses.
+ *
+ * A tokenizer is read-only after loading, except for a word cache that one encode call at a time
+ * uses (others skip it), so several threads may encode with one tokenizer at once. */
 #ifndef DUO_DATA_TOKENIZER_H
 #define DUO_DATA_TOKENIZER_H
 
@@ -12,8 +25,11 @@
 
 typedef struct duo_tokenizer duo_tokenizer;
 
-/* path: a model directory (reads tokenizer.json and, if present, tokenizer_config.json) or a
- * tokenizer.json file.  NULL with err set on failure. */
+/* path: a model directory (reads tokenizer.json or tokenizer.json.zst and, if present,
+ * tokenizer_config.json) or a tokenizer.json file (zstd-compressed ones too).  From the config:
+ * bos_token / eos_token name BOS and EOS, and add_bos_token / add_eos_token rebuild the single
+ * template as [BOS] $A [EOS] the way transformers 4.x LlamaTokenizerFast does.  Without a config,
+ * BOS and EOS are the special tokens before / after $A in the template.  NULL with err set on failure. */
 duo_tokenizer *tokenizer_load(const char *path, duo_error *err);
 void tokenizer_free(duo_tokenizer *tok);
 

@@ -102,14 +102,13 @@ int tok_load_pretokenizer(duo_tokenizer *tok, json_t *j, duo_error *err) {
     return load_one(tok, j, 0, err);
 }
 
-/* Splits s[0..len) at the given matches with one of HF's SplitDelimiterBehavior rules. */
+/* Splits s[0..len) at the given matches with one of HF's SplitDelimiterBehavior rules.  The text is
+ * walked as alternating gaps and matches (empty matches included, as HF keeps them); the merging
+ * behaviours grow a pending piece [cur_a, cur_b) that is emitted when the next one starts. */
 static void split_pieces(const char *s, size_t len, const tok_spans *m, int behavior, int invert, int at_start,
                          tok_pieces *out) {
-    size_t prev = 0;
-    /* the pending output piece for the merging behaviours */
-    size_t cur_a = 0, cur_b = 0;
+    size_t prev = 0, cur_a = 0, cur_b = 0;
     int have = 0, prev_match = 0;
-    /* MergedWithNext: a match starts a new piece that absorbs what follows */
     for (size_t i = 0; i <= m->n; i++) {
         for (int part = 0; part < 2; part++) {
             size_t a, b;
