@@ -15,6 +15,8 @@ Outputs (all small; the Mistral files are zstd-compressed):
   llama3_bpe.json      Split(Llama-3 regex) + ByteLevel, ignore_merges, specials, BOS template
   gpt2_bpe.json        ByteLevel(use_regex) GPT-2 style, "a b" merges, added tokens with strip flags
   tiny_*.json          hand-written corner cases (unk fusing, byte fallback, ignore_merges)
+  essays_digest.json   per tokenizer, the token count and an FNV-1a-64 digest of the ids of every essay in
+                       ../shared/corpus/paul_graham_essays (read there, never copied; skipped if absent)
   <name>.vectors.json  {"tokenizer": file, "vocab_size": n,
                         "cases": [{text, ids, ids_special, decoded, decoded_skip}]}
 Run from the repository root: python3 scripts/gen_tokenizer_refs.py
@@ -232,11 +234,41 @@ def tiny(name, model, texts, **parts):
     vectors(tok, path, name.replace(".json", ""), texts)
 
 
+ESSAYS = os.path.join("..", "shared", "corpus", "paul_graham_essays")
+
+
+def ids_digest(docs_ids):
+    """FNV-1a 64 over each id as 4 little-endian bytes, 0xFFFFFFFF after each document."""
+    h = 0xcbf29ce484222325
+    for ids in docs_ids:
+        for v in list(ids) + [0xFFFFFFFF]:
+            for k in range(4):
+                h ^= (v >> (8 * k)) & 0xFF
+                h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def essays_digest(tokenizers):
+    """The ids of every essay (file name order, no special tokens) for each tokenizer, as a digest."""
+    if not os.path.isdir(ESSAYS):
+        print(f"{ESSAYS} absent: essays_digest.json not written")
+        return
+    names = sorted(n for n in os.listdir(ESSAYS) if n.endswith(".txt"))
+    docs = [open(os.path.join(ESSAYS, n), "rb").read().decode("utf-8") for n in names]
+    out = {"files": len(docs), "tokenizers": {}}
+    for path, tok in tokenizers:
+        all_ids = [tok.encode(d, add_special_tokens=False).ids for d in docs]
+        out["tokenizers"][path] = {"tokens": sum(map(len, all_ids)), "fnv1a64": ids_digest(all_ids)}
+    write_json(os.path.join(OUT, "essays_digest.json"), out)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    digest_set = []
 
     tok, path = write_tokenizer(mistral_tokenizer(legacy=False), "mistral/tokenizer.json", compress=True)
     vectors(tok, "mistral/tokenizer.json.zst", "mistral", TEXTS)
+    digest_set.append((path, Tokenizer.from_str(tok.to_str())))
     cfg = {"add_bos_token": True, "add_eos_token": True, "bos_token": "<s>", "eos_token": "</s>",
            "unk_token": "<unk>", "tokenizer_class": "LlamaTokenizer"}
     write_json(os.path.join(OUT, "mistral", "tokenizer_config.json"), cfg)
@@ -248,15 +280,20 @@ def main():
 
     tok, path = write_tokenizer(mistral_tokenizer(legacy=True), "mistral_legacy.json", compress=True)
     vectors(tok, path, "mistral_legacy", TEXTS)
+    digest_set.append((path, tok))
 
     tok, path = write_tokenizer(byte_level_llama3(), "llama3_bpe.json")
     vectors(tok, path, "llama3_bpe", TEXTS)
+    digest_set.append((path, tok))
 
     tok, path = write_tokenizer(byte_level_gpt2(), "gpt2_bpe.json", legacy_merges=True)
     vectors(tok, path, "gpt2_bpe", TEXTS)
+    digest_set.append((path, tok))
 
     tok, path = write_tokenizer(byte_level_prefix_space(), "prefix_space_bpe.json")
     vectors(tok, path, "prefix_space_bpe", TEXTS)
+    digest_set.append((path, tok))
+    essays_digest(digest_set)
 
     # BPE corner cases on a 10-token vocabulary
     vocab = {"<unk>": 0, "a": 1, "b": 2, "c": 3, "ab": 4, "bc": 5, "abc": 6, "<0x78>": 7, "<0xC3>": 8, "<0xA9>": 9}

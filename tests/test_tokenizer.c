@@ -2,8 +2,10 @@
  * scripts/gen_tokenizer_refs.py (ids with and without special tokens, decode with and without
  * skipping them) for a real SentencePiece tokenizer (Mistral, two conversions), byte-level BPEs
  * (Llama-3 regex + ignore_merges, GPT-2 regex, add_prefix_space) and BPE corner cases. */
+#include <dirent.h>
 #include <jansson.h>
 
+#include "data/fileio.h"
 #include "data/tokenizer.h"
 #include "tests/harness.h"
 
@@ -189,6 +191,79 @@ TEST(load_json_from_memory) {
     CHECK(ok);
     CHECK(tokenizer_load_json(json, sizeof json - 1, "mem", &err) == NULL);  /* trailing garbage */
     CHECK_MSG(strstr(err.msg, "mem") && strstr(err.msg, "invalid JSON"), "%.600s", err.msg);
+}
+
+static uint64_t fnv_id(uint64_t h, uint32_t v) {
+    for (int k = 0; k < 4; k++) h = (h ^ ((v >> (8 * k)) & 0xFF)) * 0x100000001b3ULL;
+    return h;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Every essay of ../shared/corpus/paul_graham_essays through each tokenizer: the token count and id
+ * digest equal those the script computed with HF tokenizers (skipped where ../shared is absent). */
+TEST(essays_match_hf_digest) {
+    const char *shared = test_shared_dir();
+    if (!shared) SKIP("no ../shared (essays)");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/corpus/paul_graham_essays", shared);
+    DIR *dh = opendir(dir);
+    if (!dh) SKIP("%.900s absent", dir);
+    char *names[512];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(dh)) && n < 512) {
+        size_t l = strlen(e->d_name);
+        if (l > 4 && !strcmp(e->d_name + l - 4, ".txt")) names[n++] = strdup(e->d_name);
+    }
+    closedir(dh);
+    qsort(names, n, sizeof *names, by_name);
+    json_error_t je;
+    json_t *root = json_load_file(FIX "essays_digest.json", 0, &je);
+    char fail[1024] = "";
+    if (!root) snprintf(fail, sizeof fail, "essays_digest.json: %s", je.text);
+    else if ((size_t)json_integer_value(json_object_get(root, "files")) != n)
+        snprintf(fail, sizeof fail, "%zu essays here, the digest was made from %lld", n,
+                 json_integer_value(json_object_get(root, "files")));
+    const char *tpath;
+    json_t *want;
+    json_object_foreach(json_object_get(root, "tokenizers"), tpath, want) {
+        if (fail[0]) break;
+        char path[1024];
+        snprintf(path, sizeof path, FIX "%s", tpath);
+        duo_error err;
+        duo_tokenizer *tok = tokenizer_load(path, &err);
+        if (!tok) {
+            snprintf(fail, sizeof fail, "%.900s", err.msg);
+            break;
+        }
+        uint64_t h = 0xcbf29ce484222325ULL;
+        size_t tokens = 0;
+        for (size_t i = 0; i < n && !fail[0]; i++) {
+            char file[2048];
+            snprintf(file, sizeof file, "%s/%s", dir, names[i]);
+            size_t len;
+            char *text = file_read_all(file, &len, &err);
+            duo_ids ids = {0};
+            if (!text || tokenizer_encode(tok, text, len, 0, &ids, &err)) snprintf(fail, sizeof fail, "%.900s", err.msg);
+            for (size_t k = 0; k < ids.len; k++) h = fnv_id(h, (uint32_t)ids.ids[k]);
+            h = fnv_id(h, 0xFFFFFFFFu);
+            tokens += ids.len;
+            ids_free(&ids);
+            free(text);
+        }
+        tokenizer_free(tok);
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+        if (!fail[0] && (tokens != (size_t)json_integer_value(json_object_get(want, "tokens")) ||
+                         strcmp(hex, json_string_value(json_object_get(want, "fnv1a64")))))
+            snprintf(fail, sizeof fail, "%s: %zu tokens digest %s, HF %lld tokens digest %s", tpath, tokens, hex,
+                     json_integer_value(json_object_get(want, "tokens")),
+                     json_string_value(json_object_get(want, "fnv1a64")));
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    json_decref(root);
+    CHECK_MSG(!fail[0], "%.900s", fail);
 }
 
 TEST_MAIN()
