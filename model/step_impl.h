@@ -130,9 +130,8 @@ static void FN(ctx_free)(CTX *c) {
     if (!c) return;
     FN(free_run_sets)(c);
     T **bufs[] = {&c->w.in_norm, &c->w.wq, &c->w.wk, &c->w.wv, &c->w.wo, &c->w.post_norm, &c->w.wg, &c->w.wu,
-                  &c->w.wd, &c->final_norm, &c->cos_t, &c->sin_t, &c->xT, &c->hT, &c->qT, &c->kT, &c->vT,
-                  &c->aT, &c->h1, &c->hq, &c->q, &c->kc, &c->vc, &c->kp, &c->vp, &c->sa,
-                  &c->lse, &c->att, &c->xmid, &c->h2, &c->g, &c->u, &c->out, &c->dout, &c->dxmid,
+                  &c->w.wd, &c->final_norm, &c->cos_t, &c->sin_t, &c->xT, &c->hT, &c->q, &c->kc, &c->vc, &c->kp, &c->vp, &c->sa,
+                  &c->lse, &c->att, &c->xmid, &c->h2, &c->g, &c->u, &c->dout, &c->dxmid,
                   &c->dact, &c->dg, &c->du, &c->dh2, &c->datt, &c->dq, &c->dkp, &c->dvp, &c->dh1, &c->dhq,
                   &c->dxin};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(*bufs[i]);
@@ -207,10 +206,9 @@ static int FN(ensure_n)(CTX *c, size_t n, duo_error *err) {
     size_t half = (size_t)c->hd / 2;
     size_t mlp_rows = n < DUO_MLP_CHUNK ? n : DUO_MLP_CHUNK;
     struct { T **p; size_t per_row; } bufs[] = {
-        {&c->cos_t, half}, {&c->sin_t, half}, {&c->xT, d}, {&c->hT, d}, {&c->qT, qd}, {&c->kT, kvd},
-        {&c->vT, kvd}, {&c->aT, qd}, {&c->h1, d}, {&c->hq, d}, {&c->q, qd},
+        {&c->cos_t, half}, {&c->sin_t, half}, {&c->xT, d}, {&c->hT, d}, {&c->q, qd},
         {&c->kc, kvd}, {&c->vc, kvd}, {&c->kp, kvd}, {&c->vp, kvd}, {&c->sa, qd}, {&c->lse, (size_t)c->H},
-        {&c->att, qd}, {&c->xmid, d}, {&c->h2, d}, {&c->out, d},
+        {&c->att, qd}, {&c->xmid, d}, {&c->h2, d},
         {&c->dout, d}, {&c->dxmid, d},  {&c->dh2, d},
         {&c->datt, qd}, {&c->dq, qd}, {&c->dkp, kvd}, {&c->dvp, kvd}, {&c->dh1, d}, {&c->dhq, d},
         {&c->dxin, d}};
@@ -235,6 +233,16 @@ static int FN(ensure_n)(CTX *c, size_t n, duo_error *err) {
      * dG/dU only in the backward pass; the student's SwiGLU output is dead once down_proj has read it */
     c->gT = c->dg;
     c->uT = c->du;
+    /* the teacher's attention buffers live only in the forward pass, the same-shaped gradients only in
+     * the backward; the student's h1/hq are dead before dh1/dhq are written, and the recompute never
+     * writes the layer output (out), so dout can hold the incoming gradient meanwhile */
+    c->qT = c->datt;
+    c->aT = c->dq;
+    c->kT = c->dkp;
+    c->vT = c->dvp;
+    c->h1 = c->dh1;
+    c->hq = c->dhq;
+    c->out = c->dout;
     free(c->allpos);
     free(c->row_map);
     c->allpos = malloc(n * sizeof *c->allpos);
@@ -522,13 +530,13 @@ static int FN(step_run)(CTX *c, const int32_t *ids, const int32_t *labels, size_
     res->num_label_positions = nlab;
 
     /* backward: dH_S = -2 (H_T - H_S) / (d * nlab), through the final norm into the last layer's output */
+    /* the rows of the last layer's output at label positions (before dout, which shares out's memory, is cleared) */
+    T *xlab = c->xmid;
+    for (size_t k = 0; k < nlab; k++) memcpy(xlab + k * d, c->out + (size_t)lab_rows[k] * d, d * sizeof(T));
     memset(c->dout, 0, Olast->len * d * sizeof(T));
     T *dHS = c->dh2; /* scratch nlab x d */
     T coef = (T)(-2.0 / ((double)d * (double)nlab));
     for (size_t k = 0; k < nlab * d; k++) dHS[k] = coef * (HT[k] - HS[k]);
-    /* the rows of the last layer's output at label positions */
-    T *xlab = c->xmid;
-    for (size_t k = 0; k < nlab; k++) memcpy(xlab + k * d, c->out + (size_t)lab_rows[k] * d, d * sizeof(T));
     FN(rmsnorm_bwd)(xlab, nlab, c->d, c->final_norm, c->eps, dHS, c->dxin, 0);
     for (size_t k = 0; k < nlab; k++) memcpy(c->dout + (size_t)lab_rows[k] * d, c->dxin + k * d, d * sizeof(T));
 
