@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "trainer/cli.h"
+#include "trainer/runtime_env.h"
 
 static const struct {
     const char *name;
@@ -26,6 +27,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    runtime_env_settle(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
