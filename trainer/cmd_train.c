@@ -83,6 +83,21 @@ static synth_builder *corpus_builder(const duo_train_args *a, duo_tokenizer **to
     return b;
 }
 
+/* The trained gates as a table, layers down and KV heads across, so a run ends with its answer. */
+static void print_gate_table(FILE *f, const float *gates, int layers, int heads) {
+    fprintf(f, "gates (rows: layers, columns: KV heads; 1 = full attention, 0 = streaming):\n      ");
+    for (int h = 0; h < heads; h++) fprintf(f, " %6s%-2d", "h", h);
+    fputc('\n', f);
+    for (int l = 0; l < layers; l++) {
+        fprintf(f, "  L%-3d", l);
+        for (int h = 0; h < heads; h++) {
+            float a = gates[l * heads + h];
+            fprintf(f, " %8.3f", a < 0 ? 0 : a > 1 ? 1 : a);
+        }
+        fputc('\n', f);
+    }
+}
+
 int cmd_train(int argc, char **argv) {
     duo_train_args a;
     train_args_default(&a);
@@ -98,6 +113,7 @@ int cmd_train(int argc, char **argv) {
     duo_tokenizer *tok = NULL;
     duo_step_ctx *step = NULL;
     char *identity = NULL;
+    float *gates = NULL;
     json_t *cfg = NULL;
     int rc = 1;
 
@@ -152,17 +168,21 @@ int cmd_train(int argc, char **argv) {
         .show_progress = 1,
     };
     duo_train_result r;
-    if (train_loop_run(&o, &obj, &r, NULL, &err)) goto done;
+    gates = malloc(sizeof *gates * (size_t)(o.num_layers * o.num_kv_heads));
+    if (train_loop_run(&o, &obj, &r, gates, &err)) goto done;
     if (r.start_step > 0) fprintf(stderr, "duo-train train: resumed from step %ld\n", r.start_step);
-    if (r.finished)
+    if (r.finished) {
         printf("trained %d x %d gates for %ld steps (distill %.6g, reg %.6g at the last step): %s/full_attention_heads.tsv\n",
                o.num_layers, o.num_kv_heads, r.end_step, r.last_distill, r.last_reg, out_dir);
-    else
+        print_gate_table(stdout, gates, o.num_layers, o.num_kv_heads);
+        printf("heat map: %s/full_attention_heads.png\n", out_dir);
+    } else
         printf("stopped after step %ld of %ld; continue with --resume: %s\n", r.end_step, a.num_steps, out_dir);
     rc = 0;
 done:
     if (rc) cli_fail(&err);
     json_decref(cfg);
+    free(gates);
     free(identity);
     duo_step_free(step);
     synth_file_close(data);
