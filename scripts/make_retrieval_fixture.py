@@ -46,19 +46,26 @@ def parse_args():
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads; on a CPU shared with other jobs one thread was 3x faster than two "
                         "(OpenMP barriers stall when a thread is descheduled)")
-    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--warmup", type=int, default=40)
-    p.add_argument("--tokens-per-step", type=int, default=3072)
-    p.add_argument("--copy-fraction", type=float, default=0.3)
+    p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--tokens-per-step", type=int, default=2048)
+    p.add_argument("--copy-fraction", type=float, default=0.0)
+    p.add_argument("--lm-weight", type=float, default=0.3, help="weight of the next-token loss")
+    p.add_argument("--task-weight", type=float, default=2.0, help="weight of the passkey-answer loss")
     p.add_argument("--vocab-size", type=int, default=2048)
     p.add_argument("--train-words", type=int, default=600_000, help="words of generated training text")
     p.add_argument("--corpus-books", type=int, default=16)
     p.add_argument("--corpus-book-words", type=int, default=2500)
     p.add_argument("--eval-samples", type=int, default=50)
-    p.add_argument("--eval-num-passkeys", type=int, default=2)
+    p.add_argument("--eval-num-passkeys", type=int, default=1)
     p.add_argument("--eval-passkey-length", type=int, default=2)
     p.add_argument("--eval-only", action="store_true", help="evaluate the checkpoint in --model-out")
+    p.add_argument("--stages", default=None,
+                   help="curriculum 'frac:lo:hi,...' (fraction of steps done, haystack token range)")
+    p.add_argument("--init-from", default=None,
+                   help="continue training the checkpoint in this folder (same seed, so the same tokenizer)")
+    p.add_argument("--data-seed", type=int, default=None, help="seed of the training batches (default seed+3)")
     return p.parse_args()
 
 
@@ -177,6 +184,8 @@ def main():
     torch.manual_seed(args.seed)
     grammar = text.Grammar(args.seed, passkey_format.NATO + passkey_format.ORDINALS)
     record_path = os.path.join(args.model_out, "retrieval_record.json")
+    stages = Mix().stages if args.stages is None else tuple(
+        (float(a), int(b), int(c)) for a, b, c in (x.split(":") for x in args.stages.split(",")))
     prior = {}
     if args.eval_only:
         tok = Tokenizer.from_file(os.path.join(args.model_out, "tokenizer.json"))
@@ -195,20 +204,29 @@ def main():
                            for t in ids.ids], dtype=np.int64)
         print(f"data: {len(stream)} training tokens, vocab {tok.get_vocab_size()}, "
               f"{time.time() - t_data:.1f}s", flush=True)
-        config = model_config(tok, tok.get_vocab_size())
         torch.manual_seed(args.seed)
-        model = LlamaForCausalLM(config)
+        if args.init_from:
+            with open(os.path.join(args.init_from, "tokenizer.json")) as f:
+                if json.load(f)["model"]["vocab"] != json.loads(tok.to_str())["model"]["vocab"]:
+                    raise SystemExit(f"{args.init_from}: tokenizer differs from this seed's; use its --seed")
+            with open(os.path.join(args.init_from, "retrieval_record.json")) as f:
+                prior = {"init_from": json.load(f)}
+            model = LlamaForCausalLM.from_pretrained(args.init_from, dtype=torch.float32)
+        else:
+            model = LlamaForCausalLM(model_config(tok, tok.get_vocab_size()))
         model.set_attn_implementation(attention.NAME)
         model.to(args.device)
-        mix = Mix(copy_fraction=args.copy_fraction, tokens_per_step=args.tokens_per_step)
-        batches = BatchMaker(passkey_format.PasskeyBuilder(tok), stream, mix, args.seed + 3)
-        train_log, train_seconds = train(model, batches, args.steps, args.lr, args.warmup, args.device)
+        mix = Mix(copy_fraction=args.copy_fraction, tokens_per_step=args.tokens_per_step, stages=stages)
+        data_seed = args.seed + 3 if args.data_seed is None else args.data_seed
+        batches = BatchMaker(passkey_format.PasskeyBuilder(tok), stream, mix, data_seed)
+        train_log, train_seconds = train(model, batches, args.steps, args.lr, args.warmup, args.device,
+                                          task_weight=args.task_weight, lm_weight=args.lm_weight)
         save_checkpoint(model.cpu(), tok, args.model_out)
     results, ablation, eval_seconds, ctx_max = measure(args, tok, corpus_texts)
     with open(os.path.join(args.model_out, "config.json")) as f:
         cfg = json.load(f)
     full_1k, stream_max = results["full"]["1024"]["exact"], max(v["exact"] for v in results["all_streaming"].values())
-    mix = Mix()
+    mix = Mix(stages=stages)
     record = {
         "seed": args.seed,
         "device": args.device if args.eval_only is False else prior.get("device", args.device),
@@ -223,6 +241,7 @@ def main():
         "training": {"seconds": round(train_seconds, 1), "steps": args.steps, "lr": args.lr,
                      "warmup": args.warmup, "tokens_per_step": args.tokens_per_step,
                      "copy_fraction": args.copy_fraction,
+                     "lm_weight": args.lm_weight, "task_weight": args.task_weight,
                      "num_passkeys": [mix.min_passkeys, mix.max_passkeys],
                      "passkey_length": [mix.min_passkey_length, mix.max_passkey_length],
                      "curriculum": [list(s) for s in mix.stages], "log": train_log},
@@ -234,6 +253,7 @@ def main():
         "metric": ("exact: per passkey, every greedy answer token equals the passkey's (teacher-forced up to "
                    "its 'Passkey: ', earlier QA lines as in the sample); first_token: the first answer token"),
         "eval_samples": args.eval_samples,
+        "init_from": prior.get("init_from", {}).get("training") if not args.eval_only else prior.get("init_from"),
         "eval_seconds": round(eval_seconds, 1),
         "streaming": {"sink": 16, "recent": 64, "form": "token-level: j <= i and (j < sink or i - j < recent)"},
         "accuracy": results,

@@ -14,7 +14,7 @@ def lr_at(step, steps, lr, warmup):
     return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-def train(model, batches, steps, lr, warmup, device, log_every=25, task_weight=2.0):
+def train(model, batches, steps, lr, warmup, device, log_every=25, task_weight=2.0, lm_weight=1.0):
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     other = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
@@ -31,7 +31,7 @@ def train(model, batches, steps, lr, warmup, device, log_every=25, task_weight=2
                              reduction="none").view(ids.shape[0], -1)
         lm = (ce * lm_w[:, 1:]).sum() / lm_w[:, 1:].sum()
         task = (ce * task_w[:, 1:]).sum() / task_w[:, 1:].sum().clamp(min=1)
-        loss = lm + task_weight * task
+        loss = lm_weight * lm + task_weight * task
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

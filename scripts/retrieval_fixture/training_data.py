@@ -8,14 +8,14 @@ import torch
 
 @dataclass
 class Mix:
-    copy_fraction: float = 0.3
+    copy_fraction: float = 0.0
     min_passkeys: int = 1
-    max_passkeys: int = 3
+    max_passkeys: int = 1
     min_passkey_length: int = 2
-    max_passkey_length: int = 3
-    tokens_per_step: int = 3072
+    max_passkey_length: int = 2
+    tokens_per_step: int = 2048
     # curriculum: (fraction of steps done, lowest, highest haystack length)
-    stages: tuple = ((0.0, 48, 256), (0.35, 128, 640), (0.6, 256, 1280), (0.8, 512, 2048))
+    stages: tuple = ((0.0, 16, 64), (0.25, 48, 256), (0.5, 128, 768), (0.7, 384, 1280), (0.85, 512, 2048))
 
 
 def stage_range(mix, frac):
@@ -46,10 +46,11 @@ class BatchMaker:
         return s.input_ids, task
 
     def _copy(self, c):
-        """BOS, haystack with a span of random passkey words and haystack tokens, sep, the span again."""
+        """BOS, haystack with a span of random passkey words and haystack tokens, sep, the span again.
+        The span is long (up to half the haystack) so most of the sample trains induction."""
         r = self.rng
         hay, _ = self._haystack(c)
-        m = int(r.integers(4, 33))
+        m = int(r.integers(8, max(9, min(96, c // 2))))
         span = [int(t) for t in r.choice(self.b.next_word + hay[:64], m)]
         at = int(r.integers(0, max(1, len(hay) - m)))
         ids = self.b.prompt1 + hay[:at] + span + hay[at:] + self.b.sep
