@@ -84,6 +84,15 @@ char *path_join(char *out, size_t cap, const char *dir, const char *name) {
     return out;
 }
 
+int files_identical(const char *a, const char *b) {
+    size_t la, lb;
+    char *x = file_read_all(a, &la, NULL), *y = file_read_all(b, &lb, NULL);
+    int same = x && y && la == lb && !memcmp(x, y, la);
+    free(x);
+    free(y);
+    return same;
+}
+
 int path_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);

@@ -24,6 +24,9 @@ int file_write_atomic(const char *path, const void *data, size_t len, duo_error 
 /* Joins dir and name into out (size cap); returns out. */
 char *path_join(char *out, size_t cap, const char *dir, const char *name);
 
+/* 1 when both files can be read and hold the same bytes. */
+int files_identical(const char *a, const char *b);
+
 int path_is_dir(const char *path);
 int path_exists(const char *path);
 /* mkdir -p */

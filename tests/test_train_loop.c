@@ -60,16 +60,6 @@ static int run_straight(const char *dir, float *gates, duo_error *err) {
     return train_loop_run(&o, &obj, &r, gates, err);
 }
 
-static int same_file(const char *a, const char *b) {
-    duo_error err;
-    size_t la, lb;
-    char *x = file_read_all(a, &la, &err), *y = file_read_all(b, &lb, &err);
-    int same = x && y && la == lb && !memcmp(x, y, la);
-    free(x);
-    free(y);
-    return same;
-}
-
 TEST(straight_run_writes_pattern_files) {
     const char *dir = test_tmpdir();
     CHECK(dir);
@@ -133,8 +123,8 @@ TEST(stop_and_resume_is_bit_identical) {
     CHECK(r.finished);
     CHECK(!memcmp(straight, resumed, sizeof straight));
     char p1[700], p2[700];
-    CHECK(same_file(path_join(p1, sizeof p1, a, "full_attention_heads.tsv"), path_join(p2, sizeof p2, d2, "full_attention_heads.tsv")));
-    CHECK(same_file(path_join(p1, sizeof p1, a, "full_attention_heads_step=10.tsv"),
+    CHECK(files_identical(path_join(p1, sizeof p1, a, "full_attention_heads.tsv"), path_join(p2, sizeof p2, d2, "full_attention_heads.tsv")));
+    CHECK(files_identical(path_join(p1, sizeof p1, a, "full_attention_heads_step=10.tsv"),
                     path_join(p2, sizeof p2, d2, "full_attention_heads_step=10.tsv")));
     /* The logs agree too (a resume rebuilds the history, then appends). */
     duo_h5 *h1 = h5store_open(path_join(p1, sizeof p1, a, "train_state.h5"), 0, &err);

@@ -66,16 +66,6 @@ static int train(const char *data, const char *out, const char *extra1, const ch
     return rc;
 }
 
-static int same_file(const char *a, const char *b) {
-    duo_error err;
-    size_t la, lb;
-    char *x = file_read_all(a, &la, &err), *y = file_read_all(b, &lb, &err);
-    int same = x && y && la == lb && !memcmp(x, y, la);
-    free(x);
-    free(y);
-    return same;
-}
-
 /* For the shell test: writes the dataset to $DUO_TRAIN_DATASET_OUT when set. */
 TEST(make_dataset_for_cli_tests) {
     const char *out = getenv("DUO_TRAIN_DATASET_OUT");
@@ -104,8 +94,8 @@ TEST(resume_matches_straight_run_and_log_matches_step) {
     CHECK_EQ_INT(train(data, b, "--stop-after", "4", NULL), 0);
     CHECK_EQ_INT(train(data, b, "--resume", "--stop-after", "7"), 0);
     CHECK_EQ_INT(train(data, b, "--resume", NULL, NULL), 0);
-    CHECK(same_file(path_join(p1, sizeof p1, a, "full_attention_heads.tsv"), path_join(p2, sizeof p2, b, "full_attention_heads.tsv")));
-    CHECK(same_file(path_join(p1, sizeof p1, a, "full_attention_heads_step=6.tsv"),
+    CHECK(files_identical(path_join(p1, sizeof p1, a, "full_attention_heads.tsv"), path_join(p2, sizeof p2, b, "full_attention_heads.tsv")));
+    CHECK(files_identical(path_join(p1, sizeof p1, a, "full_attention_heads_step=6.tsv"),
                     path_join(p2, sizeof p2, b, "full_attention_heads_step=6.tsv")));
     CHECK(path_exists(path_join(p1, sizeof p1, a, "config.json")));
     CHECK(path_exists(path_join(p1, sizeof p1, a, "full_attention_heads.png")));
