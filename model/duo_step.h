@@ -30,7 +30,10 @@ typedef struct duo_step_ctx duo_step_ctx;
 duo_step_ctx *duo_step_create(const duo_model *m, const duo_step_opts *opts, duo_error *err);
 /* One sample: ids[n], labels[n] (-100 = not supervised).  gates: num_layers x num_kv_heads raw values
  * (clamped to [0,1] inside; the gradient is zero outside [0,1]).  grad_gates (same shape) receives
- * d distill / d gates.  Returns 0, or -1 with err set. */
+ * d distill / d gates.  Returns 0, or -1 with err set.
+ * Edge inputs, as the reference treats them: sink_size + recent_size >= n is accepted, and streaming
+ * attention is then full attention (distill 0, gradients 0); recent_size must be >= 1; a sample with no
+ * label position, a non-finite gate, and a non-finite loss or gradient are errors. */
 int duo_step_run(duo_step_ctx *ctx, const int32_t *ids, const int32_t *labels, size_t n,
                  const float *gates, duo_step_result *res, float *grad_gates, duo_error *err);
 void duo_step_free(duo_step_ctx *ctx);
