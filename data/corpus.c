@@ -20,6 +20,7 @@
 #include <zstd.h>
 
 #include "data/fileio.h"
+#include "data/utf8.h"
 
 #define CHUNK (128u << 10)          /* input and output buffer size */
 #define LINE_KEEP (1u << 20)        /* a line buffer above this is released after its line */
@@ -62,37 +63,6 @@ struct duo_corpus {
     char *text;
     char file_path[4096];
 };
-
-/* --- UTF-8 --------------------------------------------------------------------------------- */
-
-/* Offset of the first byte that is not part of valid UTF-8 (no overlongs, surrogates or code points
- * above U+10FFFF), or n when all of s is valid. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        unsigned lo = 0x80, hi = 0xBF;  /* the allowed range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF) need = 1;
-        else if (c == 0xE0) need = 2, lo = 0xA0;
-        else if (c == 0xED) need = 2, hi = 0x9F;
-        else if (c >= 0xE1 && c <= 0xEF) need = 2;
-        else if (c == 0xF0) need = 3, lo = 0x90;
-        else if (c == 0xF4) need = 3, hi = 0x8F;
-        else if (c >= 0xF1 && c <= 0xF3) need = 3;
-        else return i;
-        if (n - i <= need) return i;
-        if (s[i + 1] < lo || s[i + 1] > hi) return i;
-        for (size_t k = 2; k <= need; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return i;
-        i += need + 1;
-    }
-    return n;
-}
 
 /* --- raw input ----------------------------------------------------------------------------- */
 
@@ -212,7 +182,7 @@ static int next_jsonl(duo_corpus *c, const char **text, size_t *len, duo_error *
         int r = read_line(c, err);
         if (r <= 0) return r;
         if (c->line_len == 0 || is_blank(c->line, c->line_len)) continue;
-        size_t bad = utf8_invalid_at((const unsigned char *)c->line, c->line_len);
+        size_t bad = utf8_valid_prefix(c->line, c->line_len);
         if (bad < c->line_len)
             return duo_fail(err, "%s:%ld: invalid UTF-8 at byte %zu of the line (byte 0x%02x)", c->path, c->line_no,
                             bad + 1, (unsigned char)c->line[bad]);
@@ -279,7 +249,7 @@ static int next_txt(duo_corpus *c, const char **text, size_t *len, duo_error *er
         size_t n = 0;
         c->text = file_read_all(c->file_path, &n, err);
         if (!c->text) return -1;
-        size_t bad = utf8_invalid_at((const unsigned char *)c->text, n);
+        size_t bad = utf8_valid_prefix(c->text, n);
         if (bad < n) {
             long line = 1;
             for (size_t i = 0; i < bad; i++) line += c->text[i] == '\n';

@@ -33,7 +33,7 @@ static void push_template_part(const duo_tokenizer *tok, int after, duo_ids *out
 int tokenizer_encode(const duo_tokenizer *tok, const char *text, size_t len, int add_special_tokens, duo_ids *out,
                      duo_error *err) {
     if (len && !text) return duo_fail(err, "%s: encode: NULL text", tok->path);
-    size_t valid = tok_utf8_valid_prefix(text, len);
+    size_t valid = utf8_valid_prefix(text, len);
     if (valid != len) return duo_fail(err, "%s: encode: the text is not valid UTF-8 (byte offset %zu)", tok->path, valid);
     size_t start_len = out->len;
     if (add_special_tokens) push_template_part(tok, 0, out);

@@ -209,7 +209,7 @@ void tok_bpe_fold_byte_level(duo_tokenizer *tok) {
         if (!s->key) continue;
         char *raw = malloc(s->len + 1);
         size_t n = 0, k = 0;
-        int ok = tok_utf8_valid_prefix(s->key, s->len) == s->len;
+        int ok = utf8_valid_prefix(s->key, s->len) == s->len;
         while (ok && k < s->len) {
             size_t cl;
             int b = tok_cp_to_byte(tok_utf8_decode(s->key + k, &cl));

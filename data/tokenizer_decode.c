@@ -8,7 +8,7 @@
 
 static int one_char(json_t *s, uint32_t *cp) {
     const char *p = json_string_value(s);
-    if (!p || !json_string_length(s) || tok_utf8_valid_prefix(p, json_string_length(s)) != json_string_length(s))
+    if (!p || !json_string_length(s) || utf8_valid_prefix(p, json_string_length(s)) != json_string_length(s))
         return -1;
     size_t n;
     *cp = tok_utf8_decode(p, &n);
@@ -188,7 +188,7 @@ static void apply(const tok_decoder *d, strs *in, strs *out) {
                 continue;
             }
             if (big_n) {  /* the collected bytes: one string if valid UTF-8, else U+FFFD per byte */
-                if (tok_utf8_valid_prefix(big, big_n) == big_n) strs_push_copy(out, big, big_n);
+                if (utf8_valid_prefix(big, big_n) == big_n) strs_push_copy(out, big, big_n);
                 else
                     for (size_t k = 0; k < big_n; k++) strs_push_copy(out, "\xEF\xBF\xBD", 3);
                 big_n = 0;

@@ -62,7 +62,7 @@ static int load_one(duo_tokenizer *tok, json_t *j, int depth, duo_error *err) {
         json_t *r = json_object_get(j, "replacement");
         const char *rs = json_string_value(r);
         if (!rs || json_string_length(r) == 0 || json_string_length(r) > 4 ||
-            tok_utf8_valid_prefix(rs, json_string_length(r)) != json_string_length(r) ||
+            utf8_valid_prefix(rs, json_string_length(r)) != json_string_length(r) ||
             tok_utf8_len((unsigned char)rs[0]) != json_string_length(r))
             return duo_fail(err, "pre_tokenizer Metaspace: \"replacement\" must be one character");
         memcpy(p.repl, rs, json_string_length(r));

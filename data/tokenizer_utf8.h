@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Length of the valid UTF-8 prefix of s (== len when all of s is valid). */
-size_t tok_utf8_valid_prefix(const char *s, size_t len);
+#include "data/utf8.h"
+
 
 /* Byte length of the character whose lead byte is c (valid UTF-8 assumed; 1 for stray bytes). */
 static inline size_t tok_utf8_len(unsigned char c) {

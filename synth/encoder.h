@@ -34,7 +34,4 @@ typedef struct {
 /* transformers' PreTrainedTokenizerBase.clean_up_tokenization, in place; returns the new length. */
 size_t synth_clean_up_tokenization(char *s);
 
-/* 1 if s[0..len) is valid UTF-8. */
-int synth_utf8_valid(const char *s, size_t len);
-
 #endif

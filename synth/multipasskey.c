@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/utf8.h"
 #include "synth/rng.h"
 
 struct synth_builder {
@@ -164,7 +165,7 @@ static int gather_haystack(synth_builder *b, synth_text_source *src, strbuf *S, 
                 duo_fail(err, "corpus %s: text %zu is empty", src->name, ntexts + 1);
                 goto done;
             }
-            if (!synth_utf8_valid(text, len)) {
+            if (utf8_valid_prefix(text, len) != len) {
                 duo_fail(err, "corpus %s: text %zu is not valid UTF-8", src->name, ntexts + 1);
                 goto done;
             }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/utf8.h"
+
 struct niah_builder {
     niah_params p;
     char *strings[5];
@@ -119,7 +121,7 @@ niah_builder *niah_builder_new(const niah_params *params, const synth_encoder *e
         int r = src->next(src->ctx, &text, &len, err);
         if (r < 0) goto fail;
         if (r == 0) break;
-        if (!synth_utf8_valid(text, len)) {
+        if (utf8_valid_prefix(text, len) != len) {
             duo_fail(err, "haystack %s: text %zu is not valid UTF-8", src->name, ntexts + 1);
             goto fail;
         }

@@ -1,6 +1,7 @@
 /* The multi-passkey builder on a byte tokenizer, where every token position can be computed by hand. */
 #include <stdint.h>
 
+#include "data/utf8.h"
 #include "synth/multipasskey.h"
 #include "synth/rng.h"
 #include "tests/harness.h"
@@ -289,9 +290,9 @@ TEST(clean_up_tokenization_like_transformers) {
     char s[] = "He said , ' yes ' . Isn 't it ? I 'm sure ! they 're ok ; we 've don't .. it 's";
     synth_clean_up_tokenization(s);
     CHECK_STR(s, "He said,'yes '. Isn 't it? I'm sure! they're ok ; we've don't.. it's");
-    CHECK(synth_utf8_valid("caf\xc3\xa9", 5));
-    CHECK(!synth_utf8_valid("\xed\xa0\x80", 3)); /* a surrogate */
-    CHECK(!synth_utf8_valid("\xc0\xaf", 2));     /* overlong */
+    CHECK(utf8_valid_prefix("caf\xc3\xa9", 5) == 5);
+    CHECK(utf8_valid_prefix("\xed\xa0\x80", 3) != 3); /* a surrogate */
+    CHECK(utf8_valid_prefix("\xc0\xaf", 2) != 2);     /* overlong */
 }
 
 TEST_MAIN()
