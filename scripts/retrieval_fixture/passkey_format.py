@@ -3,8 +3,9 @@
 Every piece is tokenised on its own and the token lists are concatenated, as the reference does: prompt1
 with the tokenizer's special tokens (BOS), haystack, needles (sep, needle text, passkey, sep) at sorted
 depth ratios, padding with the haystack's last tokens up to a multiple of 16 (the reference always pads,
-1..16 tokens), prompt2, then per passkey the question, the passkey and sep. The reference's passkey is
-encoded alone, so its first word has no leading space ("alpha", then " bravo" ...).
+1..16 tokens), prompt2, then per passkey the question, the passkey and sep. The passkey is encoded alone;
+the fixture's tokenizer adds a prefix space to every piece (as Llama-2's SentencePiece does), so every
+passkey word is the same single token (" alpha") wherever it stands.
 """
 from dataclasses import dataclass, field
 
@@ -49,7 +50,7 @@ class PasskeyBuilder:
         self.sep = enc(self.t.separator)
         self.prompt1 = tokenizer.encode(self.t.prompt1, add_special_tokens=True).ids
         self.prompt2 = enc(self.t.prompt2)
-        # The passkey's first word has no leading space, the others have one; each is one token.
+        # Each passkey word is one token; with a prefix-space tokenizer first_word == next_word.
         self.first_word = [self._single(enc(w), w) for w in NATO]
         self.next_word = [self._single(enc(" " + w), w) for w in NATO]
         self.enc = enc

@@ -1,10 +1,15 @@
-"""Trains the fixture's byte-level BPE tokenizer (GPT-2 style pre-tokeniser, BOS by TemplateProcessing)."""
+"""Trains the fixture's byte-level BPE tokenizer (GPT-2 style pre-tokeniser, BOS by TemplateProcessing).
+
+add_prefix_space: every separately encoded piece starts with a space, as a SentencePiece (Llama-2)
+tokenizer does, so a passkey's first word is the same token as its other words and as the word in the
+needle (" alpha"), and one copying mechanism serves every word of the answer."""
 import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 from .passkey_format import NATO, ORDINALS, Templates
 
 BOS, EOS = "<s>", "</s>"
+SPACE = "\u0120"   # the byte-level token of a lone space: it ends the needle and the question
 
 
 def _template_lines(rng, repeats):
@@ -23,7 +28,7 @@ def _template_lines(rng, repeats):
 def train_tokenizer(texts, vocab_size, seed):
     rng = np.random.default_rng(seed)
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=[BOS, EOS],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
@@ -31,6 +36,8 @@ def train_tokenizer(texts, vocab_size, seed):
     bos = tok.token_to_id(BOS)
     tok.post_processor = processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B",
                                                        special_tokens=[(BOS, bos)])
+    if tok.token_to_id(SPACE) is None:
+        raise RuntimeError("tokenizer: no token for a lone space")
     for w in NATO:
         for s in (w, " " + w):
             n = len(tok.encode(s, add_special_tokens=False).ids)

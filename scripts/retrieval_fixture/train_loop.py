@@ -22,7 +22,7 @@ def train(model, batches, steps, lr, warmup, device, log_every=25, task_weight=2
     model.train()
     t0, log = time.time(), []
     for step in range(steps):
-        ids, lm_w, task_w, c = batches.batch(step / steps)
+        ids, lm_w, task_w, first_w, c = batches.batch(step / steps)
         ids, lm_w, task_w = ids.to(device), lm_w.to(device), task_w.to(device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, steps, lr, warmup)
@@ -39,10 +39,11 @@ def train(model, batches, steps, lr, warmup, device, log_every=25, task_weight=2
         if step % log_every == 0 or step == steps - 1:
             hit = (logits.argmax(-1) == ids[:, 1:]).float()
             task_acc = (hit * task_w[:, 1:]).sum() / task_w[:, 1:].sum().clamp(min=1)
+            first_acc = (hit * first_w[:, 1:].to(hit.device)).sum() / first_w[:, 1:].sum().clamp(min=1)
         if step % log_every == 0 or step == steps - 1:
             rec = dict(step=step, ctx=c, batch=int(ids.shape[0]), lm=round(lm.item(), 4),
                        task=round(task.item(), 4),
-                       task_acc=round(task_acc.item(), 3), seconds=round(time.time() - t0, 1))
+                       task_acc=round(task_acc.item(), 3), first_acc=round(first_acc.item(), 3), seconds=round(time.time() - t0, 1))
             log.append(rec)
             print("train", rec, flush=True)
     return log, time.time() - t0

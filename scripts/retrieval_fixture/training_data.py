@@ -15,7 +15,7 @@ class Mix:
     max_passkey_length: int = 2
     tokens_per_step: int = 2048
     # curriculum: (fraction of steps done, lowest, highest haystack length)
-    stages: tuple = ((0.0, 16, 64), (0.25, 48, 256), (0.5, 128, 768), (0.7, 384, 1280), (0.85, 512, 2048))
+    stages: tuple = ((0.0, 64, 512), (0.3, 256, 1280), (0.6, 512, 2048))
 
 
 def stage_range(mix, frac):
@@ -43,7 +43,7 @@ class BatchMaker:
         hay, pad = self._haystack(c)
         s = self.b.build(hay, pad, self.b.random_depths(r, n), self.b.random_passkeys(r, n, length))
         task = [p for span in s.answer_positions for p in span]
-        return s.input_ids, task
+        return s.input_ids, task, [span[0] for span in s.answer_positions]
 
     def _copy(self, c):
         """BOS, haystack with a span of random passkey words and haystack tokens, sep, the span again.
@@ -55,7 +55,7 @@ class BatchMaker:
         at = int(r.integers(0, max(1, len(hay) - m)))
         ids = self.b.prompt1 + hay[:at] + span + hay[at:] + self.b.sep
         task = list(range(len(ids) + 1, len(ids) + m))   # the first copied token is not predictable
-        return ids + span + self.b.sep, task
+        return ids + span + self.b.sep, task, []
 
     def batch(self, frac):
         lo, hi = stage_range(self.mix, frac)
@@ -63,12 +63,14 @@ class BatchMaker:
         bs = max(1, self.mix.tokens_per_step // (c + 64))
         seqs = [self._copy(c) if self.rng.random() < self.mix.copy_fraction else self._passkey(c)
                 for _ in range(bs)]
-        n = max(len(s) for s, _ in seqs)
+        n = max(len(s[0]) for s in seqs)
         ids = torch.zeros(bs, n, dtype=torch.long)
         lm_w = torch.zeros(bs, n)     # weight of the next-token loss predicting position t
         task_w = torch.zeros(bs, n)
-        for i, (s, task) in enumerate(seqs):
+        first_w = torch.zeros(bs, n)  # the first answer token of each passkey: the retrieval proper
+        for i, (s, task, first) in enumerate(seqs):
             ids[i, :len(s)] = torch.tensor(s)
             lm_w[i, 1:len(s)] = 1.0
             task_w[i, task] = 1.0
-        return ids, lm_w, task_w, c
+            first_w[i, first] = 1.0
+        return ids, lm_w, task_w, first_w, c
