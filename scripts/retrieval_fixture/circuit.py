@@ -17,6 +17,11 @@ Only the passkey words and the lone space token (which precedes a passkey in bot
 get match vectors, so only they can be retrieved. Every other weight keeps its random initialisation
 except that nothing else may write into the circuit's residual coordinates; training then shapes the
 rest of the model (language modelling) and may reshape the circuit too.
+
+One induction head, not two: a variant with two planted induction heads (layer 1 for the passkey's first
+word, layer 2 for the words after it) came out of the same training with retrieval spread over several
+heads (streaming either planted head alone cost 0.00 and 0.12 of exact accuracy, every head streaming
+all of it), so no single head mattered enough to test the trainer against.
 """
 import math
 

@@ -174,8 +174,12 @@ def main():
 
     tok = load_json("tokenizer.json")
     vocab = tok["model"]["vocab"]
-    missing = [w for w in NATO if w not in vocab or "\u0120" + w not in vocab]
+    # every piece is encoded with a prefix space, so a passkey word is the token "\u0120word" wherever it stands
+    missing = [w for w in NATO if "\u0120" + w not in vocab]
     check("tokenizer_nato_words_single_tokens", not missing, f"missing {missing}")
+    pre = tok.get("pre_tokenizer") or {}
+    check("tokenizer_prefix_space", pre.get("type") == "ByteLevel" and pre.get("add_prefix_space") is True,
+          f"pre_tokenizer {pre}")
     pp = tok.get("post_processor") or {}
     bos_ok = pp.get("type") == "TemplateProcessing" and pp["single"][0].get("SpecialToken", {}).get("id") == "<s>" \
         and vocab.get("<s>") == cfg["bos_token_id"]
