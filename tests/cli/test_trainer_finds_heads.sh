@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Issue 5 item 4, the trainer finds the heads: a short CPU training run of `duo-train train` on the
+# retrieval fixture (samples built on the fly from its bundled corpus) must give its largest gates to
+# the heads whose ablation breaks retrieval (the record's drop >= 0.5: each ranks among the top k gates,
+# k = the number of such heads, ties within 0.02 counting), and the gates must separate (median <= 0.5).
+# The oracle is independent of the trainer: the record's ablation was measured in PyTorch by
+# scripts/make_retrieval_fixture.py. reg_weight 1.0 (DESIGN §1: small models need more than 0.05).
+bin=${DUO_BIN:-build/duo-train}
+py=${PYTHON:-python3}
+model=tests/fixtures/retrieval-model
+corpus=tests/fixtures/retrieval-corpus/corpus.jsonl.zst
+steps=${FIND_HEADS_STEPS:-60}
+name=cli_find_heads
+
+if [ ! -f "$model/retrieval_record.json" ] || [ ! -f "$corpus" ]; then
+    echo "SKIP: $name (no retrieval fixture in $model)"; exit 0
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/find-heads.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+if ! DUO_PROGRESS=0 "$bin" train --model "$model" --dataset "$corpus" --output_dir "$T/p" \
+        --num_steps "$steps" --save_steps "$steps" --lr 0.02 --reg_weight 1.0 \
+        --sink_size 16 --recent_size 64 --streaming_attn_implementation sdpa \
+        --context_length_min 600 --context_length_max 900 --context_lengths_num_intervals 4 \
+        --num_passkeys 1 --passkey_length 2 --seed 42 >"$T/out" 2>"$T/err"; then
+    echo "FAIL: $name/train (exit $?: $(tail -c 300 "$T/err"))"; exit 0
+fi
+"$py" - "$T/p/full_attention_heads.tsv" "$model/retrieval_record.json" "$name" <<'EOF'
+import json, sys
+import numpy as np
+tsv, rec_path, name = sys.argv[1:4]
+gates = np.loadtxt(tsv, delimiter="\t", ndmin=2)
+drop = np.array(json.load(open(rec_path))["head_ablation"]["drop_exact"])
+if gates.shape != drop.shape:
+    print(f"FAIL: {name}/shape (gates {gates.shape}, ablation {drop.shape})"); sys.exit(0)
+table = ", ".join(f"({l},{h}) gate {gates[l, h]:.3f} drop {drop[l, h]:+.2f}"
+                  for l, h in sorted(np.ndindex(*gates.shape), key=lambda i: -gates[i]))
+key = [i for i in np.ndindex(*drop.shape) if drop[i] >= 0.5]
+if not key:
+    print(f"FAIL: {name}/retrieval_heads (the record has no head with drop >= 0.5)"); sys.exit(0)
+kth = np.sort(gates.ravel())[::-1][len(key) - 1]
+missed = [i for i in key if gates[i] < kth - 0.02]
+if missed:
+    print(f"FAIL: {name}/retrieval_heads_on_top (not among the top {len(key)}: {missed}; {table})")
+else:
+    print(f"PASS: {name}/retrieval_heads_on_top ({len(key)} head(s) with drop >= 0.5: {key})")
+med = float(np.median(gates))
+if med <= 0.5:
+    print(f"PASS: {name}/gates_separate (median {med:.3f})")
+else:
+    print(f"FAIL: {name}/gates_separate (median {med:.3f} > 0.5; {table})")
+print(f"# {name}: {table}")
+EOF
