@@ -5,6 +5,9 @@
 # heads whose loss breaks retrieval.
 #
 #   scripts/demo.sh [OUTPUT_DIR]        (default demo_out; DUO_BIN overrides build/duo-train)
+#
+# DEMO_STEPS, DEMO_CTX_MIN and DEMO_CTX_MAX shorten the run: tests/cli/test_trainer_finds_heads.sh runs
+# the demo that way and checks the gates it trains.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${DUO_BIN:-build/duo-train}
@@ -12,6 +15,8 @@ model=tests/fixtures/retrieval-model
 corpus=tests/fixtures/retrieval-corpus/corpus.jsonl.zst
 out=${1:-demo_out}
 steps=${DEMO_STEPS:-200}
+ctx_min=${DEMO_CTX_MIN:-1000}
+ctx_max=${DEMO_CTX_MAX:-2000}
 
 for f in "$bin" "$model/config.json" "$model/retrieval_record.json" "$corpus"; do
     [ -e "$f" ] || { echo "demo: $f is missing (run make first; the fixture is committed)" >&2; exit 1; }
@@ -20,13 +25,13 @@ done
 echo "== the model"
 "$bin" inspect --model "$model"
 echo
-echo "== training one gate per KV head: $steps steps, samples of 1000-2000 haystack tokens (~1-1.6K after the cut) with one"
+echo "== training one gate per KV head: $steps steps, samples of $ctx_min-$ctx_max haystack tokens (less after the cut) with one"
 echo "   2-word passkey built on the fly from $corpus; reg_weight 1.0, sink 16, recent 64 (token level)"
-rm -rf "$out"
+rm -rf "$out/pattern"         # a previous demo run; nothing else in OUTPUT_DIR is touched
 "$bin" train --model "$model" --dataset "$corpus" --output_dir "$out/pattern" \
     --num_steps "$steps" --save_steps 50 --lr 0.02 --reg_weight 1.0 \
     --sink_size 16 --recent_size 64 --streaming_attn_implementation sdpa \
-    --context_length_min 1000 --context_length_max 2000 --context_lengths_num_intervals 10 \
+    --context_length_min "$ctx_min" --context_length_max "$ctx_max" --context_lengths_num_intervals 10 \
     --num_passkeys 1 --passkey_length 2 --seed 42
 echo
 echo "== the pattern at 50% sparsity (DuoAttention loads $out/pattern/sparsity=0.5 as is)"

@@ -82,6 +82,15 @@ def prev_token_margin(max_len=4096):
     return best - score[d != 0].max()
 
 
+def _clear_kv_group(attn, kv, groups):
+    """Zeroes KV head kv of an attention layer and the query heads that share it (with their o_proj)."""
+    q = slice(kv * groups * HEAD_DIM, (kv + 1) * groups * HEAD_DIM)
+    attn.q_proj.weight[q, :] = 0
+    attn.o_proj.weight[:, q] = 0
+    attn.k_proj.weight[kv * HEAD_DIM:(kv + 1) * HEAD_DIM, :] = 0
+    attn.v_proj.weight[kv * HEAD_DIM:(kv + 1) * HEAD_DIM, :] = 0
+
+
 @torch.no_grad()
 def plant(model, circuit_token_ids, seed, match_scale=4.0, answer_gain=2.0, key_bonus=8.0, match_gain=40.0):
     """Writes the circuit into model (a freshly initialised LlamaForCausalLM of the fixture's shape)."""
@@ -136,11 +145,7 @@ def plant(model, circuit_token_ids, seed, match_scale=4.0, answer_gain=2.0, key_
     a0 = model.model.layers[0].self_attn
     c_in = const / rms
     scale = math.sqrt(math.sqrt(HEAD_DIM))          # q.k is multiplied by 1/sqrt(head_dim)
-    for h in range(groups):
-        a0.q_proj.weight[h * HEAD_DIM:(h + 1) * HEAD_DIM, :] = 0
-        a0.o_proj.weight[:, h * HEAD_DIM:(h + 1) * HEAD_DIM] = 0
-    a0.k_proj.weight[0:HEAD_DIM, :] = 0
-    a0.v_proj.weight[0:HEAD_DIM, :] = 0
+    _clear_kv_group(a0, 0, groups)
     for p, amp in prev_token_amplitudes().items():
         s = math.sqrt(amp) * scale
         a0.q_proj.weight[p, C_DIM] = s / c_in
@@ -152,11 +157,7 @@ def plant(model, circuit_token_ids, seed, match_scale=4.0, answer_gain=2.0, key_
         a0.o_proj.weight[P0 + j, hd] = 1.0
     # Layer 1: induction head on KV head 0 / query head 0.
     a1 = model.model.layers[1].self_attn
-    for h in range(groups):
-        a1.q_proj.weight[h * HEAD_DIM:(h + 1) * HEAD_DIM, :] = 0
-        a1.o_proj.weight[:, h * HEAD_DIM:(h + 1) * HEAD_DIM] = 0
-    a1.k_proj.weight[0:HEAD_DIM, :] = 0
-    a1.v_proj.weight[0:HEAD_DIM, :] = 0
+    _clear_kv_group(a1, 0, groups)
     # The layer-1 RMSNorm divides by the residual's rms, now with P added (|P| ~ match_scale).
     rms1 = math.sqrt((total + match_scale ** 2) / d)
     qk = math.sqrt(match_gain * math.sqrt(HEAD_DIM)) / match_scale

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 5 item 4, the trainer finds the heads: a short CPU training run of `duo-train train` on the
-# retrieval fixture (samples built on the fly from its bundled corpus) must give its largest gates to
-# the heads whose ablation breaks retrieval (the record's drop >= 0.5: each ranks among the top k gates,
-# k = the number of such heads, ties within 0.02 counting), and the gates must separate (median <= 0.5).
+# retrieval fixture (the README's demo, shortened; samples built on the fly from its bundled corpus)
+# must give its largest gates to the heads whose ablation breaks retrieval (the record's drop >= 0.5: each
+# ranks among the top k gates, k = the number of such heads, ties within 0.02 counting), and the gates
+# must separate (median <= 0.5).
 # The oracle is independent of the trainer: the record's ablation was measured in PyTorch by
 # scripts/make_retrieval_fixture.py. reg_weight 1.0 (DESIGN §1: small models need more than 0.05).
 bin=${DUO_BIN:-build/duo-train}
@@ -18,14 +19,12 @@ fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/find-heads.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
-if ! DUO_PROGRESS=0 "$bin" train --model "$model" --dataset "$corpus" --output_dir "$T/p" \
-        --num_steps "$steps" --save_steps "$steps" --lr 0.02 --reg_weight 1.0 \
-        --sink_size 16 --recent_size 64 --streaming_attn_implementation sdpa \
-        --context_length_min 600 --context_length_max 900 --context_lengths_num_intervals 4 \
-        --num_passkeys 1 --passkey_length 2 --seed 42 >"$T/out" 2>"$T/err"; then
-    echo "FAIL: $name/train (exit $?: $(tail -c 300 "$T/err"))"; exit 0
+# The run is the README's demo (scripts/demo.sh), shortened: 60 steps at 600-900 haystack tokens.
+if ! DUO_BIN="$bin" DUO_PROGRESS=0 DEMO_STEPS="$steps" DEMO_CTX_MIN=600 DEMO_CTX_MAX=900 \
+        scripts/demo.sh "$T/demo" >"$T/out" 2>"$T/err"; then
+    echo "FAIL: $name/demo (exit $?: $(tail -c 300 "$T/err"))"; exit 0
 fi
-"$py" - "$T/p/full_attention_heads.tsv" "$model/retrieval_record.json" "$name" <<'EOF'
+"$py" - "$T/demo/pattern/full_attention_heads.tsv" "$model/retrieval_record.json" "$name" <<'EOF'
 import json, sys
 import numpy as np
 tsv, rec_path, name = sys.argv[1:4]
