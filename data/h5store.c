@@ -77,6 +77,8 @@ static int h5_fail(const duo_h5 *h, const char *what, const char *name, const ch
 
 const char *h5store_path(const duo_h5 *h) { return h->path; }
 
+int64_t h5store_hid(const duo_h5 *h) { return h->file; }
+
 static hid_t strong_close_fapl(void) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     /* Closing the file closes every object still open in it, so commit really finishes the file. */
@@ -96,13 +98,15 @@ duo_h5 *h5store_create(const char *path, duo_error *err) {
     h->path = strdup(path);
     h->tmp = malloc(cap);
     snprintf(h->tmp, cap, "%s.tmp.%d", path, (int)getpid());
-    hid_t fapl = strong_close_fapl();
-    h->file = H5Fcreate(h->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    hid_t fapl = strong_close_fapl(), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    H5Pset_obj_track_times(fcpl, 0);  /* no timestamps: the same content gives the same bytes */
+    h->file = H5Fcreate(h->tmp, H5F_ACC_TRUNC, fcpl, fapl);
     if (h->file < 0) {
         char reason[256];
         duo_fail(err, "%s: cannot create %s (HDF5: %s)", path, h->tmp, hdf5_reason(reason));
     }
-    H5Pclose(fapl);  /* after reading the error stack: a successful call clears it */
+    H5Pclose(fcpl);  /* after reading the error stack: a successful call clears it */
+    H5Pclose(fapl);
     if (h->file < 0) {
         free(h->tmp);
         free(h->path);
@@ -241,8 +245,12 @@ static hid_t create_dataset(duo_h5 *h, const char *name, hid_t ftype, hid_t spac
     }
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t own = dcpl == H5P_DEFAULT ? H5Pcreate(H5P_DATASET_CREATE) : H5I_INVALID_HID;
+    if (own >= 0) dcpl = own;
+    H5Pset_obj_track_times(dcpl, 0);
     hid_t ds = H5Dcreate2(h->file, name, ftype, space, lcpl, dcpl, H5P_DEFAULT);
     if (ds < 0) h5_fail(h, "dataset", name, "cannot create", err);
+    if (own >= 0) H5Pclose(own);
     H5Pclose(lcpl);
     return ds;
 }

@@ -1,6 +1,8 @@
 /* h5store: a thin wrapper over the HDF5 C API for what duo-train stores (training state, logs,
  * synthetic samples).  Files it writes are plain HDF5, readable with h5py.
  *
+ * Objects carry no timestamps, so the same content written twice gives the same bytes.
+ *
  * Writing a new file is atomic: h5store_create() writes to "<path>.tmp.<pid>", and h5store_commit()
  * flushes, closes, fsyncs and renames it over <path>, so a process killed at any moment leaves either
  * the previous good file or the new complete one (plus, at worst, a stale .tmp.<pid> file).
@@ -49,6 +51,9 @@ duo_h5 *h5store_open(const char *path, int writable, duo_error *err);
 void h5store_close(duo_h5 *h);
 /* The final path the file was created or opened with. */
 const char *h5store_path(const duo_h5 *h);
+/* The HDF5 file id (a hid_t) for what this wrapper does not cover: extendible datasets, fixed-length
+ * string arrays, reads of a few rows (synth/h5file.c).  Owned by h: never close it. */
+int64_t h5store_hid(const duo_h5 *h);
 
 /* --- numeric datasets ---------------------------------------------------------------------- */
 

@@ -1,14 +1,16 @@
-/* Multi-passkey datasets in HDF5 (layout in synth/h5file.h), through the HDF5 C API directly: samples
- * are appended to chunked token arrays one at a time (memory stays at one sample plus the small
- * per-sample tables), and read back one sample at a time with hyperslabs. */
+/* Multi-passkey datasets in HDF5 (layout in synth/h5file.h). The file itself, its attributes and its
+ * numeric tables go through data/h5store (atomic create + commit, no timestamps); what h5store does not
+ * wrap is done here on its HDF5 id: samples are appended to chunked token arrays one at a time (memory
+ * stays at one sample plus the small per-sample tables), passkeys are a fixed-length string array, and
+ * a sample is read back alone with hyperslabs. */
 #include "synth/h5file.h"
 
-#include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "data/h5store.h"
 
 #define TOKEN_CHUNK 65536
 
@@ -20,16 +22,7 @@ static hid_t dcpl_no_times(void) {
     return d;
 }
 
-static int write_array(hid_t file, const char *name, hid_t type, int rank, const hsize_t *dims, const void *data) {
-    hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = dcpl_no_times();
-    hid_t ds = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    herr_t st = ds < 0 ? -1 : H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-    if (ds >= 0) H5Dclose(ds);
-    H5Pclose(dcpl);
-    H5Sclose(space);
-    return ds < 0 || st < 0 ? -1 : 0;
-}
-
+/* Fixed-length UTF-8 strings of size bytes, NUL-padded (h5py reads them as bytes). */
 static hid_t string_type(size_t size) {
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, size);
@@ -38,61 +31,47 @@ static hid_t string_type(size_t size) {
     return t;
 }
 
-static int attr_write(hid_t file, const char *name, hid_t type, const void *v) {
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, type, v);
-    if (a >= 0) H5Aclose(a);
+static int write_fixed_strings(hid_t file, const char *name, int rank, const hsize_t *dims, size_t size,
+                               const char *data) {
+    hid_t type = string_type(size), space = H5Screate_simple(rank, dims, NULL), dcpl = dcpl_no_times();
+    hid_t ds = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t st = ds < 0 ? -1 : H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (ds >= 0) H5Dclose(ds);
+    H5Pclose(dcpl);
     H5Sclose(space);
-    return a < 0 || st < 0 ? -1 : 0;
-}
-static int attr_i64(hid_t f, const char *name, int64_t v) { return attr_write(f, name, H5T_NATIVE_INT64, &v); }
-static int attr_f64(hid_t f, const char *name, double v) { return attr_write(f, name, H5T_NATIVE_DOUBLE, &v); }
-/* Variable-length UTF-8, which h5py reads back as str. */
-static hid_t vlen_string_type(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    return t;
+    H5Tclose(type);
+    return ds < 0 || st < 0 ? -1 : 0;
 }
 
-static int attr_str(hid_t f, const char *name, const char *v) {
-    if (!v) v = "";
-    hid_t t = vlen_string_type();
-    int rc = attr_write(f, name, t, &v);
-    H5Tclose(t);
-    return rc;
-}
-
-static int write_attrs(hid_t f, const synth_builder *b, int64_t n, const synth_file_meta *meta) {
+static int write_attrs(duo_h5 *f, const synth_builder *b, int64_t n, const synth_file_meta *meta, duo_error *err) {
     const synth_params *p = synth_builder_params(b);
     int bad = 0;
-    bad |= attr_str(f, "format", SYNTH_FILE_FORMAT);
-    bad |= attr_str(f, "dataset_format", "multiple_passkey");
-    bad |= attr_i64(f, "num_samples", n);
-    bad |= attr_i64(f, "context_length_min", p->context_length_min);
-    bad |= attr_i64(f, "context_length_max", p->context_length_max);
-    bad |= attr_i64(f, "context_lengths_num_intervals", p->context_lengths_num_intervals);
-    bad |= attr_f64(f, "min_needle_depth_ratio", p->min_depth_ratio);
-    bad |= attr_f64(f, "max_needle_depth_ratio", p->max_depth_ratio);
-    bad |= attr_i64(f, "depth_ratio_num_intervals", p->depth_ratio_num_intervals);
-    bad |= attr_i64(f, "num_passkeys", p->num_passkeys);
-    bad |= attr_i64(f, "passkey_length", p->passkey_length);
-    bad |= attr_i64(f, "buffer_size", p->buffer_size);
-    bad |= attr_i64(f, "pad_to_multiple_of", p->pad_to_multiple_of);
-    bad |= attr_i64(f, "seed", (int64_t)p->seed);
-    bad |= attr_i64(f, "allow_repeat", p->allow_repeat);
-    bad |= attr_i64(f, "shuffle", p->shuffle);
-    bad |= attr_str(f, "needle", p->needle);
-    bad |= attr_str(f, "retrieval_question", p->retrieval_question);
-    bad |= attr_str(f, "prompt1", p->prompt1);
-    bad |= attr_str(f, "prompt2", p->prompt2);
-    bad |= attr_str(f, "seperator", p->separator);
-    bad |= attr_str(f, "tokenizer", meta ? meta->tokenizer : NULL);
-    bad |= attr_str(f, "dataset_name", meta ? meta->dataset : NULL);
-    bad |= attr_i64(f, "haystack_tokens", synth_builder_haystack_length(b));
-    bad |= attr_i64(f, "haystack_texts", synth_builder_haystack_texts(b));
-    bad |= attr_i64(f, "repeated", synth_builder_repeated(b));
+    bad |= h5store_set_attr_str(f, NULL, "format", SYNTH_FILE_FORMAT, err);
+    bad |= h5store_set_attr_str(f, NULL, "dataset_format", "multiple_passkey", err);
+    bad |= h5store_set_attr_i64(f, NULL, "num_samples", n, err);
+    bad |= h5store_set_attr_i64(f, NULL, "context_length_min", p->context_length_min, err);
+    bad |= h5store_set_attr_i64(f, NULL, "context_length_max", p->context_length_max, err);
+    bad |= h5store_set_attr_i64(f, NULL, "context_lengths_num_intervals", p->context_lengths_num_intervals, err);
+    bad |= h5store_set_attr_f64(f, NULL, "min_needle_depth_ratio", p->min_depth_ratio, err);
+    bad |= h5store_set_attr_f64(f, NULL, "max_needle_depth_ratio", p->max_depth_ratio, err);
+    bad |= h5store_set_attr_i64(f, NULL, "depth_ratio_num_intervals", p->depth_ratio_num_intervals, err);
+    bad |= h5store_set_attr_i64(f, NULL, "num_passkeys", p->num_passkeys, err);
+    bad |= h5store_set_attr_i64(f, NULL, "passkey_length", p->passkey_length, err);
+    bad |= h5store_set_attr_i64(f, NULL, "buffer_size", p->buffer_size, err);
+    bad |= h5store_set_attr_i64(f, NULL, "pad_to_multiple_of", p->pad_to_multiple_of, err);
+    bad |= h5store_set_attr_i64(f, NULL, "seed", (int64_t)p->seed, err);
+    bad |= h5store_set_attr_i64(f, NULL, "allow_repeat", p->allow_repeat, err);
+    bad |= h5store_set_attr_i64(f, NULL, "shuffle", p->shuffle, err);
+    bad |= h5store_set_attr_str(f, NULL, "needle", p->needle, err);
+    bad |= h5store_set_attr_str(f, NULL, "retrieval_question", p->retrieval_question, err);
+    bad |= h5store_set_attr_str(f, NULL, "prompt1", p->prompt1, err);
+    bad |= h5store_set_attr_str(f, NULL, "prompt2", p->prompt2, err);
+    bad |= h5store_set_attr_str(f, NULL, "seperator", p->separator, err);
+    bad |= h5store_set_attr_str(f, NULL, "tokenizer", meta ? meta->tokenizer : NULL, err);
+    bad |= h5store_set_attr_str(f, NULL, "dataset_name", meta ? meta->dataset : NULL, err);
+    bad |= h5store_set_attr_i64(f, NULL, "haystack_tokens", synth_builder_haystack_length(b), err);
+    bad |= h5store_set_attr_i64(f, NULL, "haystack_texts", synth_builder_haystack_texts(b), err);
+    bad |= h5store_set_attr_i64(f, NULL, "repeated", synth_builder_repeated(b), err);
     return bad ? -1 : 0;
 }
 
@@ -119,23 +98,12 @@ static int append_tokens(hid_t ds, hsize_t at, const int32_t *v, hsize_t n) {
     return st < 0 ? -1 : 0;
 }
 
-static int fsync_path(const char *path) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int synth_file_write(const char *path, const synth_builder *b, int64_t n, const synth_file_meta *meta,
                      duo_error *err) {
     const synth_params *p = synth_builder_params(b);
     const size_t P = (size_t)p->num_passkeys, N = (size_t)n;
     const size_t strsize = (size_t)p->passkey_length * 9; /* the longest NATO word is 8 bytes, + space */
     if (n < 1) return duo_fail(err, "--num_samples must be at least 1, got %lld", (long long)n);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 
     int64_t *offsets = calloc(N + 1, sizeof *offsets), *index = calloc(N, sizeof *index);
     int32_t *scal = calloc(N * 4, sizeof *scal); /* context_index, context_length, haystack_length, qa_start */
@@ -144,19 +112,14 @@ int synth_file_write(const char *path, const synth_builder *b, int64_t n, const 
     char *keys = calloc(N * P, strsize);
     int rc = -1;
     synth_sample s = {0};
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-    H5Pset_obj_track_times(fcpl, 0);
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
-    H5Pclose(fcpl);
+    duo_h5 *h5 = NULL;
     hid_t ids_ds = -1, lab_ds = -1;
     if (!offsets || !index || !scal || !per || !ratio || !keys) {
         duo_fail(err, "out of memory writing %s", path);
         goto done;
     }
-    if (file < 0) {
-        duo_fail(err, "cannot create HDF5 file %s", tmp);
-        goto done;
-    }
+    if (!(h5 = h5store_create(path, err))) goto done;
+    const hid_t file = (hid_t)h5store_hid(h5);
     if ((ids_ds = create_token_array(file, "input_ids")) < 0 || (lab_ds = create_token_array(file, "labels")) < 0) {
         duo_fail(err, "%s: cannot create the token datasets", path);
         goto done;
@@ -187,34 +150,34 @@ int synth_file_write(const char *path, const synth_builder *b, int64_t n, const 
         synth_sample_free(&s);
         if (meta && meta->progress) meta->progress(meta->progress_ctx, (int64_t)i + 1, n);
     }
-    hsize_t dN = N, dN1 = N + 1, dNP[3] = {N, P, 2};
-    hid_t st = string_type(strsize);
-    int bad = write_array(file, "offsets", H5T_STD_I64LE, 1, &dN1, offsets) ||
-              write_array(file, "index", H5T_STD_I64LE, 1, &dN, index) ||
-              write_array(file, "context_index", H5T_STD_I32LE, 1, &dN, scal) ||
-              write_array(file, "context_length", H5T_STD_I32LE, 1, &dN, scal + N) ||
-              write_array(file, "haystack_length", H5T_STD_I32LE, 1, &dN, scal + 2 * N) ||
-              write_array(file, "qa_start", H5T_STD_I32LE, 1, &dN, scal + 3 * N) ||
-              write_array(file, "depth_index", H5T_STD_I32LE, 2, dNP, per) ||
-              write_array(file, "insertion_point", H5T_STD_I32LE, 2, dNP, per + N * P) ||
-              write_array(file, "needle_pos", H5T_STD_I32LE, 3, dNP, per + 2 * N * P) ||
-              write_array(file, "passkey_pos", H5T_STD_I32LE, 3, dNP, per + 4 * N * P) ||
-              write_array(file, "answer_pos", H5T_STD_I32LE, 3, dNP, per + 6 * N * P) ||
-              write_array(file, "depth_ratio", H5T_IEEE_F32LE, 2, dNP, ratio) ||
-              write_array(file, "passkeys", st, 2, dNP, keys) || write_attrs(file, b, n, meta);
-    H5Tclose(st);
-    if (bad) {
-        duo_fail(err, "%s: writing the sample tables failed", path);
-        goto done;
-    }
-    rc = 0;
+    const size_t dN = N, dN1 = N + 1, dNP[3] = {N, P, 2};
+    const hsize_t hNP[2] = {N, P};
+    int bad = h5store_write(h5, "offsets", DUO_H5_I64, 1, &dN1, offsets, err) ||
+              h5store_write(h5, "index", DUO_H5_I64, 1, &dN, index, err) ||
+              h5store_write(h5, "context_index", DUO_H5_I32, 1, &dN, scal, err) ||
+              h5store_write(h5, "context_length", DUO_H5_I32, 1, &dN, scal + N, err) ||
+              h5store_write(h5, "haystack_length", DUO_H5_I32, 1, &dN, scal + 2 * N, err) ||
+              h5store_write(h5, "qa_start", DUO_H5_I32, 1, &dN, scal + 3 * N, err) ||
+              h5store_write(h5, "depth_index", DUO_H5_I32, 2, dNP, per, err) ||
+              h5store_write(h5, "insertion_point", DUO_H5_I32, 2, dNP, per + N * P, err) ||
+              h5store_write(h5, "needle_pos", DUO_H5_I32, 3, dNP, per + 2 * N * P, err) ||
+              h5store_write(h5, "passkey_pos", DUO_H5_I32, 3, dNP, per + 4 * N * P, err) ||
+              h5store_write(h5, "answer_pos", DUO_H5_I32, 3, dNP, per + 6 * N * P, err) ||
+              h5store_write(h5, "depth_ratio", DUO_H5_F32, 2, dNP, ratio, err) ||
+              write_attrs(h5, b, n, meta, err);
+    if (!bad && write_fixed_strings(file, "passkeys", 2, hNP, strsize, keys))
+        bad = duo_fail(err, "%s: writing the passkeys failed", path);
+    if (bad) goto done;
+    H5Dclose(ids_ds);
+    H5Dclose(lab_ds);
+    ids_ds = lab_ds = -1;
+    rc = h5store_commit(h5, err);  /* frees h5, renames the finished file over path */
+    h5 = NULL;
 done:
     synth_sample_free(&s);
     if (ids_ds >= 0) H5Dclose(ids_ds);
     if (lab_ds >= 0) H5Dclose(lab_ds);
-    if (file >= 0 && H5Fclose(file) < 0 && rc == 0) rc = duo_fail(err, "closing %s failed", tmp);
-    if (rc == 0 && (fsync_path(tmp) || rename(tmp, path))) rc = duo_fail(err, "cannot move %s to %s", tmp, path);
-    if (rc) unlink(tmp);
+    h5store_close(h5);  /* after a failure: discards the temporary file */
     free(offsets);
     free(index);
     free(scal);
@@ -227,18 +190,12 @@ done:
 /* ---------------------------------------------------------------- reading */
 
 struct synth_file {
-    hid_t file;
+    duo_h5 *h5;
+    hid_t file;  /* h5's HDF5 id, for the row reads */
     char *path;
     int64_t n, P;
     int64_t *offsets;
 };
-
-static int read_all(hid_t file, const char *name, hid_t memtype, void *out) {
-    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
-    herr_t st = ds < 0 ? -1 : H5Dread(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
-    if (ds >= 0) H5Dclose(ds);
-    return ds < 0 || st < 0 ? -1 : 0;
-}
 
 /* Reads rows [row, row+1) of an N-D dataset (count elements per row) into out. */
 static int read_rows(hid_t file, const char *name, hid_t memtype, hsize_t start, hsize_t len, void *out) {
@@ -268,18 +225,17 @@ static int read_rows(hid_t file, const char *name, hid_t memtype, hsize_t start,
 }
 
 synth_file *synth_file_open(const char *path, duo_error *err) {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     synth_file *f = calloc(1, sizeof *f);
     if (!f || !(f->path = strdup(path))) {
         free(f);
         duo_fail(err, "out of memory");
         return NULL;
     }
-    f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f->file < 0) {
-        duo_fail(err, "cannot open %s as an HDF5 file", path);
+    if (!(f->h5 = h5store_open(path, 0, err))) {
+        duo_error_prefix(err, "cannot open the synth file");
         goto fail;
     }
+    f->file = (hid_t)h5store_hid(f->h5);
     char *fmt = synth_file_attr_str(f, "format");
     int ok = fmt && strcmp(fmt, SYNTH_FILE_FORMAT) == 0;
     free(fmt);
@@ -288,19 +244,17 @@ synth_file *synth_file_open(const char *path, duo_error *err) {
                  SYNTH_FILE_FORMAT);
         goto fail;
     }
-    hid_t ds = H5Dopen2(f->file, "depth_index", H5P_DEFAULT);
-    hsize_t dims[2] = {0, 0};
-    if (ds >= 0) {
-        hid_t sp = H5Dget_space(ds);
-        if (H5Sget_simple_extent_ndims(sp) == 2) H5Sget_simple_extent_dims(sp, dims, NULL);
-        H5Sclose(sp);
-        H5Dclose(ds);
+    int rank = 0;
+    size_t dims[H5STORE_MAX_RANK] = {0};
+    duo_error why = {0};
+    if (h5store_dims(f->h5, "depth_index", &rank, dims, &why) == 0 && rank == 2) {
+        f->n = (int64_t)dims[0];
+        f->P = (int64_t)dims[1];
     }
-    f->n = (int64_t)dims[0];
-    f->P = (int64_t)dims[1];
     if (f->n < 1 || f->P < 1 || !(f->offsets = malloc((size_t)(f->n + 1) * sizeof *f->offsets)) ||
-        read_all(f->file, "offsets", H5T_NATIVE_INT64, f->offsets)) {
-        duo_fail(err, "%s: missing or malformed sample tables (depth_index, offsets)", path);
+        h5store_read(f->h5, "offsets", DUO_H5_I64, f->offsets, (size_t)f->n + 1, &why)) {
+        duo_fail(err, "%s: missing or malformed sample tables (depth_index, offsets)%s%s", path,
+                 why.msg[0] ? ": " : "", why.msg);
         goto fail;
     }
     for (int64_t i = 0; i < f->n; i++)
@@ -316,7 +270,7 @@ fail:
 
 void synth_file_close(synth_file *f) {
     if (!f) return;
-    if (f->file >= 0) H5Fclose(f->file);
+    h5store_close(f->h5);
     free(f->offsets);
     free(f->path);
     free(f);
@@ -325,32 +279,9 @@ void synth_file_close(synth_file *f) {
 int64_t synth_file_num_samples(const synth_file *f) { return f->n; }
 
 char *synth_file_attr_str(const synth_file *f, const char *name) {
-    if (H5Aexists(f->file, name) <= 0) return NULL;
-    hid_t a = H5Aopen(f->file, name, H5P_DEFAULT);
-    if (a < 0) return NULL;
-    hid_t t = H5Aget_type(a);
-    char *out = NULL;
-    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
-        hid_t mt = vlen_string_type();
-        char *v = NULL;
-        if (H5Aread(a, mt, &v) >= 0 && v) {
-            out = strdup(v);
-            H5free_memory(v);
-        }
-        H5Tclose(mt);
-    } else if (H5Tget_class(t) == H5T_STRING) {
-        size_t size = H5Tget_size(t);
-        hid_t mt = string_type(size);
-        out = calloc(size + 1, 1);
-        if (out && H5Aread(a, mt, out) < 0) {
-            free(out);
-            out = NULL;
-        }
-        H5Tclose(mt);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return out;
+    if (!h5store_has_attr(f->h5, NULL, name)) return NULL;
+    duo_error ignored = {0};
+    return h5store_get_attr_str(f->h5, NULL, name, &ignored);
 }
 
 int synth_file_read(synth_file *f, int64_t i, synth_sample *out, duo_error *err) {
