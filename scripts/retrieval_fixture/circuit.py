@@ -141,6 +141,9 @@ def plant(model, circuit_token_ids, seed, match_scale=4.0, answer_gain=2.0, key_
     f = _frequencies()
     half = HEAD_DIM // 2
     slow = _slow_dims()
+    margin = prev_token_margin()
+    if margin < 20:   # the previous token must win the layer-0 softmax outright up to 4K tokens
+        raise ValueError(f"previous-token head: margin {margin:.1f} nats < 20 (amplitudes or ROPE_THETA changed?)")
     # Layer 0: previous-token head on KV head 0 / query head 0 (query head 1 of the group is silenced).
     a0 = model.model.layers[0].self_attn
     c_in = const / rms
