@@ -18,9 +18,9 @@ CFLAGS  := $(OPT) $(SANFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -fopenmp -I. $(shel
 LDLIBS  += $(shell pkg-config --libs hdf5-serial 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5) \
            -lzstd -ljansson -lpcre2-8 -lopenblas -lpng -lz -lm -fopenmp
 
-# Every .c file under these folders is library code; trainer/main.c is the CLI entry point.
-LIB_DIRS := data synth model kernels/cpu trainer
-LIB_SRC  := $(filter-out trainer/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
+# Every .c file under these folders is library code; cli/main.c is the CLI entry point.
+LIB_DIRS := data synth model kernels kernels/cpu train pattern eval util cli
+LIB_SRC  := $(filter-out cli/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 
 HAVE_NVCC := $(shell command -v $(NVCC) >/dev/null 2>&1 && echo 1)
@@ -28,7 +28,10 @@ CU_SRC    := $(wildcard kernels/cuda/*.cu)
 ifeq ($(HAVE_NVCC),1)
   CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/%.o)
   CUDA_HOME ?= $(patsubst %/bin/,%,$(dir $(shell command -v $(NVCC))))
-  NVFLAGS   ?= -O2 -std=c++17 -arch=sm_90 -I. -Xcompiler -Wall,-Werror
+  # CUDA_ARCHS: compute capabilities to build for (A100 = 80, H100/H200 = 90); one SASS image each.
+  CUDA_ARCHS ?= 80 90
+  NVFLAGS   ?= -O2 -std=c++17 $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) -I. \
+               -Xcompiler -Wall,-Wextra,-Werror,-Wno-unused-parameter
   ifneq ($(CU_OBJ),)
     CFLAGS += -DDUO_HAVE_CUDA=1
     LDLIBS += -Wl,--as-needed -L$(CUDA_HOME)/lib64 -lcudart -lcublas -lcublasLt -lcurand -lstdc++
@@ -46,28 +49,29 @@ GPU_TEST_BIN := $(if $(CU_OBJ),$(GPU_TEST_SRC:tests/gpu/%.c=$(BUILD)/tests/%))
 .PHONY: all test test-asan check fuzz clean test-gpu
 all: $(BUILD)/duo-train $(TEST_BIN) $(GPU_TEST_BIN)
 
-$(BUILD)/%.o: %.c $(wildcard */*.h) $(wildcard kernels/*/*.h) | $(BUILD)
+# Header dependencies come from the compilers themselves (-MMD -MP writes a .d file next to each object).
+$(BUILD)/%.o: %.c | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/%.o: %.cu $(wildcard */*.h) $(wildcard kernels/*/*.h)
+$(BUILD)/%.o: %.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVFLAGS) -c $< -o $@
+	$(NVCC) $(NVFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libduo.a: $(LIB_OBJ) $(CU_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/duo-train: $(BUILD)/trainer/main.o $(BUILD)/libduo.a
+$(BUILD)/duo-train: $(BUILD)/cli/main.o $(BUILD)/libduo.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libduo.a
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libduo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(BUILD)/libduo.a -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -MMD -MP $< $(BUILD)/libduo.a -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/gpu_%: tests/gpu/gpu_%.c tests/harness.h $(BUILD)/libduo.a
+$(BUILD)/tests/gpu_%: tests/gpu/gpu_%.c $(BUILD)/libduo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I$(CUDA_HOME)/include $< $(BUILD)/libduo.a -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -MMD -MP -I$(CUDA_HOME)/include $< $(BUILD)/libduo.a -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD):
 	@mkdir -p $@
@@ -98,3 +102,5 @@ test-gpu: all $(GPU_TEST_BIN)
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,9 +1,9 @@
 /* AdamW + clamp + L1 term + schedule replayed against torch.optim.AdamW (values committed by
  * scripts/gen_train_reference.py): the same per-step gradients must give the same gates and moments. */
 #include "tests/harness.h"
-#include "trainer/adamw.h"
-#include "trainer/gates.h"
-#include "trainer/lr_schedule.h"
+#include "train/adamw.h"
+#include "train/gates.h"
+#include "train/lr_schedule.h"
 
 /* Reads "<tag> <step> v0 v1 ..." into out[n]; returns 0 on success. */
 static int read_row(FILE *f, const char *tag, long step, float *out, size_t n) {

@@ -3,10 +3,10 @@
  * comparison with numpy itself is tests/py/test_export_numpy.py. */
 #include "data/fileio.h"
 #include "tests/harness.h"
-#include "trainer/export.h"
-#include "trainer/heatmap.h"
+#include "pattern/export.h"
+#include "pattern/heatmap.h"
 #include <png.h>
-#include "trainer/pyfloat.h"
+#include "pattern/pyfloat.h"
 
 TEST(python_float_repr) {
     char b[40];

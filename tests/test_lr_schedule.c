@@ -1,7 +1,7 @@
 /* The LR schedule against torch's LambdaLR with the reference's lambda (values committed by
  * scripts/gen_train_reference.py), plus the schedule's shape. */
 #include "tests/harness.h"
-#include "trainer/lr_schedule.h"
+#include "train/lr_schedule.h"
 
 TEST(matches_torch_lambdalr) {
     FILE *f = fopen("tests/fixtures/train/lr_schedule_torch.txt", "r");

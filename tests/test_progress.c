@@ -4,7 +4,7 @@
 #include <sys/ioctl.h>
 
 #include "tests/harness.h"
-#include "trainer/progress.h"
+#include "util/progress.h"
 
 TEST(duration_format) {
     char b[32];

@@ -5,7 +5,7 @@
 
 #include "data/tokenizer.h"
 #include "tests/harness.h"
-#include "trainer/bench.h"
+#include "cli/bench.h"
 
 /* Runs bench_tokenizer with stdout and stderr silenced; returns its exit status. */
 static int run_bench(int argc, char **argv) {

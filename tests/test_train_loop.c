@@ -8,8 +8,8 @@
 #include "data/fileio.h"
 #include "data/h5store.h"
 #include "tests/harness.h"
-#include "trainer/export.h"
-#include "trainer/train_loop.h"
+#include "pattern/export.h"
+#include "train/train_loop.h"
 
 enum { L = 3, H = 4, N = L * H };
 

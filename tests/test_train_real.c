@@ -11,7 +11,7 @@
 #include "synth/h5file.h"
 #include "tests/harness.h"
 #include "tests/synth_toy.h"
-#include "trainer/cli.h"
+#include "cli/cli.h"
 
 #define MODEL "tests/fixtures/tiny-llama"
 

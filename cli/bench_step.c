@@ -1,0 +1,230 @@
+/* duo-train bench step: seconds per training step (the two-way step of model/duo_step.h), GFLOP/s over
+ * the step (FLOPs as DESIGN §5), the dependency cone's share of student positions, peak RSS, and the
+ * machine's own cblas_sgemm GFLOP/s (large square GEMM) as the yardstick of the >= 60% target.
+ * A benchmark, not a test: it prints figures, it never judges them. */
+#include <cblas.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "data/model.h"
+#include "model/cone.h"
+#include "model/duo_step.h"
+#include "model/random_model.h"
+#include "cli/bench.h"
+#include "cli/cli.h"
+#include "util/clock.h"
+
+/* Best of 3 runs of an s x s x s sgemm (after a warm-up run); *per_cpu_s gets GFLOP per CPU-second,
+ * the fair yardstick on a machine shared with other work. */
+static double sgemm_gflops(int s, double *per_cpu_s) {
+    float *a = malloc((size_t)s * s * sizeof *a), *b = malloc((size_t)s * s * sizeof *b),
+          *c = malloc((size_t)s * s * sizeof *c);
+    if (!a || !b || !c) { free(a); free(b); free(c); return 0; }
+    for (size_t i = 0; i < (size_t)s * s; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.1f; }
+    double best = 1e30, best_cpu = 1e30;
+    for (int r = 0; r < 4; r++) {
+        double t0 = clock_wall_s(), c0 = clock_cpu_s();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s, s, s, 1, a, s, b, s, 0, c, s);
+        double dt = clock_wall_s() - t0, dc = clock_cpu_s() - c0;
+        if (r > 0 && dt < best) best = dt; /* the first run warms the thread pool */
+        if (r > 0 && dc < best_cpu) best_cpu = dc;
+    }
+    free(a); free(b); free(c);
+    *per_cpu_s = 2.0 * s * (double)s * s / best_cpu / 1e9;
+    return 2.0 * s * (double)s * s / best / 1e9;
+}
+
+static int random_shape(const char *name, duo_model_config *c) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->model_type, sizeof c->model_type, "llama");
+    c->rms_norm_eps = 1e-5;
+    c->rope_theta = 500000;
+    c->max_position_embeddings = 131072;
+    if (!strcmp(name, "1b")) { /* Llama-3.2-1B-like body, 1.0B non-embedding-ish with a 32K vocab */
+        c->hidden_size = 2048; c->intermediate_size = 8192; c->num_hidden_layers = 16;
+        c->num_attention_heads = 32; c->num_key_value_heads = 8; c->head_dim = 64; c->vocab_size = 32000;
+    } else if (!strcmp(name, "small")) {
+        c->hidden_size = 256; c->intermediate_size = 768; c->num_hidden_layers = 4;
+        c->num_attention_heads = 8; c->num_key_value_heads = 4; c->head_dim = 32; c->vocab_size = 1000;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* Saved activations of one step (DESIGN §5): each layer's student input on its cone + FA_T on Q_l. */
+static double saved_activation_mib(const duo_model_config *cfg, const duo_step_opts *o, size_t n, size_t nlab) {
+    duo_attn_mask mask = {o->streaming == STREAMING_SDPA ? ATTN_STREAM_SDPA : ATTN_STREAM_BLOCKSPARSE,
+                          o->sink_size, o->recent_size};
+    duo_posset out = {malloc(n * sizeof(int)), 0}, keys = {0};
+    if (!out.pos) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!o->use_cone || i >= n - nlab) out.pos[out.len++] = (int)i;
+    double bytes = 0;
+    for (int l = cfg->num_hidden_layers - 1; l >= 0; l--) {
+        if (cone_keys(&out, &mask, n, &keys)) break;
+        bytes += 4.0 * ((double)keys.len * cfg->hidden_size + (double)out.len * cfg->num_attention_heads * cfg->head_dim);
+        posset_free(&out);
+        out = keys;
+        keys.pos = NULL;
+    }
+    posset_free(&out);
+    return bytes / (1 << 20);
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: duo-train bench step --backend cpu (--model DIR | --random-shape 1b|small) [options]\n"
+            "  --ctx N[,N...]        sequence lengths (default 1024,2048,4096)\n"
+            "  --steps N             timed steps per length after one warm-up step (default 1; 0: no warm-up,\n"
+            "                        the single step is timed)\n"
+            "  --labels N            label positions, the last N tokens (default 256)\n"
+            "  --sink-size N         (default 128)   --recent-size N (default 256)\n"
+            "  --streaming-attn-implementation blocksparse|sdpa (default blocksparse)\n"
+            "  --no-cone             compute the student on every position\n"
+            "  --sgemm-size N        size of the square sgemm yardstick (default 4096; 0 skips it)\n");
+}
+
+int bench_step(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"backend", required_argument, 0, 'b'}, {"model", required_argument, 0, 'm'},
+        {"random-shape", required_argument, 0, 'r'}, {"ctx", required_argument, 0, 'c'},
+        {"steps", required_argument, 0, 's'}, {"labels", required_argument, 0, 'l'},
+        {"sink-size", required_argument, 0, 'k'}, {"recent-size", required_argument, 0, 'R'},
+        {"streaming-attn-implementation", required_argument, 0, 'i'}, {"no-cone", no_argument, 0, 'n'},
+        {"sgemm-size", required_argument, 0, 'g'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *backend = "cpu", *model_dir = NULL, *shape = NULL, *ctx_list = "1024,2048,4096";
+    long steps = 1, labels = 256, sink = 128, recent = 256, gsize = 4096;
+    duo_step_opts so = {.sink_size = 128, .recent_size = 256, .streaming = STREAMING_BLOCKSPARSE, .use_cone = 1};
+    cli_normalize_long_options(argc, argv);
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'b': backend = optarg; break;
+        case 'm': model_dir = optarg; break;
+        case 'r': shape = optarg; break;
+        case 'c': ctx_list = optarg; break;
+        case 's': if (cli_parse_long("bench step", "steps", optarg, 0, 1000, &steps)) return 2; break;
+        case 'l': if (cli_parse_long("bench step", "labels", optarg, 1, 1 << 24, &labels)) return 2; break;
+        case 'k': if (cli_parse_long("bench step", "sink-size", optarg, 0, 1 << 24, &sink)) return 2; break;
+        case 'R': if (cli_parse_long("bench step", "recent-size", optarg, 1, 1 << 24, &recent)) return 2; break;
+        case 'g': if (cli_parse_long("bench step", "sgemm-size", optarg, 0, 32768, &gsize)) return 2; break;
+        case 'n': so.use_cone = 0; break;
+        case 'i':
+            if (!strcmp(optarg, "blocksparse")) so.streaming = STREAMING_BLOCKSPARSE;
+            else if (!strcmp(optarg, "sdpa")) so.streaming = STREAMING_SDPA;
+            else return cli_usage_error("bench step", "unknown streaming implementation '%s'", optarg);
+            break;
+        case 'h': usage(stdout); return 0;
+        default: return cli_usage_error("bench step", "bad option");
+        }
+    }
+    if (optind < argc) return cli_usage_error("bench step", "unexpected argument '%s'", argv[optind]);
+    if (strcmp(backend, "cpu"))
+        return cli_usage_error("bench step", "backend '%s' is not available here (only cpu)", backend);
+    if (!model_dir == !shape) return cli_usage_error("bench step", "give exactly one of --model DIR or --random-shape");
+    so.sink_size = (int)sink;
+    so.recent_size = (int)recent;
+
+    size_t ctxs[32];
+    int nctx = 0;
+    for (const char *p = ctx_list; *p && nctx < 32;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 2 || v > (1 << 24) || (*end && *end != ','))
+            return cli_usage_error("bench step", "--ctx expects comma-separated lengths, got '%s'", ctx_list);
+        ctxs[nctx++] = (size_t)v;
+        p = *end ? end + 1 : end;
+    }
+
+    duo_model m;
+    duo_error err = {{0}};
+    double t0 = clock_wall_s();
+    if (model_dir) {
+        if (model_open(model_dir, &m, &err)) return cli_fail(&err);
+    } else {
+        duo_model_config cfg;
+        if (random_shape(shape, &cfg)) return cli_usage_error("bench step", "unknown --random-shape '%s' (1b, small)", shape);
+        if (random_model_create(&cfg, DUO_BF16, 42, 1.0, &m, &err)) return cli_fail(&err);
+    }
+    double weight_bytes = 0;
+    {
+        const duo_tensor *ts[] = {m.embed_tokens, m.norm, m.lm_head != m.embed_tokens ? m.lm_head : NULL};
+        for (int i = 0; i < 3; i++) if (ts[i]) weight_bytes += (double)ts[i]->nbytes;
+        for (int l = 0; l < m.cfg.num_hidden_layers; l++) {
+            const duo_layer_weights *w = &m.layers[l];
+            const duo_tensor *lt[] = {w->input_layernorm, w->q_proj, w->k_proj, w->v_proj, w->o_proj,
+                                      w->post_attention_layernorm, w->gate_proj, w->up_proj, w->down_proj};
+            for (int i = 0; i < 9; i++) weight_bytes += (double)lt[i]->nbytes;
+        }
+    }
+    const duo_model_config *c = &m.cfg;
+    double layer_f32 = 4.0 * ((double)c->hidden_size * (c->num_attention_heads + 2 * c->num_key_value_heads) * c->head_dim +
+                              (double)c->num_attention_heads * c->head_dim * c->hidden_size +
+                              3.0 * c->hidden_size * c->intermediate_size + 2.0 * c->hidden_size);
+    printf("model: %s  layers %d  hidden %d  heads %d/%d  head_dim %d  inter %d  weights %.1f MiB (%s)  ready in %.1f s\n",
+           model_dir ? model_dir : shape, c->num_hidden_layers, c->hidden_size, c->num_attention_heads,
+           c->num_key_value_heads, c->head_dim, c->intermediate_size, weight_bytes / (1 << 20),
+           model_dir ? "in file" : "random bf16 in memory", clock_wall_s() - t0);
+    printf("step: sink %d recent %d %s, cone %s, labels = last %ld tokens, threads: OpenMP + OpenBLAS %d (core %s)\n",
+           so.sink_size, so.recent_size, so.streaming == STREAMING_SDPA ? "sdpa" : "blocksparse",
+           so.use_cone ? "on" : "off", labels, openblas_get_num_threads(), openblas_get_corename());
+    if (!strcmp(openblas_get_corename(), "Prescott"))
+        printf("warning: OpenBLAS fell back to its generic SSE3 kernels (it did not recognise this CPU); set\n"
+               "         OPENBLAS_CORETYPE (e.g. SkylakeX or Cooperlake on AVX-512 machines, Haswell on AVX2)\n");
+    if (!getenv("OMP_WAIT_POLICY"))
+        printf("note: OMP_WAIT_POLICY is unset; idle OpenMP threads then spin while OpenBLAS's own threads run the\n"
+               "      GEMMs, which costs up to half the throughput on small machines (try OMP_WAIT_POLICY=passive)\n");
+    double gf_cpu = 0, gf_peak = gsize ? sgemm_gflops((int)gsize, &gf_cpu) : 0;
+    if (gsize)
+        printf("cblas_sgemm %ldx%ldx%ld: %.1f GFLOP/s wall, %.1f GFLOP per CPU-second (60%% targets: %.1f, %.1f)\n",
+               gsize, gsize, gsize, gf_peak, gf_cpu, 0.6 * gf_peak, 0.6 * gf_cpu);
+
+    duo_step_ctx *ctx = duo_step_create(&m, &so, &err);
+    if (!ctx) {
+        if (model_dir) model_close(&m); else random_model_free(&m);
+        return cli_fail(&err);
+    }
+    int rc = 0;
+    int G = c->num_hidden_layers * c->num_key_value_heads;
+    float *gates = malloc((size_t)G * sizeof *gates), *grad = malloc((size_t)G * sizeof *grad);
+    for (int i = 0; i < G; i++) gates[i] = 0.5f;
+    printf("%8s %10s %10s %10s %9s %8s %10s %8s %11s %14s %s\n", "ctx", "s/step", "cpu s/step", "GFLOP", "GFLOP/s",
+           "%sgemm", "GFLOP/cpu-s", "%sgemm", "cone share", "peak RSS MiB", "(RSS budget MiB)");
+    for (int k = 0; k < nctx && rc == 0; k++) {
+        size_t n = ctxs[k], nlab = (size_t)labels < n ? (size_t)labels : n;
+        int32_t *ids = malloc(n * sizeof *ids), *lab = malloc(n * sizeof *lab);
+        for (size_t i = 0; i < n; i++) {
+            ids[i] = (int32_t)((i * 2654435761u) % (uint32_t)c->vocab_size);
+            lab[i] = i >= n - nlab ? ids[i] : -100;
+        }
+        duo_step_result res;
+        double total = 0, cpu_total = 0;
+        int timed = 0;
+        for (long s = 0; s < (steps ? steps + 1 : 1); s++) {
+            double ts = clock_wall_s(), cs = clock_cpu_s();
+            if (duo_step_run(ctx, ids, lab, n, gates, &res, grad, &err)) { rc = cli_fail(&err); break; }
+            if (s > 0 || steps == 0) { total += clock_wall_s() - ts; cpu_total += clock_cpu_s() - cs; timed++; }
+        }
+        free(ids);
+        free(lab);
+        if (rc) break;
+        double sps = total / timed;
+        double budget = weight_bytes / (1 << 20) + 2 * saved_activation_mib(c, &so, n, nlab) + layer_f32 / (1 << 20);
+        double per_cpu = res.flops / 1e9 / (cpu_total / timed);
+        printf("%8zu %10.3f %10.3f %10.1f %9.1f %7.0f%% %10.1f %7.0f%% %10.1f%% %14.1f (%.1f)\n", n, sps, cpu_total / timed,
+               res.flops / 1e9, res.flops / 1e9 / sps, gf_peak > 0 ? 100 * res.flops / 1e9 / sps / gf_peak : 0, per_cpu,
+               gf_cpu > 0 ? 100 * per_cpu / gf_cpu : 0,
+               100.0 * (double)res.cone_positions / (double)res.all_positions, clock_peak_rss_mib(), budget);
+        fflush(stdout);
+    }
+    free(gates);
+    free(grad);
+    duo_step_free(ctx);
+    if (model_dir) model_close(&m); else random_model_free(&m);
+    return rc;
+}

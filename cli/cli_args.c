@@ -1,0 +1,54 @@
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+void cli_normalize_long_options(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strncmp(argv[i], "--", 2) != 0) continue;
+        for (char *p = argv[i] + 2; *p && *p != '='; p++)
+            if (*p == '_') *p = '-';
+    }
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "duo-train%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'duo-train%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
+    return 2;
+}
+
+int cli_fail(const duo_error *err) {
+    fprintf(stderr, "duo-train: %s\n", err->msg);
+    return 1;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v))
+        return cli_usage_error(cmd, "--%s expects a number, got '%s'", opt, s);
+    *out = v;
+    return 0;
+}
+
+int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long max, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno)
+        return cli_usage_error(cmd, "--%s expects an integer, got '%s'", opt, s);
+    if (v < min || v > max)
+        return cli_usage_error(cmd, "--%s must be between %ld and %ld, got %ld", opt, min, max, v);
+    *out = v;
+    return 0;
+}

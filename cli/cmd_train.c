@@ -1,0 +1,193 @@
+/* duo-train train: open the model and the dataset, set up the two-way step (model/duo_step.h) as the
+ * loop's objective, write config.json, and run the training loop (train/train_loop.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/corpus.h"
+#include "data/fileio.h"
+#include "data/model.h"
+#include "data/tokenizer.h"
+#include "model/duo_step.h"
+#include "synth/encoder_tok.h"
+#include "synth/h5file.h"
+#include "synth/multipasskey.h"
+#include "cli/cli.h"
+#include "pattern/export.h"
+#include "cli/train_args.h"
+#include "train/train_loop.h"
+
+/* The real objective: the two-way step on sample `step` of the data.  Samples come either from a
+ * `duo-train synth` file (sample step mod N) or, from a corpus, generated on the fly with the same
+ * builder (sample index = step; the builder shuffles context lengths per epoch and keys its random
+ * streams on the index, so a resumed run sees the same samples). */
+typedef struct {
+    duo_step_ctx *step;
+    synth_file *data;          /* a dataset file, or */
+    const synth_builder *gen;  /* a builder over a corpus */
+    int64_t num_samples;
+} step_objective;
+
+static int step_objective_run(void *vctx, long step, const float *gates, size_t n, double *distill, float *grad,
+                              long *sample_length, long *context_length, duo_error *err) {
+    step_objective *o = vctx;
+    synth_sample s = {0};
+    int64_t index = o->data ? (int64_t)step % o->num_samples : (int64_t)step;
+    if (o->data ? synth_file_read(o->data, index, &s, err) : synth_sample_generate(o->gen, index, &s, err)) return -1;
+    duo_step_result res;
+    (void)n;
+    int rc = duo_step_run(o->step, s.input_ids, s.labels, s.n, gates, &res, grad, err);
+    if (rc) duo_error_prefix(err, "sample %lld (%zu tokens)", (long long)index, s.n);
+    *distill = res.distill;
+    *sample_length = (long)s.n;
+    *context_length = s.context_length;
+    synth_sample_free(&s);
+    return rc;
+}
+
+/* 1 if path starts with the HDF5 signature (a synth file), else it is read as a corpus. */
+static int is_hdf5(const char *path) {
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return got == sizeof head && !memcmp(head, sig, sizeof sig);
+}
+
+/* The builder for on-the-fly samples: the model's tokenizer, the corpus, the data flags. */
+static synth_builder *corpus_builder(const duo_train_args *a, duo_tokenizer **tok, duo_error *err) {
+    synth_params p;
+    synth_params_default(&p);
+    p.context_length_min = (int32_t)a->context_length_min;
+    p.context_length_max = (int32_t)a->context_length_max;
+    p.context_lengths_num_intervals = (int32_t)a->context_lengths_num_intervals;
+    p.depth_ratio_num_intervals = (int32_t)a->depth_ratio_num_intervals;
+    p.num_passkeys = (int32_t)a->num_passkeys;
+    p.passkey_length = (int32_t)a->passkey_length;
+    p.buffer_size = (int32_t)a->buffer_size;
+    p.min_depth_ratio = a->min_needle_depth_ratio;
+    p.max_depth_ratio = a->max_needle_depth_ratio;
+    p.seed = (uint64_t)a->seed;
+    if (synth_params_validate(&p, err)) return NULL;
+    *tok = tokenizer_load(a->model, err);
+    if (!*tok) return NULL;
+    duo_corpus *corpus = corpus_open(a->dataset, err);
+    if (!corpus) return NULL;
+    synth_encoder enc;
+    synth_encoder_from_tokenizer(*tok, a->model, &enc);
+    synth_text_source src = synth_source_from_corpus(corpus, a->dataset);
+    synth_builder *b = synth_builder_new(&p, &enc, &src, err);
+    corpus_close(corpus);
+    return b;
+}
+
+/* The trained gates as a table, layers down and KV heads across, so a run ends with its answer. */
+static void print_gate_table(FILE *f, const float *gates, int layers, int heads) {
+    fprintf(f, "gates (rows: layers, columns: KV heads; 1 = full attention, 0 = streaming):\n      ");
+    for (int h = 0; h < heads; h++) fprintf(f, " %6s%-2d", "h", h);
+    fputc('\n', f);
+    for (int l = 0; l < layers; l++) {
+        fprintf(f, "  L%-3d", l);
+        for (int h = 0; h < heads; h++) {
+            float a = gates[l * heads + h];
+            fprintf(f, " %8.3f", a < 0 ? 0 : a > 1 ? 1 : a);
+        }
+        fputc('\n', f);
+    }
+}
+
+int cmd_train(int argc, char **argv) {
+    duo_train_args a;
+    train_args_default(&a);
+    int prc = train_args_parse(argc, argv, &a);
+    if (prc == 1) return 0;
+    if (prc) return 2;
+
+    duo_error err;
+    duo_model m;
+    if (model_open(a.model, &m, &err)) return cli_fail(&err);
+    synth_file *data = NULL;
+    synth_builder *gen = NULL;
+    duo_tokenizer *tok = NULL;
+    duo_step_ctx *step = NULL;
+    char *identity = NULL;
+    float *gates = NULL;
+    json_t *cfg = NULL;
+    int rc = 1;
+
+    int64_t num_samples = 0;
+    if (is_hdf5(a.dataset)) {
+        if (train_args_from_dataset(&a, &err)) goto done;
+        data = synth_file_open(a.dataset, &err);
+        if (!data) goto done;
+        num_samples = synth_file_num_samples(data);
+        if (num_samples <= 0) {
+            duo_fail(&err, "%s holds no samples", a.dataset);
+            goto done;
+        }
+    } else {
+        gen = corpus_builder(&a, &tok, &err);
+        if (!gen) {
+            duo_error_prefix(&err, "generating samples from corpus %s", a.dataset);
+            goto done;
+        }
+    }
+    if (a.sink_size + a.recent_size >= a.context_length_min)
+        fprintf(stderr,
+                "duo-train train: note: sink_size + recent_size = %ld >= context_length_min %ld: on samples that "
+                "short, streaming attention equals full attention and they teach the gates nothing\n",
+                a.sink_size + a.recent_size, a.context_length_min);
+
+    char exp_name[512], out_dir[4096];
+    train_args_exp_name(&a, m.name, exp_name, sizeof exp_name);
+    if (a.output_dir) snprintf(out_dir, sizeof out_dir, "%s", a.output_dir);
+    else snprintf(out_dir, sizeof out_dir, "patterns_out/%s", exp_name);
+    if (make_dirs(out_dir, &err)) goto done;
+    char state_path[4200];
+    if (!a.resume && path_exists(path_join(state_path, sizeof state_path, out_dir, TRAIN_STATE_FILE)))
+        fprintf(stderr, "duo-train train: note: %s holds a saved run; starting over (use --resume to continue it)\n",
+                out_dir);
+    cfg = train_args_config_json(&a, exp_name, out_dir);
+    char path[4200];
+    if (export_write_json(path_join(path, sizeof path, out_dir, "config.json"), cfg, &err)) goto done;
+
+    duo_step_opts so = {.sink_size = (int)a.sink_size, .recent_size = (int)a.recent_size, .streaming = a.streaming,
+                        .use_cone = a.use_cone};
+    step = duo_step_create(&m, &so, &err);
+    if (!step) goto done;
+    step_objective obj_ctx = {step, data, gen, num_samples};
+    duo_objective obj = {&obj_ctx, step_objective_run};
+    identity = train_args_identity(&a, m.name, m.cfg.num_hidden_layers, m.cfg.num_key_value_heads);
+    duo_train_opts o = {
+        .num_layers = m.cfg.num_hidden_layers, .num_kv_heads = m.cfg.num_key_value_heads,
+        .num_steps = a.num_steps, .save_steps = a.save_steps, .stop_after = a.stop_after,
+        .lr = a.lr, .reg_weight = a.reg_weight, .initial_value = (float)a.initial_value,
+        .seed = (uint64_t)a.seed, .output_dir = out_dir, .run_identity = identity, .resume = a.resume,
+        .show_progress = 1,
+    };
+    duo_train_result r;
+    gates = malloc(sizeof *gates * (size_t)(o.num_layers * o.num_kv_heads));
+    if (train_loop_run(&o, &obj, &r, gates, &err)) goto done;
+    if (r.start_step > 0) fprintf(stderr, "duo-train train: resumed from step %ld\n", r.start_step);
+    if (r.finished) {
+        printf("trained %d x %d gates for %ld steps (distill %.6g, reg %.6g at the last step): %s/full_attention_heads.tsv\n",
+               o.num_layers, o.num_kv_heads, r.end_step, r.last_distill, r.last_reg, out_dir);
+        print_gate_table(stdout, gates, o.num_layers, o.num_kv_heads);
+        printf("heat map: %s/full_attention_heads.png\n", out_dir);
+    } else
+        printf("stopped after step %ld of %ld; continue with --resume: %s\n", r.end_step, a.num_steps, out_dir);
+    rc = 0;
+done:
+    if (rc) cli_fail(&err);
+    json_decref(cfg);
+    free(gates);
+    free(identity);
+    duo_step_free(step);
+    synth_file_close(data);
+    synth_builder_free(gen);
+    tokenizer_free(tok);
+    model_close(&m);
+    return rc;
+}
