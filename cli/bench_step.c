@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "data/model.h"
-#include "model/cone.h"
+#include "kernels/backend.h"
 #include "model/duo_step.h"
 #include "model/random_model.h"
 #include "cli/bench.h"
@@ -55,29 +55,10 @@ static int random_shape(const char *name, duo_model_config *c) {
     return 0;
 }
 
-/* Saved activations of one step (DESIGN §5): each layer's student input on its cone + FA_T on Q_l. */
-static double saved_activation_mib(const duo_model_config *cfg, const duo_step_opts *o, size_t n, size_t nlab) {
-    duo_attn_mask mask = {o->streaming == STREAMING_SDPA ? ATTN_STREAM_SDPA : ATTN_STREAM_BLOCKSPARSE,
-                          o->sink_size, o->recent_size};
-    duo_posset out = {malloc(n * sizeof(int)), 0}, keys = {0};
-    if (!out.pos) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!o->use_cone || i >= n - nlab) out.pos[out.len++] = (int)i;
-    double bytes = 0;
-    for (int l = cfg->num_hidden_layers - 1; l >= 0; l--) {
-        if (cone_keys(&out, &mask, n, &keys)) break;
-        bytes += 4.0 * ((double)keys.len * cfg->hidden_size + (double)out.len * cfg->num_attention_heads * cfg->head_dim);
-        posset_free(&out);
-        out = keys;
-        keys.pos = NULL;
-    }
-    posset_free(&out);
-    return bytes / (1 << 20);
-}
-
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: duo-train bench step --backend cpu (--model DIR | --random-shape 1b|small) [options]\n"
+            "usage: duo-train bench step [--backend cpu|cuda] (--model DIR | --random-shape 1b|small) [options]\n"
+            "  --backend cpu|cuda    where the step runs (default: cuda when built with it and a GPU answers)\n"
             "  --ctx N[,N...]        sequence lengths (default 1024,2048,4096)\n"
             "  --steps N             timed steps per length after one warm-up step (default 1; 0: no warm-up,\n"
             "                        the single step is timed)\n"
@@ -96,15 +77,15 @@ int bench_step(int argc, char **argv) {
         {"sink-size", required_argument, 0, 'k'}, {"recent-size", required_argument, 0, 'R'},
         {"streaming-attn-implementation", required_argument, 0, 'i'}, {"no-cone", no_argument, 0, 'n'},
         {"sgemm-size", required_argument, 0, 'g'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *backend = "cpu", *model_dir = NULL, *shape = NULL, *ctx_list = "1024,2048,4096";
+    const char *backend = "auto", *model_dir = NULL, *shape = NULL, *ctx_list = "1024,2048,4096";
     long steps = 1, labels = 256, sink = 128, recent = 256, gsize = 4096;
-    duo_step_opts so = {.sink_size = 128, .recent_size = 256, .streaming = STREAMING_BLOCKSPARSE, .use_cone = 1};
+    duo_step_opts so = {.sink_size = 128, .recent_size = 256, .streaming = ATTN_STREAM_BLOCKSPARSE, .use_cone = 1};
     cli_normalize_long_options(argc, argv);
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'b': backend = optarg; break;
+        case 'b': if (cli_parse_backend("bench step", optarg, &backend)) return 2; break;
         case 'm': model_dir = optarg; break;
         case 'r': shape = optarg; break;
         case 'c': ctx_list = optarg; break;
@@ -115,8 +96,8 @@ int bench_step(int argc, char **argv) {
         case 'g': if (cli_parse_long("bench step", "sgemm-size", optarg, 0, 32768, &gsize)) return 2; break;
         case 'n': so.use_cone = 0; break;
         case 'i':
-            if (!strcmp(optarg, "blocksparse")) so.streaming = STREAMING_BLOCKSPARSE;
-            else if (!strcmp(optarg, "sdpa")) so.streaming = STREAMING_SDPA;
+            if (!strcmp(optarg, "blocksparse")) so.streaming = ATTN_STREAM_BLOCKSPARSE;
+            else if (!strcmp(optarg, "sdpa")) so.streaming = ATTN_STREAM_SDPA;
             else return cli_usage_error("bench step", "unknown streaming implementation '%s'", optarg);
             break;
         case 'h': usage(stdout); return 0;
@@ -124,8 +105,6 @@ int bench_step(int argc, char **argv) {
         }
     }
     if (optind < argc) return cli_usage_error("bench step", "unexpected argument '%s'", argv[optind]);
-    if (strcmp(backend, "cpu"))
-        return cli_usage_error("bench step", "backend '%s' is not available here (only cpu)", backend);
     if (!model_dir == !shape) return cli_usage_error("bench step", "give exactly one of --model DIR or --random-shape");
     so.sink_size = (int)sink;
     so.recent_size = (int)recent;
@@ -163,15 +142,12 @@ int bench_step(int argc, char **argv) {
         }
     }
     const duo_model_config *c = &m.cfg;
-    double layer_f32 = 4.0 * ((double)c->hidden_size * (c->num_attention_heads + 2 * c->num_key_value_heads) * c->head_dim +
-                              (double)c->num_attention_heads * c->head_dim * c->hidden_size +
-                              3.0 * c->hidden_size * c->intermediate_size + 2.0 * c->hidden_size);
     printf("model: %s  layers %d  hidden %d  heads %d/%d  head_dim %d  inter %d  weights %.1f MiB (%s)  ready in %.1f s\n",
            model_dir ? model_dir : shape, c->num_hidden_layers, c->hidden_size, c->num_attention_heads,
            c->num_key_value_heads, c->head_dim, c->intermediate_size, weight_bytes / (1 << 20),
            model_dir ? "in file" : "random bf16 in memory", clock_wall_s() - t0);
     printf("step: sink %d recent %d %s, cone %s, labels = last %ld tokens, threads: OpenMP + OpenBLAS %d (core %s)\n",
-           so.sink_size, so.recent_size, so.streaming == STREAMING_SDPA ? "sdpa" : "blocksparse",
+           so.sink_size, so.recent_size, attn_kind_name(so.streaming),
            so.use_cone ? "on" : "off", labels, openblas_get_num_threads(), openblas_get_corename());
     if (!strcmp(openblas_get_corename(), "Prescott"))
         printf("warning: OpenBLAS fell back to its generic SSE3 kernels (it did not recognise this CPU); set\n"
@@ -184,11 +160,14 @@ int bench_step(int argc, char **argv) {
         printf("cblas_sgemm %ldx%ldx%ld: %.1f GFLOP/s wall, %.1f GFLOP per CPU-second (60%% targets: %.1f, %.1f)\n",
                gsize, gsize, gsize, gf_peak, gf_cpu, 0.6 * gf_peak, 0.6 * gf_cpu);
 
-    duo_step_ctx *ctx = duo_step_create(&m, &so, &err);
+    duo_backend *be = backend_open(backend, &err);
+    duo_step_ctx *ctx = be ? duo_step_create(&m, &so, be, &err) : NULL;
     if (!ctx) {
+        backend_free(be);
         if (model_dir) model_close(&m); else random_model_free(&m);
         return cli_fail(&err);
     }
+    printf("backend: %s\n", be->name);
     int rc = 0;
     int G = c->num_hidden_layers * c->num_key_value_heads;
     float *gates = malloc((size_t)G * sizeof *gates), *grad = malloc((size_t)G * sizeof *grad);
@@ -214,7 +193,8 @@ int bench_step(int argc, char **argv) {
         free(lab);
         if (rc) break;
         double sps = total / timed;
-        double budget = weight_bytes / (1 << 20) + 2 * saved_activation_mib(c, &so, n, nlab) + layer_f32 / (1 << 20);
+        /* what the step says it holds: converted weights, saved activations, per-position buffers */
+        double budget = (weight_bytes + (double)res.weight_bytes + (double)res.saved_bytes + (double)res.work_bytes) / (1 << 20);
         double per_cpu = res.flops / 1e9 / (cpu_total / timed);
         printf("%8zu %10.3f %10.3f %10.1f %9.1f %7.0f%% %10.1f %7.0f%% %10.1f%% %14.1f (%.1f)\n", n, sps, cpu_total / timed,
                res.flops / 1e9, res.flops / 1e9 / sps, gf_peak > 0 ? 100 * res.flops / 1e9 / sps / gf_peak : 0, per_cpu,
@@ -225,6 +205,7 @@ int bench_step(int argc, char **argv) {
     free(gates);
     free(grad);
     duo_step_free(ctx);
+    backend_free(be);
     if (model_dir) model_close(&m); else random_model_free(&m);
     return rc;
 }

@@ -30,4 +30,8 @@ int cli_fail(const duo_error *err);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out);
 int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
 
+/* --backend VALUE: cpu, cuda (or auto, the default).  A name this build lacks is a usage error (2):
+ * "cuda" in a build without CUDA says so.  Sets *out to the name; 0 on success. */
+int cli_parse_backend(const char *cmd, const char *value, const char **out);
+
 #endif

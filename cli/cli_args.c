@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "kernels/backend.h"
 
 void cli_normalize_long_options(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
@@ -50,5 +51,15 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, lo
     if (v < min || v > max)
         return cli_usage_error(cmd, "--%s must be between %ld and %ld, got %ld", opt, min, max, v);
     *out = v;
+    return 0;
+}
+
+int cli_parse_backend(const char *cmd, const char *value, const char **out) {
+    if (strcmp(value, "cpu") && strcmp(value, "cuda") && strcmp(value, "auto"))
+        return cli_usage_error(cmd, "--backend must be cpu or cuda, got '%s'", value);
+    if (!backend_built(value))
+        return cli_usage_error(cmd, "--backend %s: this duo-train was built without CUDA (nvcc was not on PATH at "
+                                    "build time); use --backend cpu", value);
+    *out = value;
     return 0;
 }

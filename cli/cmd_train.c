@@ -8,6 +8,8 @@
 #include "data/fileio.h"
 #include "data/model.h"
 #include "data/tokenizer.h"
+#include "kernels/backend.h"
+#include "kernels/gate.h"
 #include "model/duo_step.h"
 #include "synth/encoder_tok.h"
 #include "synth/h5file.h"
@@ -91,8 +93,7 @@ static void print_gate_table(FILE *f, const float *gates, int layers, int heads)
     for (int l = 0; l < layers; l++) {
         fprintf(f, "  L%-3d", l);
         for (int h = 0; h < heads; h++) {
-            float a = gates[l * heads + h];
-            fprintf(f, " %8.3f", a < 0 ? 0 : a > 1 ? 1 : a);
+            fprintf(f, " %8.3f", gate_clamp(gates[l * heads + h]));
         }
         fputc('\n', f);
     }
@@ -112,6 +113,7 @@ int cmd_train(int argc, char **argv) {
     synth_builder *gen = NULL;
     duo_tokenizer *tok = NULL;
     duo_step_ctx *step = NULL;
+    duo_backend *be = NULL;
     char *identity = NULL;
     float *gates = NULL;
     json_t *cfg = NULL;
@@ -155,7 +157,9 @@ int cmd_train(int argc, char **argv) {
 
     duo_step_opts so = {.sink_size = (int)a.sink_size, .recent_size = (int)a.recent_size, .streaming = a.streaming,
                         .use_cone = a.use_cone};
-    step = duo_step_create(&m, &so, &err);
+    be = backend_open(a.backend, &err);
+    if (!be) goto done;
+    step = duo_step_create(&m, &so, be, &err);
     if (!step) goto done;
     step_objective obj_ctx = {step, data, gen, num_samples};
     duo_objective obj = {&obj_ctx, step_objective_run};
@@ -185,6 +189,7 @@ done:
     free(gates);
     free(identity);
     duo_step_free(step);
+    backend_free(be);
     synth_file_close(data);
     synth_builder_free(gen);
     tokenizer_free(tok);

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/runtime_env.h"
+#include "kernels/backend.h"
 
 static const struct {
     const char *name;
@@ -23,7 +24,8 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'duo-train <command> --help' describes a command's options.\n"
-               "Long options accept dashes or underscores: --reg_weight and --reg-weight are the same.\n");
+               "Long options accept dashes or underscores: --reg_weight and --reg-weight are the same.\n"
+               "Backends in this build: %s.\n", backend_list());
 }
 
 int main(int argc, char **argv) {

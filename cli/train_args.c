@@ -33,7 +33,8 @@ void train_args_default(duo_train_args *a) {
     a->buffer_size = 300;
     a->min_needle_depth_ratio = 0.05;
     a->max_needle_depth_ratio = 0.95;
-    a->streaming = STREAMING_BLOCKSPARSE;
+    a->streaming = ATTN_STREAM_BLOCKSPARSE;
+    a->backend = "auto";
     a->use_cone = 1;
 }
 
@@ -68,6 +69,8 @@ void train_args_usage(FILE *f) {
         "                              uninterrupted run); refused if the model or settings differ\n"
         "  --stop_after K              stop once K steps are done, as if interrupted (resume later)\n"
         "  --no_cone                   compute the student on every position (same results, slower)\n"
+        "  --backend cpu|cuda          where the step runs (default: cuda when this build has it and a GPU\n"
+        "                              answers, else cpu)\n"
         "  data flags (--context_length_min 1000, --context_length_max 32000, --context_lengths_num_intervals 50,\n"
         "  --depth_ratio_num_intervals 1000, --num_passkeys 10, --passkey_length 32, --buffer_size 300, --min_needle_depth_ratio\n"
         "  0.05, --max_needle_depth_ratio 0.95) build the samples from a corpus; with a .h5 dataset they are\n"
@@ -76,7 +79,7 @@ void train_args_usage(FILE *f) {
 
 int train_args_parse(int argc, char **argv, duo_train_args *a) {
     enum { O_LR = 256, O_REG, O_SINK, O_RECENT, O_STEPS, O_SAVE, O_SEED, O_STOP, O_INIT, O_IMPL, O_RESUME, O_NOCONE,
-           O_CMIN, O_CMAX, O_CINT, O_DINT, O_NPK, O_PKLEN, O_MIND, O_MAXD, O_OUT, O_MODEL, O_DATA, O_BUF };
+           O_CMIN, O_CMAX, O_CINT, O_DINT, O_NPK, O_PKLEN, O_MIND, O_MAXD, O_OUT, O_MODEL, O_DATA, O_BUF, O_BACKEND };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"model-name", required_argument, 0, O_MODEL},
         {"dataset", required_argument, 0, O_DATA}, {"dataset-name", required_argument, 0, O_DATA},
@@ -93,7 +96,8 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         {"depth-ratio-num-intervals", required_argument, 0, O_DINT}, {"num-passkeys", required_argument, 0, O_NPK},
         {"passkey-length", required_argument, 0, O_PKLEN}, {"buffer-size", required_argument, 0, O_BUF},
         {"min-needle-depth-ratio", required_argument, 0, O_MIND},
-        {"max-needle-depth-ratio", required_argument, 0, O_MAXD}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"max-needle-depth-ratio", required_argument, 0, O_MAXD}, {"backend", required_argument, 0, O_BACKEND},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     const long BIG = 1L << 40;
     int c, idx;
@@ -116,9 +120,10 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         case O_STOP: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->stop_after); break;
         case O_RESUME: a->resume = 1; break;
         case O_NOCONE: a->use_cone = 0; break;
+        case O_BACKEND: bad = cli_parse_backend("train", optarg, &a->backend); break;
         case O_IMPL:
-            if (!strcmp(optarg, "blocksparse")) a->streaming = STREAMING_BLOCKSPARSE;
-            else if (!strcmp(optarg, "sdpa")) a->streaming = STREAMING_SDPA;
+            if (!strcmp(optarg, "blocksparse")) a->streaming = ATTN_STREAM_BLOCKSPARSE;
+            else if (!strcmp(optarg, "sdpa")) a->streaming = ATTN_STREAM_SDPA;
             else return cli_usage_error("train", "--streaming_attn_implementation must be blocksparse or sdpa, got '%s'", optarg);
             break;
         case O_CMIN: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->context_length_min); a->given_data_flags |= GIVEN_CTX_MIN; break;
@@ -188,8 +193,6 @@ char *train_args_exp_name(const duo_train_args *a, const char *model_name, char 
     return out;
 }
 
-static const char *impl_name(duo_streaming_impl s) { return s == STREAMING_SDPA ? "sdpa" : "blocksparse"; }
-
 json_t *train_args_config_json(const duo_train_args *a, const char *exp_name, const char *output_dir) {
     json_t *o = json_object();
 #define S(k, v) json_object_set_new(o, k, json_string(v))
@@ -229,7 +232,7 @@ json_t *train_args_config_json(const duo_train_args *a, const char *exp_name, co
     B("resume", a->resume);
     N("rope_theta");
     S("device", "cpu");
-    S("streaming_attn_implementation", impl_name(a->streaming));
+    S("streaming_attn_implementation", attn_kind_name(a->streaming));
     S("supervision", "distill");
     N("n_samples");
     S("task", "default");
@@ -263,7 +266,7 @@ char *train_args_identity(const duo_train_args *a, const char *model_name, int n
     json_object_set_new(o, "recent_size", json_integer(a->recent_size));
     json_object_set_new(o, "num_steps", json_integer(a->num_steps));
     json_object_set_new(o, "seed", json_integer(a->seed));
-    json_object_set_new(o, "streaming_attn_implementation", json_string(impl_name(a->streaming)));
+    json_object_set_new(o, "streaming_attn_implementation", json_string(attn_kind_name(a->streaming)));
     /* the data: for a corpus these flags define the samples; for a .h5 file they come from it */
     json_object_set_new(o, "context_length_min", json_integer(a->context_length_min));
     json_object_set_new(o, "context_length_max", json_integer(a->context_length_max));

@@ -22,7 +22,8 @@ typedef struct {
     long num_passkeys, passkey_length, buffer_size;
     double min_needle_depth_ratio, max_needle_depth_ratio;
     unsigned given_data_flags; /* bit per data flag set on the command line (see train_args.c) */
-    duo_streaming_impl streaming;
+    duo_attn_kind streaming;
+    const char *backend;     /* --backend: cpu, cuda or auto */
     int resume, use_cone;
 } duo_train_args;
 

@@ -6,12 +6,12 @@
 int cone_keys(const duo_posset *out, const duo_attn_mask *mask, size_t n, duo_posset *keys_out) {
     int *diff = calloc(n + 1, sizeof *diff);
     if (!diff) return -1;
-    long sink_end = attn_mask_sink_end(mask);
+    long long sink_end = attn_mask_sink_end(mask);
     for (size_t r = 0; r < out->len; r++) {
-        long i = out->pos[r];
-        long a = sink_end < i + 1 ? sink_end : i + 1; /* [0, a) */
+        long long i = out->pos[r];
+        long long a = sink_end < i + 1 ? sink_end : i + 1; /* [0, a) */
         if (a > 0) { diff[0]++; diff[a]--; }
-        long b = attn_mask_recent_lo(mask, i); /* [b, i] */
+        long long b = attn_mask_recent_lo(mask, i); /* [b, i] */
         if (b < 0) b = 0;
         diff[b]++;
         diff[i + 1]--;
@@ -42,4 +42,15 @@ void posset_free(duo_posset *s) {
     free(s->pos);
     s->pos = NULL;
     s->len = 0;
+}
+
+double cone_visible_pairs(const duo_posset *out, const duo_attn_mask *mask) {
+    double vis = 0;
+    long long sink_end = attn_mask_sink_end(mask);
+    for (size_t r = 0; r < out->len; r++) {
+        long long i = out->pos[r], a = sink_end < i + 1 ? sink_end : i + 1, b = attn_mask_recent_lo(mask, i);
+        if (b < a) b = a;
+        vis += (double)a + (double)(i + 1 - b);
+    }
+    return vis;
 }

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "kernels/cpu/attn_mask.h"
+#include "kernels/attn_mask.h"
 
 /* Sorted, distinct positions. */
 typedef struct {
@@ -18,5 +18,7 @@ int cone_keys(const duo_posset *out, const duo_attn_mask *mask, size_t n, duo_po
 /* row_of[r] = the row of sub->pos[r] inside super (sub ⊆ super, both sorted); -1 if sub ⊄ super. */
 int posset_rows_in(const duo_posset *sub, const duo_posset *super, int *row_of);
 void posset_free(duo_posset *s);
+/* The number of (query, key) pairs the queries in out see under mask (for FLOP counts). */
+double cone_visible_pairs(const duo_posset *out, const duo_attn_mask *mask);
 
 #endif

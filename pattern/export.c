@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "data/fileio.h"
+#include "kernels/gate.h"
 #include "pattern/pyfloat.h"
 
 char *export_exp_name(char *out, size_t cap, double lr, double reg_weight, long ctx_min, long ctx_max,
@@ -137,7 +138,6 @@ int export_write_json(const char *path, const json_t *obj, duo_error *err) {
     return rc;
 }
 
-static double clip01(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
 
 static double sparsity_of(const double *full, size_t n) {
     double kept = 0;
@@ -166,7 +166,7 @@ double export_binarise_sparsity(const double *gates, size_t n, double sparsity, 
         if (k > n) k = n;
     }
     ranked *order = malloc((n ? n : 1) * sizeof *order);
-    for (size_t i = 0; i < n; i++) order[i] = (ranked){clip01(gates[i]), i};
+    for (size_t i = 0; i < n; i++) order[i] = (ranked){gate_clamp(gates[i]), i};
     qsort(order, n, sizeof *order, cmp_ranked);
     for (size_t j = 0; j < n; j++) full[order[j].i] = j < k ? 0.0 : 1.0;
     free(order);
@@ -174,7 +174,7 @@ double export_binarise_sparsity(const double *gates, size_t n, double sparsity, 
 }
 
 double export_binarise_threshold(const double *gates, size_t n, double threshold, double *full) {
-    for (size_t i = 0; i < n; i++) full[i] = clip01(gates[i]) >= threshold ? 1.0 : 0.0;
+    for (size_t i = 0; i < n; i++) full[i] = gate_clamp(gates[i]) >= threshold ? 1.0 : 0.0;
     return sparsity_of(full, n);
 }
 

@@ -1,10 +1,12 @@
 #include "pattern/heatmap.h"
-#include "pattern/canvas.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "kernels/gate.h"
+#include "pattern/canvas.h"
 
 /* matplotlib's coolwarm (Moreland's diverging map) sampled at nine points, linearly interpolated. */
 static const uint8_t COOLWARM[9][3] = {
@@ -17,7 +19,7 @@ void heatmap_coolwarm(double v, uint8_t rgb[3]) {
         rgb[0] = rgb[1] = rgb[2] = 128;
         return;
     }
-    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    v = gate_clamp(v);
     double x = v * 8.0;
     int i = (int)x;
     if (i >= 8) i = 7;

@@ -42,7 +42,7 @@ static void make_labels(int32_t *labels, size_t n, const int *pos, int npos) {
 }
 
 /* Runs the FD check; returns the relative error (or -1 on a step error, message in err). */
-static double fd_check(const duo_model *m, duo_streaming_impl impl, int sink, int recent, size_t n,
+static double fd_check(const duo_model *m, duo_attn_kind impl, int sink, int recent, size_t n,
                        const int *lab, int nlab, int use_cone, double *distill_out, duo_error *err) {
     duo_step_opts o = {sink, recent, impl, use_cone};
     duo_step_ctx_f64 *ctx = duo_step_create_f64(m, &o, err);
@@ -85,7 +85,7 @@ done:
 typedef struct {
     const char *what;
     int layers, heads, kv, hd;
-    duo_streaming_impl impl;
+    duo_attn_kind impl;
     int sink, recent;
     size_t n;
     int lab[8], nlab;
@@ -110,11 +110,11 @@ static void run_fd_cases(test_ctx *t, const fd_case *cases, int ncases) {
 
 TEST(fd_gradients_blocksparse) {
     static const fd_case cases[] = {
-        {"MHA blocksparse sink 16 recent 64 n 300, last labels", 2, 4, 4, 4, STREAMING_BLOCKSPARSE, 16, 64, 300,
+        {"MHA blocksparse sink 16 recent 64 n 300, last labels", 2, 4, 4, 4, ATTN_STREAM_BLOCKSPARSE, 16, 64, 300,
          {290, 291, 292, 293, 294, 295, 296, 299}, 8},
-        {"GQA blocksparse sink 100 recent 200 n 520, middle labels", 2, 4, 2, 4, STREAMING_BLOCKSPARSE, 100, 200,
+        {"GQA blocksparse sink 100 recent 200 n 520, middle labels", 2, 4, 2, 4, ATTN_STREAM_BLOCKSPARSE, 100, 200,
          520, {140, 141, 142, 500}, 4},
-        {"GQA blocksparse sink 0 recent 100 n 280, sparse labels", 3, 4, 2, 4, STREAMING_BLOCKSPARSE, 0, 100, 280,
+        {"GQA blocksparse sink 0 recent 100 n 280, sparse labels", 3, 4, 2, 4, ATTN_STREAM_BLOCKSPARSE, 0, 100, 280,
          {129, 200, 279}, 3},
     };
     run_fd_cases(t, cases, (int)(sizeof cases / sizeof *cases));
@@ -122,16 +122,16 @@ TEST(fd_gradients_blocksparse) {
 
 TEST(fd_gradients_sdpa) {
     static const fd_case cases[] = {
-        {"MHA sdpa sink 4 recent 8 n 40", 2, 4, 4, 4, STREAMING_SDPA, 4, 8, 40, {30, 31, 39}, 3},
-        {"GQA sdpa sink 5 recent 37 n 300, sparse labels", 2, 4, 2, 4, STREAMING_SDPA, 5, 37, 300,
+        {"MHA sdpa sink 4 recent 8 n 40", 2, 4, 4, 4, ATTN_STREAM_SDPA, 4, 8, 40, {30, 31, 39}, 3},
+        {"GQA sdpa sink 5 recent 37 n 300, sparse labels", 2, 4, 2, 4, ATTN_STREAM_SDPA, 5, 37, 300,
          {60, 150, 151, 299}, 4},
-        {"GQA(4:1) sdpa sink 0 recent 129 n 260, one label", 2, 4, 1, 6, STREAMING_SDPA, 0, 129, 260, {259}, 1},
+        {"GQA(4:1) sdpa sink 0 recent 129 n 260, one label", 2, 4, 1, 6, ATTN_STREAM_SDPA, 0, 129, 260, {259}, 1},
     };
     run_fd_cases(t, cases, (int)(sizeof cases / sizeof *cases));
 }
 
 /* The cone changes which positions are computed, never the result. */
-static void cone_compare(test_ctx *t, duo_streaming_impl impl, int sink, int recent) {
+static void cone_compare(test_ctx *t, duo_attn_kind impl, int sink, int recent) {
     duo_model_config cfg = tiny_cfg(3, 4, 2, 4);
     duo_model m;
     duo_error err = {{0}};
@@ -147,7 +147,7 @@ static void cone_compare(test_ctx *t, duo_streaming_impl impl, int sink, int rec
     for (int i = 0; i < G; i++) dgates[i] = gates[i];
     duo_step_result ron, roff, dron, droff;
     duo_step_opts on = {sink, recent, impl, 1}, off = {sink, recent, impl, 0};
-    duo_step_ctx *c1 = duo_step_create(&m, &on, &err), *c2 = duo_step_create(&m, &off, &err);
+    duo_step_ctx *c1 = duo_step_create(&m, &on, NULL, &err), *c2 = duo_step_create(&m, &off, NULL, &err);
     duo_step_ctx_f64 *d1 = duo_step_create_f64(&m, &on, &err), *d2 = duo_step_create_f64(&m, &off, &err);
     int ok = c1 && c2 && d1 && d2 && !duo_step_run(c1, ids, labels, n, gates, &ron, gon, &err) &&
              !duo_step_run(c2, ids, labels, n, gates, &roff, goff, &err) &&
@@ -177,8 +177,8 @@ static void cone_compare(test_ctx *t, duo_streaming_impl impl, int sink, int rec
     CHECK_CLOSE(dron.distill, ron.distill, 1e-4);
 }
 
-TEST(cone_on_off_same_blocksparse) { cone_compare(t, STREAMING_BLOCKSPARSE, 10, 60); }
-TEST(cone_on_off_same_sdpa) { cone_compare(t, STREAMING_SDPA, 3, 45); }
+TEST(cone_on_off_same_blocksparse) { cone_compare(t, ATTN_STREAM_BLOCKSPARSE, 10, 60); }
+TEST(cone_on_off_same_sdpa) { cone_compare(t, ATTN_STREAM_SDPA, 3, 45); }
 
 TEST(gates_outside_unit_interval_get_zero_gradient) {
     duo_model_config cfg = tiny_cfg(2, 4, 2, 4);
@@ -191,7 +191,7 @@ TEST(gates_outside_unit_interval_get_zero_gradient) {
     int lab[] = {60, 63};
     make_labels(labels, n, lab, 2);
     double gates[4] = {-0.5, 1.5, 0.5, 0.5}, grad[4], gates_clamped[4] = {0, 1, 0.5, 0.5}, grad2[4];
-    duo_step_opts o = {2, 8, STREAMING_SDPA, 1};
+    duo_step_opts o = {2, 8, ATTN_STREAM_SDPA, 1};
     duo_step_ctx_f64 *c = duo_step_create_f64(&m, &o, &err);
     duo_step_result r1, r2;
     int ok = c && !duo_step_run_f64(c, ids, labels, n, gates, &r1, grad, &err) &&
@@ -216,7 +216,7 @@ TEST(window_covering_the_sample_is_full_attention) {
     int lab[] = {40, 49};
     make_labels(labels, n, lab, 2);
     double gates[4] = {0.1, 0.2, 0.3, 0.4}, grad[4];
-    duo_step_opts o = {10, 40, STREAMING_SDPA, 1};
+    duo_step_opts o = {10, 40, ATTN_STREAM_SDPA, 1};
     duo_step_ctx_f64 *c = duo_step_create_f64(&m, &o, &err);
     duo_step_result r;
     int ok = c && !duo_step_run_f64(c, ids, labels, n, gates, &r, grad, &err);
@@ -232,12 +232,12 @@ TEST(bad_input_is_an_error) {
     duo_model m;
     duo_error err = {{0}};
     CHECK_MSG(random_model_create(&cfg, DUO_F32, 8, 1.0, &m, &err) == 0, "%.300s", err.msg);
-    duo_step_opts bad = {4, 0, STREAMING_SDPA, 1};
-    duo_step_ctx *c = duo_step_create(&m, &bad, &err);
+    duo_step_opts bad = {4, 0, ATTN_STREAM_SDPA, 1};
+    duo_step_ctx *c = duo_step_create(&m, &bad, NULL, &err);
     CHECK(c == NULL);
     CHECK(strstr(err.msg, "recent_size") != NULL);
-    duo_step_opts o = {4, 8, STREAMING_BLOCKSPARSE, 1};
-    c = duo_step_create(&m, &o, &err);
+    duo_step_opts o = {4, 8, ATTN_STREAM_BLOCKSPARSE, 1};
+    c = duo_step_create(&m, &o, NULL, &err);
     CHECK_MSG(c != NULL, "%.300s", err.msg);
     int32_t ids[20], labels[20];
     make_ids(ids, 20, 1);
@@ -270,8 +270,8 @@ TEST(non_finite_loss_is_an_error) {
     duo_model m;
     duo_error err = {{0}};
     CHECK_MSG(random_model_create(&cfg, DUO_F32, 9, 1e30, &m, &err) == 0, "%.300s", err.msg);
-    duo_step_opts o = {4, 8, STREAMING_SDPA, 1};
-    duo_step_ctx *c = duo_step_create(&m, &o, &err);
+    duo_step_opts o = {4, 8, ATTN_STREAM_SDPA, 1};
+    duo_step_ctx *c = duo_step_create(&m, &o, NULL, &err);
     int32_t ids[20], labels[20];
     make_ids(ids, 20, 2);
     int lab[] = {19};
@@ -286,7 +286,7 @@ TEST(non_finite_loss_is_an_error) {
 }
 
 /* The real loader path (f16 / bf16 checkpoints converted per layer): FD in double, and float vs double. */
-static void checkpoint_case(test_ctx *t, const char *dir, duo_streaming_impl impl, int sink, int recent, size_t n) {
+static void checkpoint_case(test_ctx *t, const char *dir, duo_attn_kind impl, int sink, int recent, size_t n) {
     duo_model m;
     duo_error err = {{0}};
     CHECK_MSG(model_open(dir, &m, &err) == 0, "%.300s", err.msg);
@@ -303,7 +303,7 @@ static void checkpoint_case(test_ctx *t, const char *dir, duo_streaming_impl imp
     double *gd = malloc(G * sizeof *gd), *grd = malloc(G * sizeof *grd);
     for (int i = 0; i < G; i++) gd[i] = gf[i] = 0.25f + 0.5f * (float)(i % 3) / 2;
     duo_step_opts o = {sink, recent, impl, 1};
-    duo_step_ctx *cf = duo_step_create(&m, &o, &err);
+    duo_step_ctx *cf = duo_step_create(&m, &o, NULL, &err);
     duo_step_ctx_f64 *cd = duo_step_create_f64(&m, &o, &err);
     duo_step_result rf, rd;
     int ok = cf && cd && !duo_step_run(cf, ids, labels, n, gf, &rf, grf, &err) &&
@@ -328,7 +328,7 @@ static void checkpoint_case(test_ctx *t, const char *dir, duo_streaming_impl imp
     CHECK_MSG(maxd <= 1e-3 * maxg, "float vs double gradient: %.3g of max %.3g", maxd, maxg);
 }
 
-TEST(checkpoint_mistral_f16_blocksparse) { checkpoint_case(t, "tests/fixtures/models/tiny-mistral-gqa-f16", STREAMING_BLOCKSPARSE, 20, 100, 300); }
-TEST(checkpoint_llama_bf16_tied_sdpa) { checkpoint_case(t, "tests/fixtures/models/tiny-llama-mha-bf16-tied", STREAMING_SDPA, 8, 30, 150); }
+TEST(checkpoint_mistral_f16_blocksparse) { checkpoint_case(t, "tests/fixtures/models/tiny-mistral-gqa-f16", ATTN_STREAM_BLOCKSPARSE, 20, 100, 300); }
+TEST(checkpoint_llama_bf16_tied_sdpa) { checkpoint_case(t, "tests/fixtures/models/tiny-llama-mha-bf16-tied", ATTN_STREAM_SDPA, 8, 30, 150); }
 
 TEST_MAIN()

@@ -3,7 +3,7 @@
  * differences in double, float against double, and the cone against brute force. */
 #include <stdint.h>
 
-#include "kernels/cpu/ops.h"
+#include "tests/cpu_ops_direct.h"
 #include "model/cone.h"
 #include "tests/harness.h"
 
@@ -227,6 +227,142 @@ TEST(cone_keys_equal_brute_force) {
         posset_free(&k);
         CHECK_MSG(ok, "mask %zu", mi);
     }
+}
+
+/* Keys given as a gapped, sorted subset of positions (the cone, a streaming cache) and rows read through
+ * strides wider than the heads give exactly what the dense position-indexed layout gives, forward and
+ * backward: the gap rows are ones no query may see. */
+TEST(attention_over_key_positions_equals_dense) {
+    duo_backend *be = test_cpu_backend(1);
+    int H = 4, KVH = 2, hd = 4, qs = H * hd + 3, ks = KVH * hd + 5; /* padded rows */
+    size_t n = 400;
+    const duo_attn_mask masks[] = {{ATTN_STREAM_SDPA, 3, 20}, {ATTN_STREAM_BLOCKSPARSE, 10, 100}, {ATTN_FULL, 0, 0}};
+    for (size_t mi = 0; mi < 3; mi++) {
+        duo_attn_mask mk = masks[mi];
+        /* queries: a sink query, a block in the middle, the tail */
+        int qpos[] = {2, 5, 150, 151, 152, 260, 330, 331, 350, 399};
+        size_t nq = sizeof qpos / sizeof *qpos;
+        duo_posset out = {qpos, nq}, keys = {0};
+        CHECK(cone_keys(&out, &mk, n, &keys) == 0);
+        size_t nk = keys.len;
+        if (mk.kind != ATTN_FULL) CHECK_MSG(nk < n, "mask %zu: the cone should have gaps", mi);
+        double *Qd = calloc(nq * H * hd, 8), *Kd = calloc(n * KVH * hd, 8), *Vd = calloc(n * KVH * hd, 8);
+        double *Od = calloc(nq * H * hd, 8), *lsed = calloc(nq * H, 8), *W = calloc(nq * H * hd, 8);
+        double *dQd = calloc(nq * H * hd, 8), *dKd = calloc(n * KVH * hd, 8), *dVd = calloc(n * KVH * hd, 8);
+        double *Qs = calloc(nq * qs, 8), *Ks = calloc(nk * ks, 8), *Vs = calloc(nk * ks, 8), *Os = calloc(nq * qs, 8);
+        double *lses = calloc(nq * H, 8), *Ws = calloc(nq * qs, 8), *dQs = calloc(nq * qs, 8);
+        double *dKs = calloc(nk * ks, 8), *dVs = calloc(nk * ks, 8);
+        fill(Qd, nq * H * hd, 51); fill(W, nq * H * hd, 54);
+        double *tmp = malloc(n * KVH * hd * 8);
+        fill(tmp, n * KVH * hd, 52);
+        for (size_t r = 0; r < nk; r++) memcpy(Kd + (size_t)keys.pos[r] * KVH * hd, tmp + (size_t)keys.pos[r] * KVH * hd, KVH * hd * 8);
+        fill(tmp, n * KVH * hd, 53);
+        for (size_t r = 0; r < nk; r++) memcpy(Vd + (size_t)keys.pos[r] * KVH * hd, tmp + (size_t)keys.pos[r] * KVH * hd, KVH * hd * 8);
+        free(tmp);
+        for (size_t r = 0; r < nq; r++) {
+            memcpy(Qs + r * qs, Qd + r * H * hd, H * hd * 8);
+            memcpy(Ws + r * qs, W + r * H * hd, H * hd * 8);
+        }
+        for (size_t r = 0; r < nk; r++) {
+            memcpy(Ks + r * ks, Kd + (size_t)keys.pos[r] * KVH * hd, KVH * hd * 8);
+            memcpy(Vs + r * ks, Vd + (size_t)keys.pos[r] * KVH * hd, KVH * hd * 8);
+        }
+        duo_attn_shape sh = {H, KVH, hd, mk};
+        attn_fwd_f64(&sh, nq, qpos, Qd, Kd, Vd, Od, lsed);
+        attn_bwd_f64(&sh, nq, qpos, Qd, Kd, Vd, Od, lsed, W, dQd, dKd, dVd);
+        duo_attn_args a = {.nq = nq, .nk = nk, .qpos = qpos, .kpos = keys.pos, .Q = Qs, .K = Ks, .V = Vs, .O = Os,
+                           .lse = lses, .q_stride = (size_t)qs, .kv_stride = (size_t)ks, .o_stride = (size_t)qs,
+                           .dO = Ws, .dQ = dQs, .dK = dKs, .dV = dVs};
+        be->ops->attn_fwd(be, &sh, &a);
+        be->ops->attn_bwd(be, &sh, &a);
+        double worst = 0;
+        for (size_t r = 0; r < nq; r++)
+            for (int e = 0; e < H * hd; e++) {
+                worst = fmax(worst, fabs(Os[r * qs + e] - Od[r * H * hd + e]));
+                worst = fmax(worst, fabs(dQs[r * qs + e] - dQd[r * H * hd + e]));
+            }
+        for (size_t r = 0; r < nk; r++)
+            for (int e = 0; e < KVH * hd; e++) {
+                worst = fmax(worst, fabs(dKs[r * ks + e] - dKd[(size_t)keys.pos[r] * KVH * hd + e]));
+                worst = fmax(worst, fabs(dVs[r * ks + e] - dVd[(size_t)keys.pos[r] * KVH * hd + e]));
+            }
+        int pad_clean = 1; /* the padding columns of the outputs are never written */
+        for (size_t r = 0; r < nq; r++)
+            for (int e = H * hd; e < qs; e++) pad_clean &= Os[r * qs + e] == 0 && dQs[r * qs + e] == 0;
+        free(Qd); free(Kd); free(Vd); free(Od); free(lsed); free(W); free(dQd); free(dKd); free(dVd);
+        free(Qs); free(Ks); free(Vs); free(Os); free(lses); free(Ws); free(dQs); free(dKs); free(dVs);
+        posset_free(&keys);
+        CHECK_MSG(worst < 1e-12, "mask %zu: gapped vs dense max abs diff %.3g", mi, worst);
+        CHECK_MSG(pad_clean, "mask %zu: an op wrote into a row's padding", mi);
+    }
+}
+
+/* The row ops and the DuoAttention ops against plain loops. */
+TEST(row_and_gate_ops_match_loops) {
+    duo_backend *be = test_cpu_backend(1);
+    int H = 4, KVH = 2, hd = 3, d = H * hd;
+    size_t m = 5;
+    double X[60], Y[60], Z[60], SA[60], FA[60], ATT[60], dATT[60], dATT0[60];
+    fill(X, 60, 61); fill(SA, 60, 62); fill(FA, 60, 63); fill(dATT, 60, 64);
+    memcpy(dATT0, dATT, sizeof dATT);
+    int32_t rows[] = {4, 0, 2};
+    be->ops->gather_rows(be, X, rows, 3, d, Y);
+    for (int r = 0; r < 3; r++) CHECK(!memcmp(Y + r * d, X + rows[r] * d, d * 8));
+    memcpy(Z, X, sizeof Z);
+    be->ops->scatter_add_rows(be, Y, rows, 3, d, Z);
+    for (int r = 0; r < 3; r++)
+        for (int e = 0; e < d; e++) CHECK_CLOSE(Z[rows[r] * d + e], 2 * X[rows[r] * d + e], 1e-15);
+    for (int e = 0; e < d; e++) CHECK(Z[1 * d + e] == X[1 * d + e]);
+    int32_t best[5];
+    X[2 * d + 7] = 9; X[2 * d + 9] = 9; /* ties: the first wins */
+    be->ops->argmax_rows(be, X, m, d, best);
+    CHECK_EQ_INT(best[2], 7);
+    for (size_t r = 0; r < m; r++)
+        for (int c = 0; c < d; c++) CHECK(X[r * d + c] <= X[r * d + best[r]]);
+    double gates[2] = {0.25, 1.5}, grad[2] = {0, 0};
+    be->ops->gate_blend(be, SA, FA, m, H, KVH, hd, gates, ATT);
+    be->ops->gate_blend_bwd(be, dATT, FA, SA, m, H, KVH, hd, gates, grad);
+    double want_grad = 0;
+    for (size_t r = 0; r < m; r++)
+        for (int h = 0; h < H; h++)
+            for (int e = 0; e < hd; e++) {
+                size_t k = r * d + h * hd + e;
+                double a = h < 2 ? 0.25 : 1.0; /* KV group 1's gate 1.5 clamps to 1 */
+                CHECK_CLOSE(ATT[k], (1 - a) * SA[k] + a * FA[k], 1e-15);
+                CHECK_CLOSE(dATT[k], dATT0[k] * (1 - a), 1e-15);
+                if (h < 2) want_grad += dATT0[k] * (FA[k] - SA[k]);
+            }
+    CHECK_CLOSE(grad[0], want_grad, 1e-13);
+    CHECK(grad[1] == 0); /* outside [0,1] the clamp passes no gradient */
+    double loss = 0, want = 0, dB[60];
+    be->ops->sqdiff_loss(be, SA, FA, m, d, &loss);
+    for (size_t r = 0; r < m; r++) {
+        double s = 0;
+        for (int e = 0; e < d; e++) s += (SA[r * d + e] - FA[r * d + e]) * (SA[r * d + e] - FA[r * d + e]);
+        want += s / d;
+    }
+    CHECK_CLOSE(loss, want, 1e-14);
+    be->ops->sqdiff_grad(be, SA, FA, 60, -0.5, dB);
+    for (int k = 0; k < 60; k++) CHECK_CLOSE(dB[k], -0.5 * (SA[k] - FA[k]), 1e-15);
+}
+
+/* A failed call is recorded with the call and file:line, and backend_check turns it into an error. */
+TEST(backend_records_the_first_failure) {
+    duo_backend *be = backend_cpu_create(0, NULL);
+    duo_error err;
+    CHECK(backend_check(be, &err) == 0);
+    if (!getenv("DUO_SANITIZED")) { /* ASan refuses absurd sizes itself instead of returning NULL */
+        void *p = be->ops->alloc(be, (size_t)1 << 62);
+        CHECK(p == NULL);
+    } else {
+        BACKEND_FAIL(be, "alloc", "out of memory for %zu bytes", (size_t)1 << 62);
+    }
+    BACKEND_FAIL(be, "later", "a consequence");
+    CHECK(backend_check(be, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "alloc at ") && strstr(err.msg, ".c:") && strstr(err.msg, "out of memory"), "%.500s",
+              err.msg);
+    CHECK_MSG(!strstr(err.msg, "consequence"), "%.500s", err.msg);
+    backend_free(be);
 }
 
 TEST_MAIN()

@@ -115,8 +115,8 @@ TEST(resume_matches_straight_run_and_log_matches_step) {
     CHECK_MSG(ok, "%.300s", err.msg);
     duo_model m;
     CHECK(model_open(MODEL, &m, &err) == 0);
-    duo_step_opts so = {.sink_size = 16, .recent_size = 64, .streaming = STREAMING_BLOCKSPARSE, .use_cone = 1};
-    duo_step_ctx *ctx = duo_step_create(&m, &so, &err);
+    duo_step_opts so = {.sink_size = 16, .recent_size = 64, .streaming = ATTN_STREAM_BLOCKSPARSE, .use_cone = 1};
+    duo_step_ctx *ctx = duo_step_create(&m, &so, NULL, &err);
     CHECK(ctx);
     synth_file *f = synth_file_open(data, &err);
     CHECK(f);

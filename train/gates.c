@@ -1,5 +1,7 @@
 #include "train/gates.h"
 
+#include "kernels/gate.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -29,11 +31,7 @@ size_t gates_count(const duo_gates *g) { return (size_t)g->num_layers * (size_t)
 
 void gates_clamp(duo_gates *g) {
     size_t n = gates_count(g);
-    for (size_t i = 0; i < n; i++) {
-        float a = g->alpha[i];
-        if (a < 0.0f) g->alpha[i] = 0.0f;
-        else if (a > 1.0f) g->alpha[i] = 1.0f;
-    }
+    for (size_t i = 0; i < n; i++) g->alpha[i] = gate_clamp_f(g->alpha[i]);
 }
 
 double gates_l1_mean(const float *alpha, size_t n) {

@@ -12,6 +12,15 @@
 extern "C" {
 #endif
 
+struct duo_backend;
+
+/* 1 if device 0 answers and this build's CUDA instance of the op table is complete, so `auto` may
+ * pick it; else 0 with err saying why (the driver's reason, or the missing ops). */
+int cuda_backend_ready(duo_error *err);
+/* The CUDA backend on device 0; NULL with err set (the driver's reason when no device answers). */
+struct duo_backend *cuda_backend_create(duo_error *err);
+void cuda_backend_free(struct duo_backend *be);
+
 /* Name and memory of device 0, for `inspect`/`bench`; -1 if no usable GPU. */
 int cuda_device_describe(char *buf, size_t cap, duo_error *err);
 

@@ -1,0 +1,6 @@
+/* The float32 CPU backend's ops: what the trainer runs (kernels/cpu/cpu_ops_impl.h). */
+#define T float
+#define S f32
+#define GEMM cblas_sgemm
+#define EXP expf
+#include "kernels/cpu/cpu_ops_impl.h"

@@ -1,0 +1,34 @@
+/* One CPU instance of the op table (kernels/ops.h) for element type T: the templates of the ops, then
+ * the table itself, named cpu_ops_<S>.  Included by kernels/cpu/cpu_f32.c (T float: what the trainer
+ * runs) and cpu_f64.c (T double: the finite-difference oracle), so the double instance checks exactly
+ * the math the float instance runs. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/gate.h"
+#include "kernels/ops.h"
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, S)
+
+#include "kernels/cpu/dense_impl.h"
+#include "kernels/cpu/attention_impl.h"
+#include "kernels/cpu/rows_impl.h"
+#include "kernels/cpu/duo_impl.h"
+
+const duo_ops CAT(cpu_ops, S) = {
+    .alloc = cpu_alloc, .free = cpu_free, .upload = cpu_upload, .download = cpu_download, .sync = cpu_sync,
+    .load_tensor = FN(load_tensor),
+    .linear = FN(linear), .linear_bwd = FN(linear_bwd), .rmsnorm = FN(rmsnorm), .rmsnorm_bwd = FN(rmsnorm_bwd),
+    .rope_tables = FN(rope_tables), .rope = FN(rope), .swiglu = FN(swiglu), .swiglu_bwd = FN(swiglu_bwd),
+    .embed = FN(embed), .gather_rows = FN(gather_rows), .scatter_add_rows = FN(scatter_add_rows), .copy = FN(copy),
+    .zero = FN(zero), .argmax_rows = FN(argmax_rows),
+    .attn_fwd = FN(attn_fwd), .attn_bwd = FN(attn_bwd),
+    .gate_blend = FN(gate_blend), .gate_blend_bwd = FN(gate_blend_bwd), .sqdiff_loss = FN(sqdiff_loss),
+    .sqdiff_grad = FN(sqdiff_grad),
+};

@@ -1,0 +1,109 @@
+/* CPU dense ops (kernels/ops.h): linear and its input gradient (BLAS), RMSNorm, RoPE, SwiGLU.
+ * A template: kernels/cpu/cpu_f32.c and cpu_f64.c include it with T (element type), FN(name) (the
+ * suffixed static name), GEMM (cblas_sgemm / cblas_dgemm) and EXP. */
+
+static void FN(linear)(duo_backend *be, const void *X, size_t m, int k, const void *W, int nout, void *Y,
+                       double beta) {
+    if (m == 0) return;
+    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, nout, k, 1, (const T *)X, k, (const T *)W, k, (T)beta,
+         (T *)Y, nout);
+}
+
+static void FN(linear_bwd)(duo_backend *be, const void *dY, size_t m, int nout, const void *W, int k, void *dX,
+                           double beta) {
+    if (m == 0) return;
+    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, k, nout, 1, (const T *)dY, nout, (const T *)W, k,
+         (T)beta, (T *)dX, k);
+}
+
+/* 1 / sqrt(mean(x^2) + eps), the sum kept in double. */
+static inline double FN(rms_inv)(const T *x, int d, double eps) {
+    double ss = 0;
+    for (int i = 0; i < d; i++) ss += (double)x[i] * x[i];
+    return 1.0 / sqrt(ss / d + eps);
+}
+
+static void FN(rmsnorm)(duo_backend *be, const void *Xv, size_t m, int d, const void *wv, double eps, void *Yv) {
+    const T *X = Xv, *w = wv;
+    T *Y = Yv;
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < m; r++) {
+        const T *x = X + r * d;
+        T *y = Y + r * d;
+        T inv = (T)FN(rms_inv)(x, d, eps);
+        for (int i = 0; i < d; i++) y[i] = w[i] * (x[i] * inv);
+    }
+}
+
+/* y = w x r, r = (mean(x^2)+eps)^-1/2:  dx = r (w dy) - x r^3 sum(w dy x) / d. */
+static void FN(rmsnorm_bwd)(duo_backend *be, const void *Xv, size_t m, int d, const void *wv, double eps,
+                            const void *dYv, void *dXv, int accumulate) {
+    const T *X = Xv, *w = wv, *dY = dYv;
+    T *dX = dXv;
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < m; r++) {
+        const T *x = X + r * d, *dy = dY + r * d;
+        T *dx = dX + r * d;
+        double inv = FN(rms_inv)(x, d, eps);
+        double dot = 0;
+        for (int i = 0; i < d; i++) dot += (double)w[i] * dy[i] * x[i];
+        T a = (T)inv, b = (T)(inv * inv * inv * dot / d);
+        for (int i = 0; i < d; i++) {
+            T g = a * (w[i] * dy[i]) - x[i] * b;
+            dx[i] = accumulate ? dx[i] + g : g;
+        }
+    }
+}
+
+static void FN(rope_tables)(duo_backend *be, const double *inv_freq, int hd, size_t n, void *cos_v, void *sin_v) {
+    T *cos_t = cos_v, *sin_t = sin_v;
+    int half = hd / 2;
+    for (size_t p = 0; p < n; p++)
+        for (int i = 0; i < half; i++) {
+            /* HF forms the angle in the compute dtype (position * inv_freq), then takes cos/sin. */
+            T ang = (T)p * (T)inv_freq[i];
+            cos_t[p * half + i] = (T)cos((double)ang);
+            sin_t[p * half + i] = (T)sin((double)ang);
+        }
+}
+
+static void FN(rope)(duo_backend *be, void *Xv, size_t m, int nheads, int hd, const int32_t *pos, const void *cos_v,
+                     const void *sin_v, int inverse) {
+    T *X = Xv;
+    const T *cos_t = cos_v, *sin_t = sin_v;
+    int half = hd / 2;
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < m; r++) {
+        const T *c = cos_t + (size_t)pos[r] * half, *s = sin_t + (size_t)pos[r] * half;
+        for (int h = 0; h < nheads; h++) {
+            T *x = X + r * (size_t)nheads * hd + (size_t)h * hd;
+            for (int i = 0; i < half; i++) {
+                T a = x[i], b = x[i + half], si = inverse ? -s[i] : s[i];
+                x[i] = a * c[i] - b * si;        /* x*cos + rotate_half(x)*sin, first half */
+                x[i + half] = b * c[i] + a * si; /* second half */
+            }
+        }
+    }
+}
+
+static void FN(swiglu)(duo_backend *be, const void *Gv, const void *Uv, size_t count, void *Av) {
+    const T *G = Gv, *U = Uv;
+    T *A = Av;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < count; i++) {
+        T g = G[i];
+        A[i] = g / (1 + exp(-g)) * U[i];
+    }
+}
+
+static void FN(swiglu_bwd)(duo_backend *be, const void *Gv, const void *Uv, const void *dAv, size_t count, void *dGv,
+                           void *dUv) {
+    const T *G = Gv, *U = Uv, *dA = dAv;
+    T *dG = dGv, *dU = dUv;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < count; i++) {
+        T g = G[i], sg = 1 / (1 + exp(-g));
+        dU[i] = dA[i] * g * sg;
+        dG[i] = dA[i] * U[i] * sg * (1 + g * (1 - sg));
+    }
+}

@@ -1,0 +1,48 @@
+/* The pieces of a decoder layer shared by the training step, the plain forward pass and the inference
+ * path, written on the op interface: the dimensions, the MLP in row chunks, and the full-attention
+ * layer over every position. */
+#ifndef DUO_MODEL_LAYER_H
+#define DUO_MODEL_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/model.h"
+#include "kernels/ops.h"
+#include "model/weights.h"
+
+/* The MLP runs over rows in chunks of this many positions, so its n x intermediate activations are never
+ * held whole (the step's backward recomputes gate/up per chunk from the saved post-norm input). */
+#ifndef DUO_MLP_CHUNK
+#define DUO_MLP_CHUNK 256
+#endif
+
+typedef struct {
+    int L, d, H, KVH, hd, inter, qdim, kvdim, vocab;
+    double eps;
+} duo_dims;
+
+/* The dimensions of m; -1 with err set when the attention shape is unusable. */
+int dims_of(const duo_model *m, duo_dims *dm, duo_error *err);
+
+/* Scratch of a full-attention layer pass over n rows (backend memory, activation elements). */
+typedef struct {
+    void *h;    /* [n][d] normed input, then normed residual */
+    void *q;    /* [n][qdim] */
+    void *k, *v;/* [n][kvdim] */
+    void *a;    /* [n][qdim] attention output, before o_proj */
+    void *g, *u;/* [DUO_MLP_CHUNK][inter] */
+} duo_full_bufs;
+
+/* Y[m rows] += down(silu(gate(X)) * up(X)), in row chunks; g, u: [DUO_MLP_CHUNK][inter] scratch. */
+void layer_mlp_add(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *X, size_t m, void *Y,
+                   void *g, void *u);
+
+/* Attention half of a layer with full causal attention on all n rows of x (positions pos[n], rows at
+ * positions 0..n-1): b->a gets the per-head attention output before o_proj.  cos_t/sin_t: RoPE tables. */
+void layer_full_attention(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *x, size_t n,
+                          const int32_t *pos, const void *cos_t, const void *sin_t, duo_full_bufs *b);
+/* The rest of the layer: x += o_proj(b->a); x += MLP(post_norm(x)). */
+void layer_finish(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, void *x, size_t n, duo_full_bufs *b);
+
+#endif
