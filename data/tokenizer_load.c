@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include "data/fileio.h"
+#include "data/json.h"
 #include "data/tokenizer_impl.h"
 #include "data/tokenizer_utf8.h"
 
@@ -177,9 +178,8 @@ static const char *config_token(json_t *cfg, const char *key) {
 }
 
 static int apply_config(duo_tokenizer *tok, const char *path, duo_error *err) {
-    json_error_t je;
-    json_t *cfg = json_load_file(path, 0, &je);
-    if (!cfg) return duo_fail(err, "%s: invalid JSON at line %d: %s", path, je.line, je.text);
+    json_t *cfg = duo_json_load_file(path, 0, err);
+    if (!cfg) return -1;
     int rc = 0;
     if (!json_is_object(cfg)) {
         rc = duo_fail(err, "%s: expected a JSON object", path);
@@ -246,7 +246,7 @@ duo_tokenizer *tokenizer_load_json(const char *json, size_t len, const char *nam
     tok->path = strdup(name ? name : "tokenizer.json");
     tok->bos_id = tok->eos_id = -1;
     json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_ALLOW_NUL, &je);
+    json_t *root = duo_json_loadb(json, len, JSON_ALLOW_NUL, &je);
     if (!root) {
         duo_fail(err, "%s: invalid JSON at line %d, column %d: %s", tok->path, je.line, je.column, je.text);
         tokenizer_free(tok);

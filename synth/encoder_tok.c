@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "data/fileio.h"
+#include "data/json.h"
 
 static int tok_encode(void *ctx, const char *text, size_t len, int special, duo_ids *out, duo_error *err) {
     return tokenizer_encode((const duo_tokenizer *)ctx, text, len, special, out, err);
@@ -26,7 +27,7 @@ int synth_read_clean_up_flag(const char *path) {
         path_join(cfg, sizeof cfg, dirname(copy), "tokenizer_config.json");
     }
     if (!path_exists(cfg)) return 0;
-    json_t *root = json_load_file(cfg, 0, NULL);
+    json_t *root = duo_json_load_file(cfg, 0, NULL);
     int flag = 0;
     if (root) {
         json_t *v = json_object_get(root, "clean_up_tokenization_spaces");
