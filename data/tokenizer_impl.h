@@ -62,7 +62,7 @@ int tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s,
 
 /* ---- normalizers ---- */
 
-enum { NORM_PREPEND, NORM_REPLACE };
+enum { NORM_PREPEND, NORM_REPLACE, NORM_NFC, NORM_NFD, NORM_NFKC, NORM_NFKD };
 typedef struct {
     int type;
     char *text;        /* Prepend: the prefix; Replace: the content */

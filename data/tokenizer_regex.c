@@ -6,12 +6,67 @@
 #include "data/tokenizer_impl.h"
 #include "data/tokenizer_utf8.h"
 
+/* The pattern with every \s and \S (inside character classes too) rewritten to \p{White_Space} and
+ * \P{White_Space}, malloc'd into *out (NULL when there is none to rewrite).  Why: `tokenizers` runs
+ * Split and ByteLevel regexes on Oniguruma, whose Unicode \s is the White_Space property; PCRE2's \s
+ * under UCP also takes its fixed list of horizontal spaces, which still holds U+180E MONGOLIAN VOWEL
+ * SEPARATOR (White_Space until Unicode 6.3).  \\ and \Q...\E are skipped as PCRE2 reads them. */
+static int rewrite_space_classes(const char *p, size_t len, char **out, size_t *out_len) {
+    static const char ws[] = "p{White_Space}";
+    size_t n_hits = 0;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (p[i] != '\\') continue;
+        if (p[i + 1] == 's' || p[i + 1] == 'S') n_hits++;
+        if (p[i + 1] == 'Q') { /* quoted up to \E */
+            for (i += 2; i + 1 < len && !(p[i] == '\\' && p[i + 1] == 'E'); i++) {}
+        }
+        i++; /* the escaped character */
+    }
+    *out = NULL;
+    if (!n_hits) return 0;
+    char *d = malloc(len + n_hits * (sizeof ws - 2) + 1);
+    if (!d) return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != '\\' || i + 1 == len) {
+            d[m++] = p[i];
+            continue;
+        }
+        char c = p[i + 1];
+        if (c == 's' || c == 'S') {
+            d[m++] = '\\';
+            d[m++] = c == 's' ? 'p' : 'P';
+            memcpy(d + m, ws + 1, sizeof ws - 2);
+            m += sizeof ws - 2;
+            i++;
+            continue;
+        }
+        size_t start = i;
+        i++;
+        if (c == 'Q')
+            for (i++; i + 1 < len && !(p[i] == '\\' && p[i + 1] == 'E'); i++) {}
+        if (c == 'Q' && i + 1 < len) i++; /* keep the \E */
+        if (i >= len) i = len - 1;
+        memcpy(d + m, p + start, i - start + 1);
+        m += i - start + 1;
+    }
+    *out = d;
+    *out_len = m;
+    return 0;
+}
+
 int tok_regex_compile(tok_regex *re, const char *pattern, size_t len, int literal, duo_error *err) {
     int code;
     PCRE2_SIZE off;
     /* Oniguruma's default (Ruby) syntax, which `tokenizers` uses, treats ^ and $ as line anchors. */
     uint32_t opts = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP | PCRE2_MULTILINE);
-    re->code = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &code, &off, NULL);
+    char *rewritten = NULL;
+    size_t rlen = 0;
+    if (!literal && rewrite_space_classes(pattern, len, &rewritten, &rlen))
+        return duo_fail(err, "regex \"%.*s\": out of memory", (int)(len > 200 ? 200 : len), pattern);
+    re->code = pcre2_compile((PCRE2_SPTR)(rewritten ? rewritten : pattern), rewritten ? rlen : len, opts, &code, &off,
+                             NULL);
+    free(rewritten);
     if (!re->code) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof msg);

@@ -112,6 +112,31 @@ TEST(mistral_model_dir_config_bos_eos) {
     CHECK_EQ_INT(tokenizer_token_to_id(tok, "▁the"), 272);
     tokenizer_free(tok);
 }
+/* Qwen2/Qwen3 style: NFC, Qwen's regex (digits one by one), ByteLevel, <|im_start|> & co, no BOS;
+ * its tokenizer_config.json names EOS and, with bos_token null, no BOS. */
+TEST(qwen_nfc_regex_added_tokens_matches_hf) {
+    check_vectors(t, "qwen", FIX "qwen");
+    if (t->failed) return;
+    duo_error err;
+    duo_tokenizer *tok = tokenizer_load(FIX "qwen", &err);
+    CHECK_MSG(tok, "%.600s", err.msg);
+    int32_t eot = tokenizer_token_to_id(tok, "<|endoftext|>");
+    int bos = tokenizer_bos_id(tok), eos = tokenizer_eos_id(tok);
+    duo_ids ids = {0};
+    int rc = tokenizer_encode(tok, "2026", 4, 1, &ids, &err);
+    tokenizer_free(tok);
+    CHECK_EQ_INT(bos, -1);
+    CHECK(eot >= 0);
+    CHECK_EQ_INT(eos, eot);
+    CHECK_MSG(rc == 0, "%.600s", err.msg);
+    CHECK_EQ_INT((int)ids.len, 4); /* one digit per piece */
+    ids_free(&ids);
+}
+TEST(normalizer_nfc_matches_hf) { check_vectors(t, "tiny_nfc", NULL); }
+TEST(normalizer_nfd_matches_hf) { check_vectors(t, "tiny_nfd", NULL); }
+TEST(normalizer_nfkc_matches_hf) { check_vectors(t, "tiny_nfkc", NULL); }
+TEST(normalizer_nfkd_matches_hf) { check_vectors(t, "tiny_nfkd", NULL); }
+TEST(normalizer_sequence_of_forms_matches_hf) { check_vectors(t, "tiny_nf_sequence", NULL); }
 TEST(llama3_byte_level_matches_hf) { check_vectors(t, "llama3_bpe", NULL); }
 TEST(gpt2_byte_level_added_tokens_matches_hf) { check_vectors(t, "gpt2_bpe", NULL); }
 TEST(byte_level_prefix_space_matches_hf) { check_vectors(t, "prefix_space_bpe", NULL); }

@@ -120,7 +120,7 @@ TEST(ill_typed_flag) {
                       "byte_fallback");
 }
 TEST(unknown_normalizer) {
-    expect_load_error(t, make_json(GOOD_MODEL, "{\"type\":\"NFKC\"}", 0, 0, 0, 0), "unsupported normalizer type \"NFKC\"");
+    expect_load_error(t, make_json(GOOD_MODEL, "{\"type\":\"Lowercase\"}", 0, 0, 0, 0), "unsupported normalizer type \"Lowercase\"");
 }
 TEST(unknown_pre_tokenizer) {
     expect_load_error(t, make_json(GOOD_MODEL, 0, "{\"type\":\"BertPreTokenizer\"}", 0, 0, 0),
