@@ -52,7 +52,13 @@ duo_tokenizer *tokenizer_load_json(const char *json, size_t len, const char *nam
 int tokenizer_encode(const duo_tokenizer *tok, const char *text, size_t len, int add_special_tokens,
                      duo_ids *out, duo_error *err);
 
-/* Decodes ids to a malloc'd NUL-terminated UTF-8 string, as HF decode(ids, skip_special_tokens). */
+/* Decodes ids to malloc'd UTF-8, as HF decode(ids, skip_special_tokens); *len (if non-NULL) gets its
+ * length in bytes.  The text may hold NUL characters (a "\u0000" in the corpus, byte token <0x00>):
+ * they are kept, and a NUL terminator follows the last byte.  NULL when out of memory. */
+char *tokenizer_decode_len(const duo_tokenizer *tok, const int32_t *ids, size_t n, int skip_special_tokens,
+                           size_t *len);
+/* The same without the length, for callers that treat the text as a C string (it ends at the first NUL
+ * when it holds one): tokenizer_decode_len(tok, ids, n, skip_special_tokens, NULL). */
 char *tokenizer_decode(const duo_tokenizer *tok, const int32_t *ids, size_t n, int skip_special_tokens);
 
 int tokenizer_vocab_size(const duo_tokenizer *tok);           /* including added tokens */

@@ -17,6 +17,10 @@ static char *tok_decode(void *ctx, const int32_t *ids, size_t n, int skip_specia
     return tokenizer_decode((const duo_tokenizer *)ctx, ids, n, skip_special);
 }
 
+static char *tok_decode_len(void *ctx, const int32_t *ids, size_t n, int skip_special, size_t *len) {
+    return tokenizer_decode_len((const duo_tokenizer *)ctx, ids, n, skip_special, len);
+}
+
 int synth_read_clean_up_flag(const char *path) {
     char cfg[4096];
     if (path_is_dir(path)) {
@@ -41,6 +45,7 @@ void synth_encoder_from_tokenizer(const duo_tokenizer *tok, const char *path, sy
     enc->ctx = (void *)tok;
     enc->encode = tok_encode;
     enc->decode = tok_decode;
+    enc->decode_len = tok_decode_len;
     enc->clean_up_tokenization_spaces = path ? synth_read_clean_up_flag(path) : 0;
 }
 
