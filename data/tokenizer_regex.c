@@ -84,8 +84,14 @@ void tok_regex_free(tok_regex *re) {
 
 static void spans_push(tok_spans *s, size_t a, size_t b) {
     if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 64;
-        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        tok_span *v = realloc(s->v, cap * sizeof *s->v);
+        if (!v) {
+            s->oom = 1;
+            return;
+        }
+        s->v = v;
+        s->cap = cap;
     }
     s->v[s->n++] = (tok_span){a, b};
 }
@@ -93,6 +99,7 @@ static void spans_push(tok_spans *s, size_t a, size_t b) {
 int tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s, size_t len, tok_spans *out,
                        duo_error *err) {
     out->n = 0;
+    out->oom = 0;
     size_t last_end = 0, last_match_end = (size_t)-1;
     while (last_end <= len) {
         int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, last_end, PCRE2_NO_UTF_CHECK, md, NULL);
@@ -112,12 +119,14 @@ int tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s,
         last_end = last_match_end = b;
         spans_push(out, a, b);
     }
+    if (out->oom) return duo_fail(err, "regex match: out of memory for %zu matches", out->n);
     return 0;
 }
 
 void tok_pieces_clear(tok_pieces *p) {
     p->len = 0;
     p->n = 0;
+    p->oom = 0;
 }
 
 void tok_pieces_free(tok_pieces *p) {
@@ -130,7 +139,12 @@ size_t tok_pieces_bytes(tok_pieces *p, const char *s, size_t len) {
     if (p->len + len > p->cap) {
         size_t cap = p->cap ? p->cap : 256;
         while (cap < p->len + len) cap *= 2;
-        p->buf = realloc(p->buf, cap);
+        char *buf = realloc(p->buf, cap);
+        if (!buf) {
+            p->oom = 1;
+            return 0;
+        }
+        p->buf = buf;
         p->cap = cap;
     }
     size_t off = p->len;
@@ -140,11 +154,18 @@ size_t tok_pieces_bytes(tok_pieces *p, const char *s, size_t len) {
 }
 
 void tok_pieces_add(tok_pieces *p, const char *s, size_t len, int32_t id, int at_start) {
-    if (len == 0) return;
+    if (len == 0 || p->oom) return;
     size_t off = tok_pieces_bytes(p, s, len);
+    if (p->oom) return;
     if (p->n == p->vcap) {
-        p->vcap = p->vcap ? p->vcap * 2 : 64;
-        p->v = realloc(p->v, p->vcap * sizeof *p->v);
+        size_t cap = p->vcap ? p->vcap * 2 : 64;
+        tok_piece *v = realloc(p->v, cap * sizeof *p->v);
+        if (!v) {
+            p->oom = 1;
+            return;
+        }
+        p->v = v;
+        p->vcap = cap;
     }
     p->v[p->n++] = (tok_piece){off, len, id, (uint8_t)(at_start != 0)};
 }
