@@ -16,7 +16,7 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT     ?= -O2 -g
 CFLAGS  := $(OPT) $(SANFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -fopenmp -I. $(shell pkg-config --cflags hdf5-serial 2>/dev/null || echo -I/usr/include/hdf5/serial)
 LDLIBS  += $(shell pkg-config --libs hdf5-serial 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5) \
-           -lzstd -ljansson -lpcre2-8 -lopenblas -lpng -lz -lm -fopenmp
+           -lzstd -ljansson -lpcre2-8 -lutf8proc -lopenblas -lpng -lz -lm -fopenmp
 
 # Every .c file under these folders is library code; cli/main.c is the CLI entry point.
 LIB_DIRS := data synth model kernels kernels/cpu train pattern eval util cli

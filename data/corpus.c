@@ -20,6 +20,7 @@
 #include <zstd.h>
 
 #include "data/fileio.h"
+#include "data/json.h"
 #include "data/utf8.h"
 
 #define CHUNK (128u << 10)          /* input and output buffer size */
@@ -187,7 +188,7 @@ static int next_jsonl(duo_corpus *c, const char **text, size_t *len, duo_error *
             return duo_fail(err, "%s:%ld: invalid UTF-8 at byte %zu of the line (byte 0x%02x)", c->path, c->line_no,
                             bad + 1, (unsigned char)c->line[bad]);
         json_error_t jerr;
-        json_t *rec = json_loadb(c->line, c->line_len, JSON_ALLOW_NUL, &jerr);
+        json_t *rec = duo_json_loadb(c->line, c->line_len, JSON_ALLOW_NUL, &jerr);
         if (!rec) {
             const char *hint = c->line_no == 1 && c->line[strspn(c->line, " \t\r")] == '['
                                    ? " (a JSON array? expected JSON lines: one object per line)" : "";

@@ -1,6 +1,7 @@
-/* A Llama/Mistral checkpoint opened for compute: config.json + memory-mapped safetensors, with every
- * tensor the graph reads checked for presence and shape.  Extra tensors (rotary inv_freq of old
- * checkpoints, ...) are ignored. */
+/* A Llama/Mistral/Qwen2/Qwen3 checkpoint opened for compute: config.json + memory-mapped safetensors,
+ * with every tensor the graph reads checked for presence and shape (Qwen2's q/k/v biases and Qwen3's
+ * q/k norms included, when the config calls for them).  Extra tensors (rotary inv_freq of old
+ * checkpoints, biases a Llama config does not ask for, ...) are ignored, as transformers ignores them. */
 #include "data/model.h"
 
 #include <stdio.h>
@@ -42,9 +43,10 @@ static int find_layer(duo_model *m, int i, duo_error *err) {
             kv = (int64_t)c->num_key_value_heads * c->head_dim, inter = c->intermediate_size;
     duo_layer_weights *l = &m->layers[i];
     char name[128];
-#define LAYER_TENSOR(field, suffix, d0, d1)                                         \
-    snprintf(name, sizeof name, "model.layers.%d.%s.weight", i, suffix);            \
+#define LAYER_TENSOR_KIND(field, suffix, kind, d0, d1)                              \
+    snprintf(name, sizeof name, "model.layers.%d.%s.%s", i, suffix, kind);          \
     if (!(l->field = expect(m, name, d0, d1, err))) return -1;
+#define LAYER_TENSOR(field, suffix, d0, d1) LAYER_TENSOR_KIND(field, suffix, "weight", d0, d1)
     LAYER_TENSOR(input_layernorm, "input_layernorm", h, 0)
     LAYER_TENSOR(q_proj, "self_attn.q_proj", q, h)
     LAYER_TENSOR(k_proj, "self_attn.k_proj", kv, h)
@@ -54,7 +56,17 @@ static int find_layer(duo_model *m, int i, duo_error *err) {
     LAYER_TENSOR(gate_proj, "mlp.gate_proj", inter, h)
     LAYER_TENSOR(up_proj, "mlp.up_proj", inter, h)
     LAYER_TENSOR(down_proj, "mlp.down_proj", h, inter)
+    if (c->attention_bias) {
+        LAYER_TENSOR_KIND(q_bias, "self_attn.q_proj", "bias", q, 0)
+        LAYER_TENSOR_KIND(k_bias, "self_attn.k_proj", "bias", kv, 0)
+        LAYER_TENSOR_KIND(v_bias, "self_attn.v_proj", "bias", kv, 0)
+    }
+    if (c->qk_norm) {
+        LAYER_TENSOR(q_norm, "self_attn.q_norm", c->head_dim, 0)
+        LAYER_TENSOR(k_norm, "self_attn.k_norm", c->head_dim, 0)
+    }
 #undef LAYER_TENSOR
+#undef LAYER_TENSOR_KIND
     return 0;
 }
 
@@ -127,12 +139,22 @@ void model_close(duo_model *m) {
 
 static long long numel(const duo_tensor *t) { return (long long)tensor_numel(t); }
 
+int model_layer_tensors(const duo_layer_weights *l, const duo_tensor *out[DUO_LAYER_MAX_TENSORS]) {
+    const duo_tensor *all[DUO_LAYER_MAX_TENSORS] = {l->input_layernorm, l->q_proj, l->k_proj, l->v_proj, l->o_proj,
+                                                    l->post_attention_layernorm, l->gate_proj, l->up_proj, l->down_proj,
+                                                    l->q_bias, l->k_bias, l->v_bias, l->q_norm, l->k_norm};
+    int n = 0;
+    for (int k = 0; k < DUO_LAYER_MAX_TENSORS; k++)
+        if (all[k]) out[n++] = all[k];
+    return n;
+}
+
 long long model_num_params_non_embedding(const duo_model *m) {
     long long n = numel(m->norm);
     for (int i = 0; i < m->cfg.num_hidden_layers; i++) {
-        const duo_layer_weights *l = &m->layers[i];
-        n += numel(l->input_layernorm) + numel(l->q_proj) + numel(l->k_proj) + numel(l->v_proj) + numel(l->o_proj) +
-             numel(l->post_attention_layernorm) + numel(l->gate_proj) + numel(l->up_proj) + numel(l->down_proj);
+        const duo_tensor *ts[DUO_LAYER_MAX_TENSORS];
+        int k = model_layer_tensors(&m->layers[i], ts);
+        while (k--) n += numel(ts[k]);
     }
     return n;
 }

@@ -1,9 +1,11 @@
-/* config.json of a Hugging Face Llama or Mistral checkpoint, read with jansson.
+/* config.json of a Hugging Face Llama, Mistral, Qwen2/Qwen2.5 or Qwen3 (dense) checkpoint, read with
+ * jansson (through data/json.h, so any number Python's json reads loads).
  *
  * Accepts what transformers 4.x writes (rope_theta + rope_scaling {"type"|"rope_type": ...}) and what
  * 5.x writes (rope_parameters {"rope_type", "rope_theta", ...}, "dtype" for "torch_dtype").  Anything
- * the training graph would compute differently (other architectures, MoE, biases, other activations,
- * other rope scalings) is refused with an error naming the field. */
+ * the training graph would compute differently (other architectures, MoE, biases other than Qwen2's
+ * q/k/v ones, other activations, other rope scalings, sliding-window layers) is refused with an error
+ * naming the field. */
 #include "data/model_config.h"
 
 #include <jansson.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "data/fileio.h"
+#include "data/json.h"
 
 /* Upper bound for every size field: keeps products of a few of them inside int64. */
 #define CONFIG_INT_MAX (1 << 24)
@@ -51,7 +54,11 @@ static int get_int(const json_t *obj, const char *key, int lo, int def, int *out
         return 0;
     }
     long long x;
-    if (!json_whole(v, &x)) return duo_fail(err, "%s: field '%s' must be an integer", name, key);
+    if (!json_whole(v, &x)) {
+        if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) /* 1e30, or a huge integer */
+            return duo_fail(err, "%s: field '%s' is %g, outside [%d, %d]", name, key, json_real_value(v), lo, CONFIG_INT_MAX);
+        return duo_fail(err, "%s: field '%s' must be an integer", name, key);
+    }
     if (x < lo || x > CONFIG_INT_MAX)
         return duo_fail(err, "%s: field '%s' is %lld, outside [%d, %d]", name, key, x, lo, CONFIG_INT_MAX);
     *out = (int)x;
@@ -151,8 +158,63 @@ static int parse_rope(const json_t *rs, const char *field, duo_model_config *cfg
     return duo_fail(err, "%s: %s type '%s' is not supported (null, linear or llama3)", name, field, type);
 }
 
+/* The supported families; `architecture` is what transformers writes in "architectures". */
+static const struct {
+    const char *model_type, *architecture;
+} families[] = {
+    {"llama", "LlamaForCausalLM"},
+    {"mistral", "MistralForCausalLM"},
+    {"qwen2", "Qwen2ForCausalLM"},
+    {"qwen3", "Qwen3ForCausalLM"},
+};
+#define N_FAMILIES (sizeof families / sizeof *families)
+#define FAMILY_LIST "llama, mistral, qwen2 or qwen3"
+#define ARCH_LIST "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM or Qwen3ForCausalLM"
+
+/* Mixture-of-experts relatives of the supported families, refused by name. */
+static const char *const moe_types[] = {"mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "llama4", "llama4_text",
+                                        "deepseek_v2", "deepseek_v3", "dbrx", "jamba", "olmoe", "granitemoe"};
+
 static int is_supported_architecture(const char *a) {
-    return !strcmp(a, "LlamaForCausalLM") || !strcmp(a, "MistralForCausalLM");
+    for (size_t i = 0; i < N_FAMILIES; i++)
+        if (!strcmp(a, families[i].architecture)) return 1;
+    return 0;
+}
+
+static int is_supported_model_type(const char *t) {
+    for (size_t i = 0; i < N_FAMILIES; i++)
+        if (!strcmp(t, families[i].model_type)) return 1;
+    return 0;
+}
+
+/* layer_types (transformers >= 4.53): every layer must use full attention. */
+static int check_layer_types(const json_t *root, const char *name, duo_error *err) {
+    const json_t *lt = json_object_get(root, "layer_types");
+    if (is_absent(lt)) return 0;
+    if (!json_is_array(lt)) return duo_fail(err, "%s: field 'layer_types' must be a list", name);
+    for (size_t i = 0; i < json_array_size(lt); i++) {
+        const char *s = json_string_value(json_array_get(lt, i));
+        if (!s) return duo_fail(err, "%s: field 'layer_types' must list strings", name);
+        if (strcmp(s, "full_attention"))
+            return duo_fail(err, "%s: layer_types[%zu] is '%s': only full-attention layers are supported", name, i, s);
+    }
+    return 0;
+}
+
+/* The Qwen-specific keys: sliding windows off, q/k/v biases (qwen2) or q/k norms (qwen3). */
+static int parse_qwen(const json_t *root, duo_model_config *cfg, const char *name, duo_error *err) {
+    if (require_false(root, "use_sliding_window", "sliding-window attention layers", name, err) ||
+        check_layer_types(root, name, err))
+        return -1;
+    if (!strcmp(cfg->model_type, "qwen2")) {
+        /* Qwen2Attention always builds q/k/v with bias and o_proj without; a config key changes nothing. */
+        cfg->attention_bias = 1;
+    } else {
+        if (require_false(root, "attention_bias", "Qwen3 with attention_bias would bias o_proj too", name, err))
+            return -1;
+        cfg->qk_norm = 1;
+    }
+    return 0;
 }
 
 static int parse_object(const json_t *root, const char *name, duo_model_config *cfg, duo_error *err) {
@@ -161,8 +223,13 @@ static int parse_object(const json_t *root, const char *name, duo_model_config *
 
     if (get_string(root, "model_type", cfg->model_type, sizeof cfg->model_type, name, err)) return -1;
     if (!cfg->model_type[0]) return duo_fail(err, "%s: missing field 'model_type'", name);
-    if (strcmp(cfg->model_type, "llama") && strcmp(cfg->model_type, "mistral"))
-        return duo_fail(err, "%s: model_type '%s' is not supported (llama or mistral)", name, cfg->model_type);
+    for (size_t i = 0; i < sizeof moe_types / sizeof *moe_types; i++)
+        if (!strcmp(cfg->model_type, moe_types[i]))
+            return duo_fail(err, "%s: model_type '%s' is a mixture-of-experts model, which is not supported (" FAMILY_LIST ")",
+                            name, cfg->model_type);
+    if (!is_supported_model_type(cfg->model_type))
+        return duo_fail(err, "%s: model_type '%s' is not supported (" FAMILY_LIST ")", name, cfg->model_type);
+    int qwen = !strncmp(cfg->model_type, "qwen", 4);
 
     const json_t *archs = json_object_get(root, "architectures");
     if (!is_absent(archs)) {
@@ -171,8 +238,8 @@ static int parse_object(const json_t *root, const char *name, duo_model_config *
             const json_t *a = json_array_get(archs, i);
             if (!json_is_string(a)) return duo_fail(err, "%s: field 'architectures' must list strings", name);
             if (!is_supported_architecture(json_string_value(a)))
-                return duo_fail(err, "%s: architectures '%s' is not supported (LlamaForCausalLM or MistralForCausalLM)",
-                                name, json_string_value(a));
+                return duo_fail(err, "%s: architectures '%s' is not supported (" ARCH_LIST ")", name,
+                                json_string_value(a));
             if (i == 0) snprintf(cfg->architecture, sizeof cfg->architecture, "%s", json_string_value(a));
         }
     }
@@ -185,9 +252,10 @@ static int parse_object(const json_t *root, const char *name, duo_model_config *
         if (!is_absent(v) && !(json_whole(v, &x) && x == 0))
             return duo_fail(err, "%s: '%s' is set: mixture-of-experts models are not supported", name, moe_keys[i]);
     }
-    if (require_false(root, "attention_bias", "q/k/v/o projections without bias only", name, err) ||
-        require_false(root, "mlp_bias", "MLP projections without bias only", name, err))
+    if (qwen ? parse_qwen(root, cfg, name, err)
+             : require_false(root, "attention_bias", "q/k/v/o projections without bias only", name, err))
         return -1;
+    if (require_false(root, "mlp_bias", "MLP projections without bias only", name, err)) return -1;
     char act[32];
     if (get_string(root, "hidden_act", act, sizeof act, name, err)) return -1;
     if (act[0] && strcmp(act, "silu"))
@@ -204,7 +272,9 @@ static int parse_object(const json_t *root, const char *name, duo_model_config *
     if (cfg->num_attention_heads % cfg->num_key_value_heads)
         return duo_fail(err, "%s: num_attention_heads (%d) is not a multiple of num_key_value_heads (%d)", name,
                         cfg->num_attention_heads, cfg->num_key_value_heads);
-    if (is_absent(json_object_get(root, "head_dim"))) {
+    if (is_absent(json_object_get(root, "head_dim")) && !strcmp(cfg->model_type, "qwen3")) {
+        cfg->head_dim = 128; /* Qwen3Config's default, not hidden/heads */
+    } else if (is_absent(json_object_get(root, "head_dim"))) {
         if (cfg->hidden_size % cfg->num_attention_heads)
             return duo_fail(err, "%s: hidden_size (%d) is not a multiple of num_attention_heads (%d) and no head_dim is given",
                             name, cfg->hidden_size, cfg->num_attention_heads);
@@ -233,6 +303,7 @@ static int parse_object(const json_t *root, const char *name, duo_model_config *
         get_token_id(root, "eos_token_id", &cfg->eos_token_id, name, err) ||
         get_int(root, "sliding_window", 0, 0, &cfg->sliding_window, name, err))
         return -1;
+    if (qwen) cfg->sliding_window = 0; /* present in Qwen configs but unused: use_sliding_window is false */
     if (get_string(root, "torch_dtype", cfg->torch_dtype, sizeof cfg->torch_dtype, name, err)) return -1;
     if (!cfg->torch_dtype[0] && get_string(root, "dtype", cfg->torch_dtype, sizeof cfg->torch_dtype, name, err))
         return -1;
@@ -241,7 +312,7 @@ static int parse_object(const json_t *root, const char *name, duo_model_config *
 
 int model_config_parse(const char *json, size_t len, const char *name, duo_model_config *cfg, duo_error *err) {
     json_error_t jerr;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = duo_json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         memset(cfg, 0, sizeof *cfg);
         return duo_fail(err, "%s: not valid JSON (line %d, column %d): %s", name, jerr.line, jerr.column, jerr.text);

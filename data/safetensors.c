@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "data/fileio.h"
+#include "data/json.h"
 
 /* The reference implementation refuses headers above 100 MB; so do we (a corrupt length is not a malloc). */
 #define HEADER_MAX ((uint64_t)100 << 20)
@@ -141,7 +142,7 @@ static int parse_file(duo_checkpoint *ck, size_t fi, const unsigned char *data, 
                         (unsigned long long)hlen, size);
     if (hlen > HEADER_MAX) return duo_fail(err, "%s: header length %llu is over the 100 MB limit", file, (unsigned long long)hlen);
     json_error_t jerr;
-    json_t *root = json_loadb((const char *)data + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = duo_json_loadb((const char *)data + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
         return duo_fail(err, "%s: header is not valid JSON (column %d): %s", file, jerr.column, jerr.text);
     if (!json_is_object(root)) {
@@ -214,7 +215,7 @@ static int open_sharded(duo_checkpoint *ck, const char *dir, const char *index_p
     char *text = file_read_all(index_path, &len, err);
     if (!text) return -1;
     json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = duo_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
     if (!root)
         return duo_fail(err, "%s: not valid JSON (line %d, column %d): %s", index_path, jerr.line, jerr.column, jerr.text);

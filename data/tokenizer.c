@@ -36,9 +36,11 @@ int tokenizer_encode(const duo_tokenizer *tok, const char *text, size_t len, int
     size_t valid = utf8_valid_prefix(text, len);
     if (valid != len) return duo_fail(err, "%s: encode: the text is not valid UTF-8 (byte offset %zu)", tok->path, valid);
     size_t start_len = out->len;
+    int start_oom = out->oom;
+    out->oom = 0;
     if (add_special_tokens) push_template_part(tok, 0, out);
     tok_work w = {0};
-    w.md = pcre2_match_data_create(16, NULL);
+    if (!(w.md = pcre2_match_data_create(16, NULL))) return duo_fail(err, "%s: encode: out of memory", tok->path);
     w.cache_locked = tok_bpe_cache_lock(&tok->bpe);
     int rc = tok_split_added(tok, &w, len ? text : "", len, &w.a, err);
     if (!rc) rc = tok_pretokenize(tok, &w, err);
@@ -51,10 +53,17 @@ int tokenizer_encode(const duo_tokenizer *tok, const char *text, size_t len, int
     tok_work_free(&w);
     if (rc) {
         out->len = start_len;
+        out->oom = start_oom;
         duo_error_prefix(err, "%s: encode", tok->path);
         return -1;
     }
     if (add_special_tokens) push_template_part(tok, 1, out);
+    if (out->oom) {
+        size_t n = out->len - start_len;
+        out->len = start_len;
+        return duo_fail(err, "%s: encode: out of memory (%zu ids so far)", tok->path, n);
+    }
+    out->oom = start_oom;
     return 0;
 }
 

@@ -19,6 +19,7 @@ int tok_load_added(duo_tokenizer *tok, json_t *j, duo_error *err) {
     if (!j || json_is_null(j)) return 0;
     if (!json_is_array(j)) return duo_fail(err, "\"added_tokens\" must be an array");
     tok->added = calloc(json_array_size(j) + 1, sizeof *tok->added);
+    if (!tok->added) return duo_fail(err, "added_tokens: out of memory");
     size_t i;
     json_t *o;
     json_array_foreach(j, i, o) {
@@ -30,7 +31,7 @@ int tok_load_added(duo_tokenizer *tok, json_t *j, duo_error *err) {
             return duo_fail(err, "added_tokens[%zu]: \"content\" must be a non-empty string", i);
         tok_added *a = &tok->added[tok->n_added];
         a->len = json_string_length(content);
-        a->content = malloc(a->len + 1);
+        if (!(a->content = malloc(a->len + 1))) return duo_fail(err, "added_tokens[%zu]: out of memory", i);
         memcpy(a->content, json_string_value(content), a->len + 1);
         tok->n_added++;
         a->id = (int32_t)json_integer_value(id);
@@ -63,6 +64,7 @@ int tok_added_build_sets(duo_tokenizer *tok, tok_work *w, duo_error *err) {
     for (int pass = 0; pass < 2; pass++) {
         tok_added_set *set = pass ? &tok->normalized_set : &tok->raw_set;
         set->order = malloc((tok->n_added + 1) * sizeof *set->order);
+        if (!set->order) return duo_fail(err, "added_tokens: out of memory");
         for (size_t i = 0; i < tok->n_added; i++) {
             tok_added *a = &tok->added[i];
             if (a->normalized != pass) continue;
@@ -70,7 +72,7 @@ int tok_added_build_sets(duo_tokenizer *tok, tok_work *w, duo_error *err) {
                 const char *s;
                 size_t n;
                 if (tok_normalize(tok, w, a->content, a->len, &s, &n, err)) return -1;
-                a->pattern = malloc(n + 1);
+                if (!(a->pattern = malloc(n + 1))) return duo_fail(err, "added_tokens[%zu]: out of memory", i);
                 memcpy(a->pattern, s, n);
                 a->pattern[n] = '\0';
                 a->pattern_len = n;
@@ -180,5 +182,6 @@ int tok_split_added(const duo_tokenizer *tok, tok_work *w, const char *text, siz
         if (tok_normalize(tok, w, w->b.buf + pc.off, pc.len, &s, &n, err)) return -1;
         split_on_set(tok, w->md, &tok->normalized_set, s, n, pc.at_start, out);
     }
+    if (w->b.oom || out->oom) return duo_fail(err, "added tokens: out of memory for the pieces");
     return 0;
 }

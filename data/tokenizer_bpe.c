@@ -29,10 +29,16 @@ struct tok_cache {
     size_t ids_len, ids_cap;
 };
 
+/* NULL when out of memory: encoding then runs without a cache. */
 static tok_cache *cache_new(void) {
     tok_cache *c = calloc(1, sizeof *c);
-    pthread_mutex_init(&c->mu, NULL);
+    if (!c) return NULL;
     c->slots = calloc(CACHE_SLOTS, sizeof *c->slots);
+    if (!c->slots) {
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_init(&c->mu, NULL);
     return c;
 }
 
@@ -59,12 +65,16 @@ static void cache_put(tok_cache *c, const char *s, size_t len, uint64_t h, const
         c->count = c->keys_len = c->ids_len = 0;
     }
     if (c->keys_len + len > c->keys_cap) {
+        char *k = realloc(c->keys, (c->keys_len + len) * 2);
+        if (!k) return; /* out of memory: the word is just not cached */
+        c->keys = k;
         c->keys_cap = (c->keys_len + len) * 2;
-        c->keys = realloc(c->keys, c->keys_cap);
     }
     if (c->ids_len + n > c->ids_cap) {
+        int32_t *v = realloc(c->ids, (c->ids_len + n) * 2 * sizeof *c->ids);
+        if (!v) return;
+        c->ids = v;
         c->ids_cap = (c->ids_len + n) * 2;
-        c->ids = realloc(c->ids, c->ids_cap * sizeof *c->ids);
     }
     size_t j = h & (CACHE_SLOTS - 1);
     while (c->slots[j].key_len) j = (j + 1) & (CACHE_SLOTS - 1);
@@ -122,12 +132,13 @@ int tok_load_bpe(tok_bpe *bpe, json_t *j, duo_error *err) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= TOK_MAX_ID)
             return duo_fail(err, "model: vocab entry \"%.100s\" must have an integer id in [0, %d)", key, TOK_MAX_ID);
         int32_t id = (int32_t)json_integer_value(v);
-        tok_str_map_put(&bpe->vocab, key, strlen(key), id);
+        if (tok_str_map_put(&bpe->vocab, key, strlen(key), id)) return duo_fail(err, "model: out of memory for the vocab");
         if (id > max_id) max_id = id;
     }
     bpe->vocab_count = bpe->vocab.count;
     bpe->n_ids = max_id + 1;
     bpe->id_to_token = calloc((size_t)bpe->n_ids + 1, sizeof *bpe->id_to_token);
+    if (!bpe->id_to_token) return duo_fail(err, "model: out of memory for %d ids", bpe->n_ids);
     for (size_t i = 0; i < bpe->vocab.cap; i++) {
         tok_str_slot *s = &bpe->vocab.slots[i];
         if (s->key && !bpe->id_to_token[s->value]) bpe->id_to_token[s->value] = s->key;
@@ -153,6 +164,7 @@ int tok_load_bpe(tok_bpe *bpe, json_t *j, duo_error *err) {
         if (ia < 0) return duo_fail(err, "model: merges[%zu] names token \"%.*s\" that is not in the vocab", i, (int)(la > 100 ? 100 : la), a);
         if (ib < 0) return duo_fail(err, "model: merges[%zu] names token \"%.*s\" that is not in the vocab", i, (int)(lb > 100 ? 100 : lb), b);
         char *ab = malloc(la + lb + 1);
+        if (!ab) return duo_fail(err, "model: out of memory at merges[%zu]", i);
         memcpy(ab, a, la);
         memcpy(ab + la, b, lb);
         int32_t inew = vocab_id(bpe, ab, la + lb);
@@ -161,7 +173,8 @@ int tok_load_bpe(tok_bpe *bpe, json_t *j, duo_error *err) {
             return duo_fail(err, "model: merges[%zu]: the merged token \"%.*s%.*s\" is not in the vocab", i,
                             (int)(la > 100 ? 100 : la), a, (int)(lb > 100 ? 100 : lb), b);
         if (i > INT32_MAX) return duo_fail(err, "model: too many merges");
-        tok_pair_map_put(&bpe->merges, tok_pair_key(ia, ib), (int32_t)i, inew);
+        if (tok_pair_map_put(&bpe->merges, tok_pair_key(ia, ib), (int32_t)i, inew))
+            return duo_fail(err, "model: out of memory at merges[%zu]", i);
     }
 
     /* Can a SentencePiece-style word ("▁The▁cat...") be cut before each "▁" that follows another
@@ -185,7 +198,7 @@ int tok_load_bpe(tok_bpe *bpe, json_t *j, duo_error *err) {
     json_t *unk = json_object_get(j, "unk_token");
     if (unk && !json_is_null(unk)) {
         if (!json_is_string(unk)) return duo_fail(err, "model: \"unk_token\" must be a string or null");
-        bpe->unk_token = strdup(json_string_value(unk));
+        if (!(bpe->unk_token = strdup(json_string_value(unk)))) return duo_fail(err, "model: out of memory");
         bpe->unk_id = vocab_id(bpe, bpe->unk_token, strlen(bpe->unk_token));
     }
     for (int b = 0; b < 256; b++) {
@@ -197,10 +210,10 @@ int tok_load_bpe(tok_bpe *bpe, json_t *j, duo_error *err) {
     return 0;
 }
 
-void tok_bpe_fold_byte_level(duo_tokenizer *tok) {
-    if (!tok->n_pretoks) return;
+int tok_bpe_fold_byte_level(duo_tokenizer *tok, duo_error *err) {
+    if (!tok->n_pretoks) return 0;
     tok_pretok *last = &tok->pretoks[tok->n_pretoks - 1];
-    if (last->type != PRE_BYTE_LEVEL) return;
+    if (last->type != PRE_BYTE_LEVEL) return 0;
     /* The model will see raw bytes: index every token whose characters all come from the byte table
      * by those bytes.  The table is a bijection, so lookups give the same ids as on mapped text. */
     tok_bpe *bpe = &tok->bpe;
@@ -208,6 +221,7 @@ void tok_bpe_fold_byte_level(duo_tokenizer *tok) {
         tok_str_slot *s = &bpe->vocab.slots[i];
         if (!s->key) continue;
         char *raw = malloc(s->len + 1);
+        if (!raw) return duo_fail(err, "model: out of memory for the byte-level vocab");
         size_t n = 0, k = 0;
         int ok = utf8_valid_prefix(s->key, s->len) == s->len;
         while (ok && k < s->len) {
@@ -217,11 +231,15 @@ void tok_bpe_fold_byte_level(duo_tokenizer *tok) {
             else raw[n++] = (char)b;
             k += cl;
         }
-        if (ok) tok_str_map_put(&bpe->vocab_raw, raw, n, s->value);
+        if (ok && tok_str_map_put(&bpe->vocab_raw, raw, n, s->value)) {
+            free(raw);
+            return duo_fail(err, "model: out of memory for the byte-level vocab");
+        }
         free(raw);
     }
     last->map_bytes = 0;
     bpe->raw_input = 1;
+    return 0;
 }
 
 void tok_bpe_free(tok_bpe *bpe) {
@@ -272,11 +290,27 @@ static merge_entry heap_pop(merge_entry *h, size_t *n) {
     return top;
 }
 
+/* Room for `need` symbols (merge_word reserves its worst case up front). */
+static int reserve_symbols(tok_work *w, size_t need, duo_error *err) {
+    if (need <= w->bpe_sym_cap) return 0;
+    size_t cap = need < 256 ? 256 : need * 2;
+    void *p = realloc(w->bpe_sym, cap * sizeof(symbol));
+    if (!p) return duo_fail(err, "out of memory for a %zu-symbol word", need);
+    w->bpe_sym = p;
+    w->bpe_sym_cap = cap;
+    return 0;
+}
+
+static int reserve_heap(tok_work *w, size_t need, duo_error *err) {
+    if (need <= w->bpe_heap_cap) return 0;
+    void *p = realloc(w->bpe_heap, need * sizeof(merge_entry));
+    if (!p) return duo_fail(err, "out of memory for the merges of a word");
+    w->bpe_heap = p;
+    w->bpe_heap_cap = need;
+    return 0;
+}
+
 static symbol *add_symbol(tok_work *w, size_t *n, int32_t id, uint32_t len) {
-    if (*n >= w->bpe_sym_cap) {
-        w->bpe_sym_cap = w->bpe_sym_cap ? w->bpe_sym_cap * 2 : 256;
-        w->bpe_sym = realloc(w->bpe_sym, w->bpe_sym_cap * sizeof(symbol));
-    }
     symbol *s = (symbol *)w->bpe_sym + *n;
     *s = (symbol){id, (int32_t)*n - 1, (int32_t)*n + 1, len};
     (*n)++;
@@ -289,6 +323,8 @@ static int merge_word(const tok_bpe *bpe, tok_work *w, const char *s, size_t len
     size_t n = 0;
     int32_t unk_pending = -1;
     uint32_t unk_len = 0;
+    /* at most one symbol per byte, or two (a byte-level character's UTF-8) with byte fallback on raw input */
+    if (reserve_symbols(w, 2 * len + 1, err)) return -1;
     for (size_t i = 0; i < len;) {
         size_t cl = bpe->raw_input ? 1 : tok_utf8_len((unsigned char)s[i]);
         if (cl > len - i) cl = len - i;
@@ -337,10 +373,7 @@ static int merge_word(const tok_bpe *bpe, tok_work *w, const char *s, size_t len
     symbol *sym = w->bpe_sym;
     sym[n - 1].next = -1;
 
-    if (w->bpe_heap_cap < n * 2 + 16) {
-        w->bpe_heap_cap = n * 2 + 16;
-        w->bpe_heap = realloc(w->bpe_heap, w->bpe_heap_cap * sizeof(merge_entry));
-    }
+    if (reserve_heap(w, n * 2 + 16, err)) return -1;
     merge_entry *heap = w->bpe_heap;
     size_t hn = 0;
     for (size_t i = 0; i + 1 < n; i++) {
@@ -362,8 +395,7 @@ static int merge_word(const tok_bpe *bpe, tok_work *w, const char *s, size_t len
         if (right.next >= 0) sym[right.next].prev = top.pos;
         /* at most two new entries per merge: heap capacity n*2 is enough */
         if (hn + 2 > w->bpe_heap_cap) {
-            w->bpe_heap_cap *= 2;
-            w->bpe_heap = realloc(w->bpe_heap, w->bpe_heap_cap * sizeof(merge_entry));
+            if (reserve_heap(w, w->bpe_heap_cap * 2, err)) return -1;
             heap = w->bpe_heap;
         }
         if (cur->prev >= 0) {

@@ -51,10 +51,15 @@ static int load_one(duo_tokenizer *tok, json_t *j, int depth, duo_error *err) {
         if (!json_is_string(ps) || !json_string_length(ps) || !json_is_string(c))
             return duo_fail(err, "decoder Replace: needs \"pattern\": {\"String\": ...} and \"content\"");
         d.pattern_len = json_string_length(ps);
-        d.pattern = malloc(d.pattern_len + 1);
-        memcpy(d.pattern, json_string_value(ps), d.pattern_len + 1);
         d.content_len = json_string_length(c);
+        d.pattern = malloc(d.pattern_len + 1);
         d.content = malloc(d.content_len + 1);
+        if (!d.pattern || !d.content) {
+            free(d.pattern);
+            free(d.content);
+            return duo_fail(err, "decoder Replace: out of memory");
+        }
+        memcpy(d.pattern, json_string_value(ps), d.pattern_len + 1);
         memcpy(d.content, json_string_value(c), d.content_len + 1);
     } else if (!strcmp(type, "Metaspace")) {
         d.type = DEC_METASPACE;
@@ -68,7 +73,13 @@ static int load_one(duo_tokenizer *tok, json_t *j, int depth, duo_error *err) {
         return duo_fail(err, "unsupported decoder type \"%s\" (supported: Sequence, ByteLevel, Metaspace, Replace, "
                              "ByteFallback, Fuse, Strip)", type);
     }
-    tok->decoders = realloc(tok->decoders, (tok->n_decoders + 1) * sizeof *tok->decoders);
+    tok_decoder *grown = realloc(tok->decoders, (tok->n_decoders + 1) * sizeof *tok->decoders);
+    if (!grown) {
+        free(d.pattern);
+        free(d.content);
+        return duo_fail(err, "decoder %s: out of memory", type);
+    }
+    tok->decoders = grown;
     tok->decoders[tok->n_decoders++] = d;
     return 0;
 }
@@ -86,23 +97,39 @@ typedef struct {
     size_t n;
 } str;
 
+/* Out of memory anywhere sets oom (the string is dropped) and decode returns NULL at the end. */
 typedef struct {
     str *v;
     size_t n, cap;
+    int oom;
 } strs;
 
+/* Takes ownership of p (NULL: an allocation failed before). */
 static void strs_push(strs *l, char *p, size_t n) {
+    if (!p) {
+        l->oom = 1;
+        return;
+    }
     if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        str *v = realloc(l->v, cap * sizeof *l->v);
+        if (!v) {
+            free(p);
+            l->oom = 1;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
     }
     l->v[l->n++] = (str){p, n};
 }
 
 static void strs_push_copy(strs *l, const char *p, size_t n) {
     char *c = malloc(n + 1);
-    memcpy(c, p, n);
-    c[n] = '\0';
+    if (c) {
+        memcpy(c, p, n);
+        c[n] = '\0';
+    }
     strs_push(l, c, n);
 }
 
@@ -117,6 +144,7 @@ static str join(const strs *l) {
     size_t total = 0;
     for (size_t i = 0; i < l->n; i++) total += l->v[i].n;
     char *p = malloc(total + 1), *o = p;
+    if (!p) return (str){NULL, 0};
     for (size_t i = 0; i < l->n; i++) {
         memcpy(o, l->v[i].p, l->v[i].n);
         o += l->v[i].n;
@@ -151,6 +179,10 @@ static void apply(const tok_decoder *d, strs *in, strs *out) {
         size_t total = 0;
         for (size_t i = 0; i < in->n; i++) total += in->v[i].n;
         char *bytes = malloc(total + 1);
+        if (!bytes) {
+            out->oom = 1;
+            return;
+        }
         size_t m = 0;
         for (size_t i = 0; i < in->n; i++) {
             const str *t = &in->v[i];
@@ -181,8 +213,14 @@ static void apply(const tok_decoder *d, strs *in, strs *out) {
             int b = i < in->n ? byte_token(&in->v[i]) : -1;
             if (b >= 0) {
                 if (big_n == big_cap) {
+                    char *grown = realloc(big, big_cap ? big_cap * 2 : 64);
+                    if (!grown) {
+                        free(big);
+                        out->oom = 1;
+                        return;
+                    }
+                    big = grown;
                     big_cap = big_cap ? big_cap * 2 : 64;
-                    big = realloc(big, big_cap);
                 }
                 big[big_n++] = (char)b;
                 continue;
@@ -207,6 +245,10 @@ static void apply(const tok_decoder *d, strs *in, strs *out) {
                 else k++;
             char *o = malloc(t->n + cnt * d->content_len + 1);
             size_t m = 0;
+            if (!o) {
+                out->oom = 1;
+                return;
+            }
             for (size_t k = 0; k < t->n;) {
                 if (k + d->pattern_len <= t->n && !memcmp(t->p + k, d->pattern, d->pattern_len)) {
                     memcpy(o + m, d->content, d->content_len);
@@ -242,6 +284,10 @@ static void apply(const tok_decoder *d, strs *in, strs *out) {
             const str *t = &in->v[i];
             char *o = malloc(t->n + 1);
             size_t m = 0, cl;
+            if (!o) {
+                out->oom = 1;
+                return;
+            }
             for (size_t k = 0; k < t->n; k += cl) {
                 uint32_t cp = tok_utf8_decode(t->p + k, &cl);
                 if (cp == d->repl_cp) {
@@ -262,8 +308,10 @@ static int32_t added_index(const duo_tokenizer *tok, int32_t id) {
     return id >= 0 && id < tok->n_added_by_id ? tok->added_by_id[id] : -1;
 }
 
-char *tokenizer_decode(const duo_tokenizer *tok, const int32_t *ids, size_t n, int skip_special_tokens) {
+char *tokenizer_decode_len(const duo_tokenizer *tok, const int32_t *ids, size_t n, int skip_special_tokens,
+                           size_t *len) {
     strs cur = {0};
+    if (len) *len = 0;
     for (size_t i = 0; i < n; i++) {
         int32_t a = added_index(tok, ids[i]);
         if (a >= 0) {
@@ -278,10 +326,18 @@ char *tokenizer_decode(const duo_tokenizer *tok, const int32_t *ids, size_t n, i
         if (skip_special_tokens && tok_str_map_get(&tok->special_contents, t, strlen(t)) >= 0) continue;
         strs_push_copy(&cur, t, strlen(t));
     }
+    if (cur.oom) {
+        strs_free(&cur);
+        return NULL;
+    }
     if (!tok->has_decoder) {  /* no decoder: tokens joined by spaces */
         size_t total = 0;
         for (size_t i = 0; i < cur.n; i++) total += cur.v[i].n + 1;
         char *s = malloc(total + 1), *o = s;
+        if (!s) {
+            strs_free(&cur);
+            return NULL;
+        }
         for (size_t i = 0; i < cur.n; i++) {
             if (i) *o++ = ' ';
             memcpy(o, cur.v[i].p, cur.v[i].n);
@@ -289,6 +345,7 @@ char *tokenizer_decode(const duo_tokenizer *tok, const int32_t *ids, size_t n, i
         }
         *o = '\0';
         strs_free(&cur);
+        if (len) *len = (size_t)(o - s);
         return s;
     }
     for (size_t k = 0; k < tok->n_decoders; k++) {
@@ -296,8 +353,17 @@ char *tokenizer_decode(const duo_tokenizer *tok, const int32_t *ids, size_t n, i
         apply(&tok->decoders[k], &cur, &next);
         strs_free(&cur);
         cur = next;
+        if (cur.oom) {
+            strs_free(&cur);
+            return NULL;
+        }
     }
     str s = join(&cur);
     strs_free(&cur);
+    if (s.p && len) *len = s.n;
     return s.p;
+}
+
+char *tokenizer_decode(const duo_tokenizer *tok, const int32_t *ids, size_t n, int skip_special_tokens) {
+    return tokenizer_decode_len(tok, ids, n, skip_special_tokens, NULL);
 }

@@ -31,11 +31,12 @@ typedef struct {
     size_t len, cap;
     tok_piece *v;
     size_t n, vcap;
+    int oom;           /* an append ran out of memory (the piece was dropped); cleared by tok_pieces_clear */
 } tok_pieces;
 
 void tok_pieces_clear(tok_pieces *p);
 void tok_pieces_free(tok_pieces *p);
-/* Appends bytes to the arena; returns their offset. */
+/* Appends bytes to the arena; returns their offset (on out of memory: sets oom, copies nothing). */
 size_t tok_pieces_bytes(tok_pieces *p, const char *s, size_t len);
 /* Appends a piece whose bytes are s[0..len) (copied); empty text pieces are dropped as HF does. */
 void tok_pieces_add(tok_pieces *p, const char *s, size_t len, int32_t id, int at_start);
@@ -55,6 +56,7 @@ typedef struct { size_t start, end; } tok_span;
 typedef struct {
     tok_span *v;
     size_t n, cap;
+    int oom;           /* a match was dropped for want of memory */
 } tok_spans;
 /* All matches of re in s[0..len). */
 int tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s, size_t len, tok_spans *out,
@@ -62,7 +64,7 @@ int tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s,
 
 /* ---- normalizers ---- */
 
-enum { NORM_PREPEND, NORM_REPLACE };
+enum { NORM_PREPEND, NORM_REPLACE, NORM_NFC, NORM_NFD, NORM_NFKC, NORM_NFKD };
 typedef struct {
     int type;
     char *text;        /* Prepend: the prefix; Replace: the content */
@@ -178,7 +180,7 @@ int tok_load_post_processor(duo_tokenizer *tok, json_t *j, duo_error *err);
 /* After the normalizers and added tokens are loaded: the match sets of the added tokens. */
 int tok_added_build_sets(duo_tokenizer *tok, tok_work *w, duo_error *err);
 /* Builds vocab_raw and turns ByteLevel's mapping off when it is the last pre-tokenizer step. */
-void tok_bpe_fold_byte_level(duo_tokenizer *tok);
+int tok_bpe_fold_byte_level(duo_tokenizer *tok, duo_error *err);
 void tok_bpe_free(tok_bpe *bpe);
 
 /* Scratch space for one encode call (regex match data, piece lists, BPE work arrays). */

@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include "data/fileio.h"
+#include "data/json.h"
 #include "data/tokenizer_impl.h"
 #include "data/tokenizer_utf8.h"
 
@@ -24,14 +25,20 @@ static char *read_maybe_zst(const char *path, size_t *len, duo_error *err) {
     char *out = malloc(cap + 1);
     ZSTD_inBuffer in = {raw, n, 0};
     int bad = 0;
-    for (;;) {
+    if (!out || !dc) bad = duo_fail(err, "%s: out of memory", path);
+    while (!bad) {
         if (cap - m < ZSTD_DStreamOutSize()) {
             if (cap > MAX_TOKENIZER_BYTES) {
                 bad = duo_fail(err, "%s: decompressed size over %zu bytes", path, MAX_TOKENIZER_BYTES);
                 break;
             }
+            char *grown = realloc(out, cap * 2 + 1);
+            if (!grown) {
+                bad = duo_fail(err, "%s: out of memory for %zu decompressed bytes", path, cap * 2);
+                break;
+            }
+            out = grown;
             cap *= 2;
-            out = realloc(out, cap + 1);
         }
         ZSTD_outBuffer ob = {out, cap, m};
         size_t ret = ZSTD_decompressStream(dc, &ob, &in);
@@ -59,15 +66,21 @@ static char *read_maybe_zst(const char *path, size_t *len, duo_error *err) {
 
 /* ---- post-processor ---- */
 
-static void tmpl_add(duo_tokenizer *tok, const int32_t *ids, size_t n) {
-    tok->tmpl = realloc(tok->tmpl, (tok->n_tmpl + 1) * sizeof *tok->tmpl);
-    tok_template_item *it = &tok->tmpl[tok->n_tmpl++];
-    it->n = n;
-    it->ids = NULL;
+/* Appends a template item (ids NULL: the sequence); -1 when out of memory. */
+static int tmpl_add(duo_tokenizer *tok, const int32_t *ids, size_t n) {
+    int32_t *copy = NULL;
     if (ids) {
-        it->ids = malloc((n ? n : 1) * sizeof *it->ids);
-        memcpy(it->ids, ids, n * sizeof *ids);
+        if (!(copy = malloc((n ? n : 1) * sizeof *copy))) return -1;
+        memcpy(copy, ids, n * sizeof *ids);
     }
+    tok_template_item *grown = realloc(tok->tmpl, (tok->n_tmpl + 1) * sizeof *tok->tmpl);
+    if (!grown) {
+        free(copy);
+        return -1;
+    }
+    tok->tmpl = grown;
+    tok->tmpl[tok->n_tmpl++] = (tok_template_item){copy, n};
+    return 0;
 }
 
 static void tmpl_clear(duo_tokenizer *tok) {
@@ -91,7 +104,7 @@ static int load_template(duo_tokenizer *tok, json_t *j, duo_error *err) {
         if (json_is_object(seq)) {
             if (have_seq) return duo_fail(err, "post_processor TemplateProcessing: \"single\" names the sequence twice");
             have_seq = 1;
-            tmpl_add(tok, NULL, 0);
+            if (tmpl_add(tok, NULL, 0)) return duo_fail(err, "post_processor TemplateProcessing: out of memory");
             continue;
         }
         const char *name = json_string_value(json_object_get(sp, "id"));
@@ -101,6 +114,7 @@ static int load_template(duo_tokenizer *tok, json_t *j, duo_error *err) {
             return duo_fail(err, "post_processor TemplateProcessing: special token \"%.100s\" has no \"ids\"", name);
         size_t n = json_array_size(ids), k;
         int32_t *v = malloc(n * sizeof *v);
+        if (!v) return duo_fail(err, "post_processor TemplateProcessing: out of memory");
         json_t *x;
         json_array_foreach(ids, k, x) {
             if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > INT32_MAX) {
@@ -109,8 +123,9 @@ static int load_template(duo_tokenizer *tok, json_t *j, duo_error *err) {
             }
             v[k] = (int32_t)json_integer_value(x);
         }
-        tmpl_add(tok, v, n);
+        int rc = tmpl_add(tok, v, n);
         free(v);
+        if (rc) return duo_fail(err, "post_processor TemplateProcessing: out of memory");
     }
     if (!have_seq) return duo_fail(err, "post_processor TemplateProcessing: \"single\" lacks the sequence $A");
     return 0;
@@ -127,9 +142,8 @@ static int load_cls_sep(duo_tokenizer *tok, json_t *j, const char *type, duo_err
         ids[k] = (int32_t)json_integer_value(id);
     }
     tmpl_clear(tok);
-    tmpl_add(tok, &ids[0], 1);
-    tmpl_add(tok, NULL, 0);
-    tmpl_add(tok, &ids[1], 1);
+    if (tmpl_add(tok, &ids[0], 1) || tmpl_add(tok, NULL, 0) || tmpl_add(tok, &ids[1], 1))
+        return duo_fail(err, "post_processor %s: out of memory", type);
     return 0;
 }
 
@@ -177,9 +191,8 @@ static const char *config_token(json_t *cfg, const char *key) {
 }
 
 static int apply_config(duo_tokenizer *tok, const char *path, duo_error *err) {
-    json_error_t je;
-    json_t *cfg = json_load_file(path, 0, &je);
-    if (!cfg) return duo_fail(err, "%s: invalid JSON at line %d: %s", path, je.line, je.text);
+    json_t *cfg = duo_json_load_file(path, 0, err);
+    if (!cfg) return -1;
     int rc = 0;
     if (!json_is_object(cfg)) {
         rc = duo_fail(err, "%s: expected a JSON object", path);
@@ -199,9 +212,11 @@ static int apply_config(duo_tokenizer *tok, const char *path, duo_error *err) {
         int add_bos = ab ? json_is_true(ab) : had_bos, add_eos = ae ? json_is_true(ae) : had_eos;
         int32_t b = tok->bos_id, e = tok->eos_id;
         tmpl_clear(tok);
-        if (add_bos && b >= 0) tmpl_add(tok, &b, 1);
-        tmpl_add(tok, NULL, 0);
-        if (add_eos && e >= 0) tmpl_add(tok, &e, 1);
+        if ((add_bos && b >= 0 && tmpl_add(tok, &b, 1)) || tmpl_add(tok, NULL, 0) ||
+            (add_eos && e >= 0 && tmpl_add(tok, &e, 1))) {
+            rc = duo_fail(err, "%s: out of memory", path);
+            goto out;
+        }
     }
 out:
     json_decref(cfg);
@@ -220,9 +235,9 @@ static int build(duo_tokenizer *tok, json_t *root, duo_error *err) {
         tok_load_decoder(tok, json_object_get(root, "decoder"), err) ||
         tok_load_post_processor(tok, json_object_get(root, "post_processor"), err))
         return -1;
-    tok_bpe_fold_byte_level(tok);
+    if (tok_bpe_fold_byte_level(tok, err)) return -1;
     tok_work w = {0};
-    w.md = pcre2_match_data_create(16, NULL);
+    if (!(w.md = pcre2_match_data_create(16, NULL))) return duo_fail(err, "out of memory");
     int rc = tok_added_build_sets(tok, &w, err);
     tok_work_free(&w);
     if (rc) return -1;
@@ -231,10 +246,13 @@ static int build(duo_tokenizer *tok, json_t *root, duo_error *err) {
         if (tok->added[i].id > max_id) max_id = tok->added[i].id;
     tok->n_added_by_id = max_id + 1;
     tok->added_by_id = malloc(((size_t)max_id + 2) * sizeof *tok->added_by_id);
+    if (!tok->added_by_id) return duo_fail(err, "out of memory for %zu added tokens", tok->n_added);
     for (int32_t i = 0; i <= max_id; i++) tok->added_by_id[i] = -1;
     for (size_t i = 0; i < tok->n_added; i++) {
         tok->added_by_id[tok->added[i].id] = (int32_t)i;
-        if (tok->added[i].special) tok_str_map_put(&tok->special_contents, tok->added[i].content, tok->added[i].len, 1);
+        if (tok->added[i].special &&
+            tok_str_map_put(&tok->special_contents, tok->added[i].content, tok->added[i].len, 1))
+            return duo_fail(err, "out of memory for %zu added tokens", tok->n_added);
     }
     bos_eos_from_template(tok);
     return 0;
@@ -243,10 +261,14 @@ static int build(duo_tokenizer *tok, json_t *root, duo_error *err) {
 duo_tokenizer *tokenizer_load_json(const char *json, size_t len, const char *name, duo_error *err) {
     tok_byte_to_cp(0);  /* builds the byte table before any thread may race for it */
     duo_tokenizer *tok = calloc(1, sizeof *tok);
-    tok->path = strdup(name ? name : "tokenizer.json");
+    if (!tok || !(tok->path = strdup(name ? name : "tokenizer.json"))) {
+        free(tok);
+        duo_fail(err, "%s: out of memory", name ? name : "tokenizer.json");
+        return NULL;
+    }
     tok->bos_id = tok->eos_id = -1;
     json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_ALLOW_NUL, &je);
+    json_t *root = duo_json_loadb(json, len, JSON_ALLOW_NUL, &je);
     if (!root) {
         duo_fail(err, "%s: invalid JSON at line %d, column %d: %s", tok->path, je.line, je.column, je.text);
         tokenizer_free(tok);

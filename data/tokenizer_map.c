@@ -24,9 +24,10 @@ uint64_t tok_hash(const void *data, size_t len) {
     return h;
 }
 
-static void str_map_grow(tok_str_map *m) {
+static int str_map_grow(tok_str_map *m) {
     size_t cap = m->cap ? m->cap * 2 : 64;
     tok_str_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots) return -1;
     for (size_t i = 0; i < m->cap; i++) {
         tok_str_slot *s = &m->slots[i];
         if (!s->key) continue;
@@ -37,11 +38,12 @@ static void str_map_grow(tok_str_map *m) {
     free(m->slots);
     m->slots = slots;
     m->cap = cap;
+    return 0;
 }
 
 int tok_str_map_put(tok_str_map *m, const char *key, size_t len, int32_t value) {
     if (len > UINT32_MAX) return -1;
-    if ((m->count + 1) * 2 > m->cap) str_map_grow(m);
+    if ((m->count + 1) * 2 > m->cap && str_map_grow(m)) return -1;
     uint64_t h = tok_hash(key, len);
     size_t j = h & (m->cap - 1);
     for (;; j = (j + 1) & (m->cap - 1)) {
@@ -53,6 +55,7 @@ int tok_str_map_put(tok_str_map *m, const char *key, size_t len, int32_t value) 
         }
     }
     char *copy = malloc(len + 1);
+    if (!copy) return -1;
     memcpy(copy, key, len);
     copy[len] = '\0';
     m->slots[j] = (tok_str_slot){h, copy, (uint32_t)len, value};
@@ -84,9 +87,10 @@ static size_t pair_slot(uint64_t key, size_t cap) {
     return (size_t)(h >> 20) & (cap - 1);
 }
 
-static void pair_map_grow(tok_pair_map *m) {
+static int pair_map_grow(tok_pair_map *m) {
     size_t cap = m->cap ? m->cap * 2 : 64;
     tok_pair_slot *slots = malloc(cap * sizeof *slots);
+    if (!slots) return -1;
     for (size_t i = 0; i < cap; i++) slots[i].key = UINT64_MAX;
     for (size_t i = 0; i < m->cap; i++) {
         if (m->slots[i].key == UINT64_MAX) continue;
@@ -97,14 +101,16 @@ static void pair_map_grow(tok_pair_map *m) {
     free(m->slots);
     m->slots = slots;
     m->cap = cap;
+    return 0;
 }
 
-void tok_pair_map_put(tok_pair_map *m, uint64_t key, int32_t rank, int32_t new_id) {
-    if ((m->count + 1) * 2 > m->cap) pair_map_grow(m);
+int tok_pair_map_put(tok_pair_map *m, uint64_t key, int32_t rank, int32_t new_id) {
+    if ((m->count + 1) * 2 > m->cap && pair_map_grow(m)) return -1;
     size_t j = pair_slot(key, m->cap);
     while (m->slots[j].key != UINT64_MAX && m->slots[j].key != key) j = (j + 1) & (m->cap - 1);
     if (m->slots[j].key == UINT64_MAX) m->count++;
     m->slots[j] = (tok_pair_slot){key, rank, new_id};
+    return 0;
 }
 
 const tok_pair_slot *tok_pair_map_get(const tok_pair_map *m, uint64_t key) {

@@ -20,7 +20,7 @@ typedef struct {
     size_t cap, count;
 } tok_str_map;
 
-/* Inserts or overwrites; 0 on success. */
+/* Inserts or overwrites; 0 on success, -1 when out of memory (the map unchanged). */
 int tok_str_map_put(tok_str_map *m, const char *key, size_t len, int32_t value);
 /* The value for key, or -1. */
 int32_t tok_str_map_get(const tok_str_map *m, const char *key, size_t len);
@@ -41,7 +41,8 @@ typedef struct {
 static inline uint64_t tok_pair_key(int32_t left, int32_t right) {
     return ((uint64_t)(uint32_t)left << 32) | (uint32_t)right;
 }
-void tok_pair_map_put(tok_pair_map *m, uint64_t key, int32_t rank, int32_t new_id);
+/* 0, or -1 when out of memory (the map unchanged). */
+int tok_pair_map_put(tok_pair_map *m, uint64_t key, int32_t rank, int32_t new_id);
 /* The slot for key, or NULL. */
 const tok_pair_slot *tok_pair_map_get(const tok_pair_map *m, uint64_t key);
 void tok_pair_map_free(tok_pair_map *m);

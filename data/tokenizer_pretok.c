@@ -92,7 +92,12 @@ static int load_one(duo_tokenizer *tok, json_t *j, int depth, duo_error *err) {
     if (!ok)
         return duo_fail(err, "unsupported pre_tokenizer type \"%s\" (supported: Sequence, Split, ByteLevel, Metaspace, "
                              "WhitespaceSplit, Digits)", type);
-    tok->pretoks = realloc(tok->pretoks, (tok->n_pretoks + 1) * sizeof *tok->pretoks);
+    tok_pretok *grown = realloc(tok->pretoks, (tok->n_pretoks + 1) * sizeof *tok->pretoks);
+    if (!grown) {
+        tok_regex_free(&p.re);
+        return duo_fail(err, "pre_tokenizer %s: out of memory", type);
+    }
+    tok->pretoks = grown;
     tok->pretoks[tok->n_pretoks++] = p;
     return 0;
 }
@@ -169,13 +174,20 @@ static void split_pieces(const char *s, size_t len, const tok_spans *m, int beha
 static void char_matches(const char *s, size_t len, int (*pred)(uint32_t, const tok_pretok *), const tok_pretok *p,
                          tok_spans *out) {
     out->n = 0;
+    out->oom = 0;
     for (size_t i = 0; i < len;) {
         size_t n;
         uint32_t cp = tok_utf8_decode(s + i, &n);
         if (pred(cp, p)) {
             if (out->n == out->cap) {
-                out->cap = out->cap ? out->cap * 2 : 64;
-                out->v = realloc(out->v, out->cap * sizeof *out->v);
+                size_t cap = out->cap ? out->cap * 2 : 64;
+                tok_span *v = realloc(out->v, cap * sizeof *out->v);
+                if (!v) {
+                    out->oom = 1;
+                    return;
+                }
+                out->v = v;
+                out->cap = cap;
             }
             out->v[out->n++] = (tok_span){i, i + n};
         }
@@ -190,10 +202,14 @@ static int is_repl(uint32_t cp, const tok_pretok *p) {
     return cp == tok_utf8_decode(p->repl, &n);
 }
 
+/* *buf with room for n bytes, or NULL (the old buffer kept) when out of memory. */
 static char *grow(char **buf, size_t *cap, size_t n) {
     if (n > *cap) {
-        *cap = n < 256 ? 256 : n * 2;
-        *buf = realloc(*buf, *cap);
+        size_t want = n < 256 ? 256 : n * 2;
+        char *p = realloc(*buf, want);
+        if (!p) return NULL;
+        *buf = p;
+        *cap = want;
     }
     return *buf;
 }
@@ -208,6 +224,7 @@ static int step_piece(const tok_pretok *p, tok_work *w, const char *s, size_t le
         return 0;
     case PRE_WHITESPACE_SPLIT:
         char_matches(s, len, is_ws, p, &w->spans);
+        if (w->spans.oom) return duo_fail(err, "pre_tokenizer WhitespaceSplit: out of memory");
         split_pieces(s, len, &w->spans, SPLIT_REMOVED, 0, at_start, out);
         return 0;
     case PRE_DIGITS:
@@ -219,6 +236,7 @@ static int step_piece(const tok_pretok *p, tok_work *w, const char *s, size_t le
         size_t n_sp = 0;
         for (size_t i = 0; i < len; i++) n_sp += s[i] == ' ';
         char *d = grow(&w->tmp, &w->tmp_cap, len + n_sp * p->repl_len + p->repl_len);
+        if (!d) return duo_fail(err, "pre_tokenizer Metaspace: out of memory");
         size_t m = 0;
         int starts_repl = 0;
         if (len && (s[0] == ' ' || (len >= p->repl_len && !memcmp(s, p->repl, p->repl_len)))) starts_repl = 1;
@@ -238,12 +256,14 @@ static int step_piece(const tok_pretok *p, tok_work *w, const char *s, size_t le
             return 0;
         }
         char_matches(d, m, is_repl, p, &w->spans);
+        if (w->spans.oom) return duo_fail(err, "pre_tokenizer Metaspace: out of memory");
         split_pieces(d, m, &w->spans, SPLIT_MERGED_NEXT, 0, at_start, out);
         return 0;
     }
     case PRE_BYTE_LEVEL: {
         if (p->add_prefix_space && (len == 0 || s[0] != ' ')) {
             char *d = grow(&w->tmp, &w->tmp_cap, len + 1);
+            if (!d) return duo_fail(err, "pre_tokenizer ByteLevel: out of memory");
             d[0] = ' ';
             memcpy(d + 1, s, len);
             s = d;
@@ -262,6 +282,7 @@ static int step_piece(const tok_pretok *p, tok_work *w, const char *s, size_t le
             tok_piece *pc = &out->v[k];
             size_t need = pc->len * 2;
             char *d = grow(&w->tmp2, &w->tmp2_cap, need);
+            if (!d) return duo_fail(err, "pre_tokenizer ByteLevel: out of memory");
             size_t m = 0;
             for (size_t i = 0; i < pc->len; i++) m += tok_utf8_encode(tok_byte_to_cp((unsigned char)out->buf[pc->off + i]), d + m);
             pc->off = tok_pieces_bytes(out, d, m);
@@ -284,6 +305,7 @@ int tok_pretokenize(const duo_tokenizer *tok, tok_work *w, duo_error *err) {
             }
             if (step_piece(&tok->pretoks[k], w, w->a.buf + pc.off, pc.len, pc.at_start, &w->b, err)) return -1;
         }
+        if (w->b.oom) return duo_fail(err, "pre_tokenizer: out of memory for %zu pieces", w->b.n);
         tok_pieces t = w->a;
         w->a = w->b;
         w->b = t;

@@ -72,6 +72,7 @@ int tok_cp_to_byte(uint32_t cp) {
 char *tok_utf8_lossy(const char *bytes, size_t n, size_t *out_len) {
     const unsigned char *p = (const unsigned char *)bytes;
     char *out = malloc(n * 3 + 1), *o = out;
+    if (!out) return NULL;
     size_t i = 0;
     while (i < n) {
         long k = utf8_step(p + i, n - i);

@@ -28,6 +28,6 @@ int tok_cp_to_byte(uint32_t cp);
 
 /* A malloc'd, NUL-terminated copy of bytes with every maximal invalid subsequence replaced by
  * U+FFFD, as Rust's String::from_utf8_lossy; *out_len gets its length. */
-char *tok_utf8_lossy(const char *bytes, size_t n, size_t *out_len);
+char *tok_utf8_lossy(const char *bytes, size_t n, size_t *out_len); /* NULL when out of memory */
 
 #endif

@@ -14,22 +14,27 @@ Outputs (all small; the Mistral files are zstd-compressed):
   mistral_legacy.json.zst                                      Prepend+Replace normalizer conversion
   llama3_bpe.json      Split(Llama-3 regex) + ByteLevel, ignore_merges, specials, BOS template
   gpt2_bpe.json        ByteLevel(use_regex) GPT-2 style, "a b" merges, added tokens with strip flags
+  qwen/tokenizer.json, qwen/tokenizer_config.json
+                       Qwen2/Qwen3 style: NFC normalizer, Qwen's Split regex (digits one by one) +
+                       ByteLevel(use_regex=false), <|endoftext|> <|im_start|> <|im_end|>, no BOS
+  tiny_nf{c,d,kc,kd}.json  each Unicode normal form alone over the 256 byte-level characters (no merges,
+                       so the ids spell out the normalized bytes), NFKC also inside a Sequence
   tiny_*.json          hand-written corner cases (unk fusing, byte fallback, ignore_merges)
   essays_digest.json   per tokenizer, the token count and an FNV-1a-64 digest of the ids of every essay in
                        ../shared/corpus/paul_graham_essays (read there, never copied; skipped if absent)
   <name>.vectors.json  {"tokenizer": file, "vocab_size": n,
                         "cases": [{text, ids, ids_special, decoded, decoded_skip}]}
-Run from the repository root: python3 scripts/gen_tokenizer_refs.py
+Run from the repository root: python3 scripts/gen_tokenizer_refs.py [--only qwen]
+(--only qwen writes just the Qwen and normal-form fixtures, and needs neither mistral_common nor
+sentencepiece.)
 """
 import json
 import os
 import random
 import subprocess
+import sys
 
-import mistral_common
-import sentencepiece as spm
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers.tokenization_utils_base import generate_merges
 
 OUT = os.path.join("tests", "fixtures", "tokenizers")
 LLAMA3_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -143,6 +148,9 @@ def vectors(tok, tokfile, name, texts, template_override=None):
 
 
 def mistral_tokenizer(legacy):
+    import mistral_common
+    import sentencepiece as spm
+    from transformers.tokenization_utils_base import generate_merges
     data = os.path.join(os.path.dirname(mistral_common.__file__), "data")
     sp_path = os.path.join(data, "tokenizer.model.v1")
     sp = spm.SentencePieceProcessor(model_file=sp_path)
@@ -262,15 +270,101 @@ def essays_digest(tokenizers):
     write_json(os.path.join(OUT, "essays_digest.json"), out)
 
 
+# Qwen2 / Qwen2.5 / Qwen3's pre-tokenizer regex (their tokenizer.json): like Llama-3's but one digit per piece.
+QWEN_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+           r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+# Text that the Unicode normal forms change (or must keep), for the Qwen and tiny_nf* fixtures.
+NF_TEXTS = [
+    "Café composed / Cafe\u0301 decomposed / CAFE\u0301 / e\u0301t\u00e9",
+    "A\u030a \u212b \u00c5 Angstrom sign, ring and precomposed",  # U+212B -> U+00C5 under NFC
+    "\u2126 ohm sign becomes omega \u03a9; \u212a kelvin becomes K",  # singletons
+    "ﬁ ligature ﬂ ﬀ stays under NFC; ½ x² ① Ⅻ ™ ǅ ｆｕｌｌｗｉｄｔｈ ﾊﾝｶｸ",  # compatibility characters NFC keeps
+    "Hangul jamo \u1100\u1161\u11a8 \u1112\u1161\u11ab\u1100\u116e\u11a8 and precomposed 각 한국어 문장",
+    "canonical order a\u0327\u0301 a\u0301\u0327 \u1e9b\u0323 q\u0307\u0323 \u1e0b\u0323",
+    "Vie\u0302\u0323t Tie\u0302\u0301ng Việt Tiếng, Ελληνικά α\u0301 ά, Ё Е\u0308 й и\u0306",
+    "exclusions \u0958 \u0915\u093c \u2adc \uf900 \uf9d2 \u0344 \u0340",  # composition exclusions, CJK compat
+    "en quad\u2000em quad\u2001space \u2002 \u2003 and \u00a0nbsp \u3000ideographic",  # U+2000 -> U+2002
+    "日本語のテキストと中文文本，还有한국어 문장。 ｶﾀｶﾅ カタカナ が か\u3099 ぱ は\u309a",
+    "digits 1234567890 3.14159 2026-11-27 ٣٤٥ १२३ ¹²³ 1,000,000",
+    "contractions I'm you're he's we've they'll I'd DON'T It'S o'clock ’s",
+    "newlines\n\nparagraph\r\nwindows\n  indented\n\t\ttabs   \n\n\n",
+    "emoji 😀 👍🏽 👩‍💻 👨‍👩‍👧‍👦 🏳️‍🌈 🇫🇷 ❤️ 🤖 e\u0301😀",
+    "\u180emongolian vowel separator, a\u180eb, \x85 next line, \u2028 \u2029 \ufeff bom",
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nCafe\u0301 1234?<|im_end|>\n",
+    "text<|endoftext|>more text <|endoftext|><|endoftext|> <|im_end|>",
+    "",
+    " ",
+]
+
+
+def qwen_tokenizer():
+    """A small Qwen2-style tokenizer: what Qwen2/2.5/3's tokenizer.json holds, with a vocabulary trained here."""
+    tok = Tokenizer(models.BPE(byte_fallback=False, ignore_merges=False))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN_RE), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)
+    tok.post_processor = processors.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)
+    trainer = trainers.BpeTrainer(vocab_size=1600, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(training_corpus() + NF_TEXTS * 20, trainer)
+    tok.add_special_tokens([AddedToken(s, normalized=False, special=True)
+                            for s in ("<|endoftext|>", "<|im_start|>", "<|im_end|>")])
+    return tok
+
+
+def write_qwen():
+    tok, path = write_tokenizer(qwen_tokenizer(), "qwen/tokenizer.json")
+    ids = {s: tok.token_to_id(s) for s in ("<|endoftext|>", "<|im_start|>", "<|im_end|>")}
+    # as Qwen2.5's tokenizer_config.json: no BOS, EOS <|endoftext|> (base models), no template change
+    cfg = {"add_bos_token": False, "add_prefix_space": False,
+           "added_tokens_decoder": {str(i): {"content": s, "lstrip": False, "normalized": False, "rstrip": False,
+                                             "single_word": False, "special": True} for s, i in ids.items()},
+           "bos_token": None, "clean_up_tokenization_spaces": False, "eos_token": "<|endoftext|>",
+           "errors": "replace", "model_max_length": 131072, "pad_token": "<|endoftext|>",
+           "split_special_tokens": False, "tokenizer_class": "Qwen2Tokenizer", "unk_token": None}
+    write_json(os.path.join(OUT, "qwen", "tokenizer_config.json"), cfg)
+    vectors(tok, "qwen", "qwen", NF_TEXTS + TEXTS)
+
+
+def write_normal_forms():
+    """Each normal form alone, over a vocabulary of the 256 byte-level characters: ids = normalized bytes."""
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    byte_model = {"type": "BPE", "dropout": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                  "unk_token": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": {c: i for i, c in enumerate(alphabet)}, "merges": []}
+    bl = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
+    dec = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    texts = NF_TEXTS + TEXTS[3:8] + TEXTS[17:19] + TEXTS[28:37]
+    for form in ("NFC", "NFD", "NFKC", "NFKD"):
+        tiny(f"tiny_{form.lower()}.json", byte_model, texts, pre_tokenizer=bl, decoder=dec,
+             normalizer={"type": form})
+    seq = {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Replace", "pattern": {"String": "fi"},
+                                                                   "content": "[fi]"}, {"type": "NFD"}]}
+    tiny("tiny_nf_sequence.json", byte_model, texts, pre_tokenizer=bl, decoder=dec, normalizer=seq)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["--only", "qwen"]:
+        write_qwen()
+        write_normal_forms()
+        return
+    if sys.argv[1:]:
+        raise SystemExit("usage: gen_tokenizer_refs.py [--only qwen]")
+    write_qwen()
+    write_normal_forms()
     digest_set = []
 
     tok, path = write_tokenizer(mistral_tokenizer(legacy=False), "mistral/tokenizer.json", compress=True)
     vectors(tok, "mistral/tokenizer.json.zst", "mistral", TEXTS)
     digest_set.append((path, Tokenizer.from_str(tok.to_str())))
+    # model_max_length as real Mistral / Llama-2 configs hold it (int(1e30)): beyond 64 bits
     cfg = {"add_bos_token": True, "add_eos_token": True, "bos_token": "<s>", "eos_token": "</s>",
-           "unk_token": "<unk>", "tokenizer_class": "LlamaTokenizer"}
+           "unk_token": "<unk>", "tokenizer_class": "LlamaTokenizer",
+           "model_max_length": 1000000000000000019884624838656}
     write_json(os.path.join(OUT, "mistral", "tokenizer_config.json"), cfg)
     # the model directory's config asks for BOS and EOS: the template transformers 4.x builds from
     # add_bos_token/add_eos_token (LlamaTokenizerFast.update_post_processor: "<s> $A </s>").  Note that

@@ -3,7 +3,7 @@
 # the C libraries it links, the tools its tests use, and the Python packages of its test oracles.
 set -euo pipefail
 SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-pkgs=(build-essential pkg-config libzstd-dev zstd libhdf5-dev hdf5-tools libjansson-dev libpcre2-dev
+pkgs=(build-essential pkg-config libzstd-dev zstd libhdf5-dev hdf5-tools libjansson-dev libpcre2-dev libutf8proc-dev
       libopenblas-dev libpng-dev libomp-dev clang libclang-rt-dev python3 python3-numpy python3-h5py)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Writes the tiny random Llama/Mistral checkpoints under tests/fixtures/models/ (and the README's demo
-model tests/fixtures/tiny-llama/, a copy of tiny-llama-gqa).
+"""Writes the tiny random Llama/Mistral/Qwen2/Qwen3 checkpoints under tests/fixtures/models/ (and the
+README's demo model tests/fixtures/tiny-llama/, a copy of tiny-llama-gqa).
 
-Each is a real Hugging Face checkpoint: config.json written by hand the way transformers 4.x writes it
-(rope_theta / rope_scaling keys), weights in safetensors (F32, F16 or BF16), one file or two shards plus
-model.safetensors.index.json.  Seeded, so re-running gives identical bytes.
+Each is a real Hugging Face checkpoint: for Llama and Mistral, config.json written by hand the way
+transformers 4.x writes it (rope_theta / rope_scaling keys); for Qwen2 and Qwen3, config.json written by
+transformers itself (Qwen2Config / Qwen3Config.save_pretrained, so the installed version's form: 5.x
+writes rope_parameters, dtype, layer_types); weights in safetensors (F32, F16 or BF16), one file or two
+shards plus model.safetensors.index.json.  Seeded, so re-running gives identical weights.
+The Qwen models carry what Llama lacks, with values far from the neutral ones so a forward pass that
+forgets a term is visibly wrong: tiny-qwen2-gqa-bf16-tied has q/k/v biases of magnitude 0.3..1 (none on
+o_proj or the MLP) and tied embeddings, as Qwen2.5's small models; tiny-qwen3-headdim has q_norm/k_norm
+weights in 0.2..0.7 or 1.3..1.8 and head_dim 16 != hidden / heads = 8, untied.
 
 Also writes tests/fixtures/models/reference.json: per model the parameter counts and, per tensor, its
 dtype, shape and a few float32 values decoded by numpy (the C tests' oracle), and
 tests/fixtures/models/dtype-cases.safetensors: F16/BF16 special values (subnormals, inf, nan, -0) with
 their float32 values as numpy decodes them.
 
-Needs numpy and safetensors.  --verify additionally loads every checkpoint with transformers (and torch)
+Needs numpy and safetensors, and transformers for the Qwen configs.  --verify additionally loads every checkpoint with transformers (and torch)
 and checks that it loads with no missing weights, the same parameter count and the same values.
 
 Usage: python3 scripts/make_tiny_checkpoints.py [--out tests/fixtures] [--verify]
@@ -56,13 +62,44 @@ MODELS = [
      "float16", {"extra_tensor": True}),
     # Two shards plus model.safetensors.index.json.
     ("tiny-llama-sharded", dict(vocab_size=272), "bfloat16", {"shards": 2}),
+    # Qwen2 (Qwen2.5-0.5B-like): q/k/v bias, GQA, tied embeddings, bf16, theta 1e6.
+    ("tiny-qwen2-gqa-bf16-tied",
+     dict(vocab_size=264, tie_word_embeddings=True, rope_theta=1000000.0, rms_norm_eps=1e-6,
+          max_position_embeddings=32768), "bfloat16", {"model_type": "qwen2"}),
+    # Qwen3 dense: q_norm/k_norm per head, explicit head_dim 16 (hidden / heads = 8), untied, f32.
+    ("tiny-qwen3-headdim",
+     dict(head_dim=16, vocab_size=248, rope_theta=1000000.0, rms_norm_eps=1e-6, max_position_embeddings=40960),
+     "float32", {"model_type": "qwen3"}),
 ]
+
+
+def make_qwen_config(cfg, dtype, model_type):
+    """config.json as transformers writes it (Qwen2Config / Qwen3Config), as a dict."""
+    import tempfile
+    from transformers import Qwen2Config, Qwen3Config
+    kw = dict(hidden_size=cfg["hidden_size"], intermediate_size=cfg["intermediate_size"],
+              num_hidden_layers=cfg["num_hidden_layers"], num_attention_heads=cfg["num_attention_heads"],
+              num_key_value_heads=cfg["num_key_value_heads"], vocab_size=cfg["vocab_size"],
+              max_position_embeddings=cfg["max_position_embeddings"], rms_norm_eps=cfg["rms_norm_eps"],
+              tie_word_embeddings=cfg["tie_word_embeddings"], bos_token_id=cfg["bos_token_id"],
+              eos_token_id=cfg["eos_token_id"], use_sliding_window=False, max_window_layers=cfg["num_hidden_layers"],
+              rope_parameters={"rope_type": "default", "rope_theta": cfg["rope_theta"]}, dtype=dtype,
+              architectures=["Qwen2ForCausalLM" if model_type == "qwen2" else "Qwen3ForCausalLM"])
+    if model_type == "qwen3":
+        kw.update(head_dim=cfg["head_dim"], attention_bias=False)
+    c = (Qwen2Config if model_type == "qwen2" else Qwen3Config)(**kw)
+    with tempfile.TemporaryDirectory() as tmp:
+        c.save_pretrained(tmp)
+        with open(os.path.join(tmp, "config.json")) as f:
+            return json.load(f)
 
 
 def make_config(overrides, dtype, opts):
     cfg = dict(BASE)
     cfg.update(overrides)
     model_type = opts.get("model_type", "llama")
+    if model_type in ("qwen2", "qwen3"):
+        return make_qwen_config(cfg, dtype, model_type)
     arch = "MistralForCausalLM" if model_type == "mistral" else "LlamaForCausalLM"
     out = {"architectures": [arch], "attention_bias": False, "attention_dropout": 0.0,
            "bos_token_id": cfg["bos_token_id"], "eos_token_id": cfg["eos_token_id"]}
@@ -87,7 +124,7 @@ def make_config(overrides, dtype, opts):
     return out
 
 
-def make_weights(cfg, rng):
+def make_weights(cfg, rng, model_type="llama"):
     """Random weights in float32, in the order transformers saves them."""
     h, inter, vocab = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
     heads, kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
@@ -99,6 +136,12 @@ def make_weights(cfg, rng):
     def norm(n):  # not all ones, so a forgotten norm weight shows up in forward-pass tests
         return (1.0 + 0.1 * rng.standard_normal(n)).astype(np.float32)
 
+    def bias(n):  # magnitude 0.3..1, either sign: far from 0
+        return (rng.choice([-1.0, 1.0], n) * rng.uniform(0.3, 1.0, n)).astype(np.float32)
+
+    def far_norm(n):  # 0.2..0.7 or 1.3..1.8: far from 1
+        return (1.0 + rng.choice([-1.0, 1.0], n) * rng.uniform(0.3, 0.8, n)).astype(np.float32)
+
     w = {"model.embed_tokens.weight": rng.standard_normal((vocab, h)).astype(np.float32)}
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
@@ -107,6 +150,13 @@ def make_weights(cfg, rng):
         w[p + "self_attn.k_proj.weight"] = linear(kv * hd, h)
         w[p + "self_attn.v_proj.weight"] = linear(kv * hd, h)
         w[p + "self_attn.o_proj.weight"] = linear(h, heads * hd)
+        if model_type == "qwen2":
+            w[p + "self_attn.q_proj.bias"] = bias(heads * hd)
+            w[p + "self_attn.k_proj.bias"] = bias(kv * hd)
+            w[p + "self_attn.v_proj.bias"] = bias(kv * hd)
+        if model_type == "qwen3":
+            w[p + "self_attn.q_norm.weight"] = far_norm(hd)
+            w[p + "self_attn.k_norm.weight"] = far_norm(hd)
         w[p + "post_attention_layernorm.weight"] = norm(h)
         w[p + "mlp.gate_proj.weight"] = linear(inter, h)
         w[p + "mlp.up_proj.weight"] = linear(inter, h)
@@ -163,7 +213,7 @@ def write_model(root, name, overrides, dtype, opts, rng, reference):
         json.dump(cfg_json, f, indent=2)
         f.write("\n")
 
-    weights = make_weights(cfg, rng)
+    weights = make_weights(cfg, rng, opts.get("model_type", "llama"))
     stored, values = {}, {}
     for k, v in weights.items():
         stored[k], values[k] = encode(v, dtype)
@@ -250,6 +300,7 @@ def verify(d, ref):
     cfg = AutoConfig.from_pretrained(d)
     model, info = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, output_loading_info=True)
     assert not info["missing_keys"], (d, info["missing_keys"])
+    assert not info["unexpected_keys"], (d, info["unexpected_keys"])
     assert not info["mismatched_keys"], (d, info["mismatched_keys"])
     n = sum(p.numel() for p in model.parameters())  # tied weights counted once, like ours
     assert n == ref["num_params"], (d, n, ref["num_params"])

@@ -21,6 +21,9 @@ typedef struct {
     /* Apply transformers' clean_up_tokenization after decode (tokenizer_config.json's
      * clean_up_tokenization_spaces), as the reference's tokenizer.decode() does. */
     int clean_up_tokenization_spaces;
+    /* Optional (NULL: decode + strlen): the same as decode, with the length in bytes in *len, so text
+     * holding NUL characters survives a decode / re-encode round trip. */
+    char *(*decode_len)(void *ctx, const int32_t *ids, size_t n, int skip_special_tokens, size_t *len);
 } synth_encoder;
 
 /* A stream of haystack texts. next: 1 with *text and *len valid until the next call, 0 at the end, -1 on
@@ -33,5 +36,7 @@ typedef struct {
 
 /* transformers' PreTrainedTokenizerBase.clean_up_tokenization, in place; returns the new length. */
 size_t synth_clean_up_tokenization(char *s);
+/* The same on s[0..len) (which may hold NUL characters; s[len] must be writable). */
+size_t synth_clean_up_tokenization_len(char *s, size_t len);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "data/fileio.h"
+#include "data/json.h"
 
 static int tok_encode(void *ctx, const char *text, size_t len, int special, duo_ids *out, duo_error *err) {
     return tokenizer_encode((const duo_tokenizer *)ctx, text, len, special, out, err);
@@ -14,6 +15,10 @@ static int tok_encode(void *ctx, const char *text, size_t len, int special, duo_
 
 static char *tok_decode(void *ctx, const int32_t *ids, size_t n, int skip_special) {
     return tokenizer_decode((const duo_tokenizer *)ctx, ids, n, skip_special);
+}
+
+static char *tok_decode_len(void *ctx, const int32_t *ids, size_t n, int skip_special, size_t *len) {
+    return tokenizer_decode_len((const duo_tokenizer *)ctx, ids, n, skip_special, len);
 }
 
 int synth_read_clean_up_flag(const char *path) {
@@ -26,7 +31,7 @@ int synth_read_clean_up_flag(const char *path) {
         path_join(cfg, sizeof cfg, dirname(copy), "tokenizer_config.json");
     }
     if (!path_exists(cfg)) return 0;
-    json_t *root = json_load_file(cfg, 0, NULL);
+    json_t *root = duo_json_load_file(cfg, 0, NULL);
     int flag = 0;
     if (root) {
         json_t *v = json_object_get(root, "clean_up_tokenization_spaces");
@@ -40,6 +45,7 @@ void synth_encoder_from_tokenizer(const duo_tokenizer *tok, const char *path, sy
     enc->ctx = (void *)tok;
     enc->encode = tok_encode;
     enc->decode = tok_decode;
+    enc->decode_len = tok_decode_len;
     enc->clean_up_tokenization_spaces = path ? synth_read_clean_up_flag(path) : 0;
 }
 

@@ -222,12 +222,15 @@ static int prepare(synth_builder *b, strbuf *S, duo_error *err) {
     int rc = -1;
     if (encode(b, S->data, S->len, 0, &all, err)) goto done;
     if ((long)all.len > p->context_length_max) {
-        char *text = b->enc.decode(b->enc.ctx, all.ids, (size_t)p->context_length_max, 0);
+        size_t len = 0;
+        char *text = b->enc.decode_len ? b->enc.decode_len(b->enc.ctx, all.ids, (size_t)p->context_length_max, 0, &len)
+                                       : b->enc.decode(b->enc.ctx, all.ids, (size_t)p->context_length_max, 0);
         if (!text) {
             duo_fail(err, "decoding the haystack's first %d tokens failed", p->context_length_max);
             goto done;
         }
-        size_t len = b->enc.clean_up_tokenization_spaces ? synth_clean_up_tokenization(text) : strlen(text);
+        if (!b->enc.decode_len) len = strlen(text);
+        if (b->enc.clean_up_tokenization_spaces) len = synth_clean_up_tokenization_len(text, len);
         int e = encode(b, text, len, 0, &b->haystack, err);
         free(text);
         if (e) goto done;

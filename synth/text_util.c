@@ -19,13 +19,14 @@ static size_t replace_all(char *s, size_t len, const char *from, const char *to)
     return w;
 }
 
-size_t synth_clean_up_tokenization(char *s) {
+size_t synth_clean_up_tokenization(char *s) { return synth_clean_up_tokenization_len(s, strlen(s)); }
+
+size_t synth_clean_up_tokenization_len(char *s, size_t len) {
     /* The same replacements, in the same order, as transformers' clean_up_tokenization. */
     static const char *const pairs[][2] = {
         {" .", "."},   {" ?", "?"},     {" !", "!"},     {" ,", ","},     {" ' ", "'"},
         {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
     };
-    size_t len = strlen(s);
     for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) len = replace_all(s, len, pairs[i][0], pairs[i][1]);
     return len;
 }

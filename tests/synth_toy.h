@@ -35,7 +35,7 @@ static char *toy_decode(void *ctx, const int32_t *ids, size_t n, int skip_specia
 }
 
 static synth_encoder toy_encoder(void) {
-    synth_encoder e = {NULL, toy_encode, toy_decode, 0};
+    synth_encoder e = {NULL, toy_encode, toy_decode, 0, NULL};
     return e;
 }
 

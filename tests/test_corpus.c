@@ -281,7 +281,7 @@ static const char JSONL[] =
     "   \t\n"
     "{\"id\": 2, \"text\": \"esc \\\" \\\\ \\n caf\\u00e9 \\ud83d\\ude00 \xe6\x97\xa5\"}\r\n"
     "{\"text\": \"\"}\n"
-    "{\"text\": \"nul \\u0000 inside\"}\n"
+    "{\"text\": \"nul \\u0000 inside\", \"id\": 123456789012345678901234567890, \"score\": NaN}\n"
     "{\"text\": \"last, no newline\"}";
 
 /* The decoded texts, each followed by \x01 (see read_all). */

@@ -66,10 +66,11 @@ TEST(demo_model_and_trailing_slash) {
 /* ---- generated model folders ------------------------------------------------------------------- */
 
 /* 1 layer, hidden 8, 2 heads of 4, 1 KV head, intermediate 12, vocab 16. */
-#define GEN_CONFIG(extra)                                                                                   \
-    "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\",\"hidden_size\":8,"               \
+#define GEN_CONFIG_TYPE(type, extra)                                                                        \
+    "{\"model_type\":\"" type "\",\"hidden_size\":8,"                                                          \
     "\"intermediate_size\":12,\"num_hidden_layers\":1,\"num_attention_heads\":2,\"num_key_value_heads\":1," \
     "\"vocab_size\":16" extra "}"
+#define GEN_CONFIG(extra) GEN_CONFIG_TYPE("llama", ",\"architectures\":[\"LlamaForCausalLM\"]" extra)
 
 typedef struct {
     const char *omit;       /* tensor left out */
@@ -78,6 +79,7 @@ typedef struct {
     int64_t shape[2];
     int with_lm_head;       /* 1: store lm_head.weight */
     const char *dtype;      /* "F32" default */
+    int qwen;               /* 2: store q/k/v biases; 3: store q_norm/k_norm [4] */
 } gen_opts;
 
 static void add_tensor(json_t *hdr, const gen_opts *o, const char *name, int64_t d0, int64_t d1, size_t *offset) {
@@ -124,6 +126,14 @@ static const char *gen_model(const char *config, const gen_opts *o) {
     add_tensor(hdr, o, "model.layers.0.mlp.up_proj.weight", 12, 8, &off);
     add_tensor(hdr, o, "model.layers.0.mlp.down_proj.weight", 8, 12, &off);
     add_tensor(hdr, o, "model.layers.0.self_attn.rotary_emb.inv_freq", 2, 0, &off); /* extra: ignored */
+    if (o->qwen == 2) {
+        add_tensor(hdr, o, "model.layers.0.self_attn.q_proj.bias", 8, 0, &off);
+        add_tensor(hdr, o, "model.layers.0.self_attn.k_proj.bias", 4, 0, &off);
+        add_tensor(hdr, o, "model.layers.0.self_attn.v_proj.bias", 4, 0, &off);
+    } else if (o->qwen == 3) {
+        add_tensor(hdr, o, "model.layers.0.self_attn.q_norm.weight", 4, 0, &off);
+        add_tensor(hdr, o, "model.layers.0.self_attn.k_norm.weight", 4, 0, &off);
+    }
     add_tensor(hdr, o, "model.norm.weight", 8, 0, &off);
     if (o->with_lm_head) add_tensor(hdr, o, "lm_head.weight", 16, 8, &off);
     char *h = json_dumps(hdr, JSON_COMPACT);
@@ -175,6 +185,73 @@ TEST(generated_ok_untied_tied_and_half) {
     int bf = m.norm->dtype == DUO_BF16 && m.lm_head == m.embed_tokens;
     model_close(&m);
     CHECK(bf);
+}
+
+/* The committed Qwen fixtures: the optional tensors are there exactly where the architecture has them. */
+TEST(qwen_fixtures_optional_tensors) {
+    duo_model m;
+    duo_error err = {{0}};
+    CHECK_MSG(model_open(MODELS "/tiny-qwen2-gqa-bf16-tied", &m, &err) == 0, "%s", err.msg);
+    const duo_layer_weights *l = &m.layers[1];
+    int ok2 = m.cfg.attention_bias && !m.cfg.qk_norm && m.lm_head == m.embed_tokens && l->q_bias &&
+              l->q_bias->ndim == 1 && l->q_bias->shape[0] == 32 && l->k_bias->shape[0] == 16 &&
+              l->v_bias->shape[0] == 16 && !l->q_norm && !l->k_norm;
+    model_close(&m);
+    CHECK(ok2);
+    CHECK_MSG(model_open(MODELS "/tiny-qwen3-headdim", &m, &err) == 0, "%s", err.msg);
+    l = &m.layers[0];
+    int ok3 = !m.cfg.attention_bias && m.cfg.qk_norm && m.cfg.head_dim == 16 && m.lm_head != m.embed_tokens &&
+              !l->q_bias && !l->k_bias && !l->v_bias && l->q_norm && l->q_norm->shape[0] == 16 &&
+              l->k_norm->shape[0] == 16 && l->q_proj->shape[0] == 64;
+    const duo_tensor *ts[DUO_LAYER_MAX_TENSORS];
+    int nt = model_layer_tensors(l, ts);
+    model_close(&m);
+    CHECK(ok3);
+    CHECK_EQ_INT(nt, 11);
+}
+
+TEST(generated_qwen) {
+    duo_model m;
+    duo_error err = {{0}};
+    gen_opts q2 = {.with_lm_head = 1, .qwen = 2};
+    const char *dir = gen_model(GEN_CONFIG_TYPE("qwen2", ""), &q2);
+    CHECK_MSG(model_open(dir, &m, &err) == 0, "%s", err.msg);
+    long long non_emb = model_num_params_non_embedding(&m);
+    int ok = m.layers[0].q_bias && m.layers[0].v_bias->shape[0] == 4 && !m.layers[0].q_norm;
+    model_close(&m);
+    CHECK(ok);
+    CHECK_EQ_INT(non_emb, 8 + 64 + 32 + 32 + 64 + 8 + 96 + 96 + 96 + 8 + 16);
+    /* the same tensors under a Llama config: the biases are ignored, as transformers ignores them */
+    dir = gen_model(GEN_CONFIG(""), &q2);
+    CHECK_MSG(model_open(dir, &m, &err) == 0, "%s", err.msg);
+    ok = !m.layers[0].q_bias && model_num_params_non_embedding(&m) == non_emb - 16;
+    model_close(&m);
+    CHECK(ok);
+    gen_opts q3 = {.with_lm_head = 1, .qwen = 3};
+    dir = gen_model(GEN_CONFIG_TYPE("qwen3", ",\"head_dim\":4"), &q3);
+    CHECK_MSG(model_open(dir, &m, &err) == 0, "%s", err.msg);
+    ok = m.layers[0].q_norm && m.layers[0].k_norm->shape[0] == 4 && !m.layers[0].k_bias &&
+         model_num_params_non_embedding(&m) == non_emb - 16 + 8;
+    model_close(&m);
+    CHECK(ok);
+}
+
+TEST(bad_qwen_tensors) {
+    gen_opts o = {.with_lm_head = 1, .qwen = 2, .omit = "model.layers.0.self_attn.k_proj.bias"};
+    const char *dir = gen_model(GEN_CONFIG_TYPE("qwen2", ""), &o);
+    EXPECT_MODEL_FAILS(dir, dir, "tensor 'model.layers.0.self_attn.k_proj.bias' is missing");
+    gen_opts r = {.with_lm_head = 1, .qwen = 2, .reshape = "model.layers.0.self_attn.v_proj.bias", .ndim = 1, .shape = {8, 0}};
+    dir = gen_model(GEN_CONFIG_TYPE("qwen2", ""), &r);
+    EXPECT_MODEL_FAILS(dir, "model.safetensors", "tensor 'model.layers.0.self_attn.v_proj.bias' has shape [8], expected [4]");
+    gen_opts l = {.with_lm_head = 1}; /* a Llama checkpoint under a qwen2 config: no biases */
+    dir = gen_model(GEN_CONFIG_TYPE("qwen2", ""), &l);
+    EXPECT_MODEL_FAILS(dir, dir, "tensor 'model.layers.0.self_attn.q_proj.bias' is missing");
+    gen_opts n = {.with_lm_head = 1, .qwen = 3, .omit = "model.layers.0.self_attn.k_norm.weight"};
+    dir = gen_model(GEN_CONFIG_TYPE("qwen3", ",\"head_dim\":4"), &n);
+    EXPECT_MODEL_FAILS(dir, dir, "tensor 'model.layers.0.self_attn.k_norm.weight' is missing");
+    gen_opts s = {.with_lm_head = 1, .qwen = 3, .reshape = "model.layers.0.self_attn.q_norm.weight", .ndim = 1, .shape = {8, 0}};
+    dir = gen_model(GEN_CONFIG_TYPE("qwen3", ",\"head_dim\":4"), &s);
+    EXPECT_MODEL_FAILS(dir, "model.safetensors", "'model.layers.0.self_attn.q_norm.weight' has shape [8], expected [4]");
 }
 
 TEST(bad_tensor_shape) {

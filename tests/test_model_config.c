@@ -7,6 +7,8 @@
 #include "tests/harness.h"
 
 #define MODELS "tests/fixtures/models"
+#define BASE_FIELDS "\"hidden_size\":32,\"intermediate_size\":64,\"num_hidden_layers\":2,\"num_attention_heads\":4," \
+                    "\"vocab_size\":64"
 
 static int load(const char *model, duo_model_config *c, duo_error *err) {
     char path[512];
@@ -97,6 +99,81 @@ TEST(linear_rope_old_type_key) {
 }
 
 /* What transformers 5.x writes: rope_parameters, "dtype", no num_key_value_heads (defaults to heads). */
+/* Written by transformers 5.x itself (Qwen2Config.save_pretrained): rope_parameters, dtype, layer_types,
+ * use_sliding_window false with sliding_window null, no attention_bias key. */
+TEST(qwen2_fixture) {
+    duo_model_config c;
+    duo_error err = {{0}};
+    CHECK_MSG(load("tiny-qwen2-gqa-bf16-tied", &c, &err) == 0, "%s", err.msg);
+    CHECK_STR(c.model_type, "qwen2");
+    CHECK_STR(c.architecture, "Qwen2ForCausalLM");
+    CHECK_EQ_INT(c.attention_bias, 1);
+    CHECK_EQ_INT(c.qk_norm, 0);
+    CHECK_EQ_INT(c.tie_word_embeddings, 1);
+    CHECK_EQ_INT(c.head_dim, 8);
+    CHECK_EQ_INT(c.sliding_window, 0);
+    CHECK(c.rope_theta == 1000000.0);
+    CHECK_EQ_INT(c.rope_type, ROPE_DEFAULT);
+    CHECK_STR(c.torch_dtype, "bfloat16");
+}
+
+TEST(qwen3_fixture) {
+    duo_model_config c;
+    duo_error err = {{0}};
+    CHECK_MSG(load("tiny-qwen3-headdim", &c, &err) == 0, "%s", err.msg);
+    CHECK_STR(c.model_type, "qwen3");
+    CHECK_STR(c.architecture, "Qwen3ForCausalLM");
+    CHECK_EQ_INT(c.attention_bias, 0);
+    CHECK_EQ_INT(c.qk_norm, 1);
+    CHECK_EQ_INT(c.tie_word_embeddings, 0);
+    CHECK_EQ_INT(c.head_dim, 16); /* explicit; hidden / heads = 8 */
+    CHECK(c.rms_norm_eps == 1e-6);
+    CHECK_EQ_INT(c.max_position_embeddings, 40960);
+}
+
+/* Qwen2.5-7B's config.json as published (4.x form): sliding_window set but use_sliding_window false. */
+TEST(qwen_published_forms) {
+    duo_model_config c;
+    duo_error err = {{0}};
+    const char *q25 = "{\"architectures\":[\"Qwen2ForCausalLM\"],\"attention_dropout\":0.0,\"bos_token_id\":151643,"
+                      "\"eos_token_id\":151643,\"hidden_act\":\"silu\",\"hidden_size\":3584,\"initializer_range\":0.02,"
+                      "\"intermediate_size\":18944,\"max_position_embeddings\":131072,\"max_window_layers\":28,"
+                      "\"model_type\":\"qwen2\",\"num_attention_heads\":28,\"num_hidden_layers\":28,\"num_key_value_heads\":4,"
+                      "\"rms_norm_eps\":1e-06,\"rope_theta\":1000000.0,\"sliding_window\":131072,\"tie_word_embeddings\":false,"
+                      "\"torch_dtype\":\"bfloat16\",\"transformers_version\":\"4.43.1\",\"use_cache\":true,"
+                      "\"use_sliding_window\":false,\"vocab_size\":152064}";
+    CHECK_MSG(parse(q25, &c, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(c.head_dim, 128);
+    CHECK_EQ_INT(c.attention_bias, 1);
+    CHECK_EQ_INT(c.sliding_window, 0);
+    CHECK_EQ_INT(c.bos_token_id, 151643);
+    /* Qwen3 without head_dim: Qwen3Config's default 128, not hidden / heads */
+    const char *q3 = "{\"model_type\":\"qwen3\",\"hidden_size\":64,\"intermediate_size\":64,\"num_hidden_layers\":1,"
+                     "\"num_attention_heads\":2,\"num_key_value_heads\":1,\"vocab_size\":10,\"attention_bias\":false}";
+    CHECK_MSG(parse(q3, &c, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(c.head_dim, 128);
+    CHECK_EQ_INT(c.qk_norm, 1);
+}
+
+/* Numbers Python's json reads and jansson alone refuses, in fields we do not read: they load. */
+TEST(any_number_in_unread_fields_loads) {
+    duo_model_config c;
+    duo_error err = {{0}};
+    const char *j = "{\"model_type\":\"llama\"," BASE_FIELDS ",\"model_max_length\":1000000000000000019884624838656,"
+                    "\"neg\":-99999999999999999999999,\"edge\":9223372036854775807,\"edge_neg\":-9223372036854775808,"
+                    "\"over\":9223372036854775808,\"nan\":NaN,\"inf\":Infinity,\"ninf\":-Infinity,\"huge_real\":1e999,"
+                    "\"list\":[1e400,-2E+999,123456789012345678901234567890],\"s\":\"NaN 99999999999999999999999 \\\" 1e999\","
+                    "\"frac\":3.5,\"exp\":2.5e-400}";
+    CHECK_MSG(parse(j, &c, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(c.vocab_size, 64);
+    /* 400 digits: past a double's range too */
+    char big[700];
+    int n = snprintf(big, sizeof big, "{\"model_type\":\"llama\"," BASE_FIELDS ",\"x\":");
+    for (int i = 0; i < 400; i++) big[n++] = (char)('1' + i % 9);
+    snprintf(big + n, sizeof big - (size_t)n, "}");
+    CHECK_MSG(parse(big, &c, &err) == 0, "%s", err.msg);
+}
+
 TEST(transformers5_keys_and_defaults) {
     duo_model_config c;
     duo_error err = {{0}};
@@ -128,12 +205,34 @@ TEST(transformers5_keys_and_defaults) {
 }
 
 /* Each broken config must be refused with one line naming the file and the field. */
-#define BASE_FIELDS "\"hidden_size\":32,\"intermediate_size\":64,\"num_hidden_layers\":2,\"num_attention_heads\":4," \
-                    "\"vocab_size\":64"
 static const struct {
     const char *json, *needle;
 } bad_configs[] = {
-    {"{\"model_type\":\"gpt2\"," BASE_FIELDS "}", "model_type 'gpt2' is not supported"},
+    {"{\"model_type\":\"gpt2\"," BASE_FIELDS "}", "model_type 'gpt2' is not supported (llama, mistral, qwen2 or qwen3)"},
+    {"{\"model_type\":\"qwen2_moe\"," BASE_FIELDS "}", "model_type 'qwen2_moe' is a mixture-of-experts model"},
+    {"{\"model_type\":\"qwen3_moe\"," BASE_FIELDS "}", "model_type 'qwen3_moe' is a mixture-of-experts model"},
+    {"{\"model_type\":\"qwen2\",\"architectures\":[\"Qwen2MoeForCausalLM\"]," BASE_FIELDS "}", "architectures 'Qwen2MoeForCausalLM'"},
+    {"{\"model_type\":\"qwen2\",\"use_sliding_window\":true,\"sliding_window\":4096," BASE_FIELDS "}",
+     "'use_sliding_window: true' is not supported"},
+    {"{\"model_type\":\"qwen3\",\"use_sliding_window\":true," BASE_FIELDS "}", "'use_sliding_window: true' is not supported"},
+    {"{\"model_type\":\"qwen3\",\"attention_bias\":true," BASE_FIELDS "}", "'attention_bias: true' is not supported"},
+    {"{\"model_type\":\"qwen2\",\"layer_types\":[\"full_attention\",\"sliding_attention\"]," BASE_FIELDS "}",
+     "layer_types[1] is 'sliding_attention'"},
+    {"{\"model_type\":\"qwen2\",\"mlp_bias\":true," BASE_FIELDS "}", "'mlp_bias: true' is not supported"},
+    {"{\"model_type\":\"qwen2\",\"num_experts\":8," BASE_FIELDS "}", "'num_experts' is set"},
+    /* fields we read keep their range checks, whatever number form they hold */
+    {"{\"model_type\":\"llama\",\"hidden_size\":1e30,\"intermediate_size\":64,\"num_hidden_layers\":2,"
+     "\"num_attention_heads\":4,\"vocab_size\":64}", "'hidden_size' is 1e+30, outside [1, "},
+    {"{\"model_type\":\"llama\",\"hidden_size\":1000000000000000019884624838656,\"intermediate_size\":64,"
+     "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"vocab_size\":64}", "'hidden_size' is 1e+30, outside [1, "},
+    {"{\"model_type\":\"llama\",\"hidden_size\":3.5,\"intermediate_size\":64,\"num_hidden_layers\":2,"
+     "\"num_attention_heads\":4,\"vocab_size\":64}", "'hidden_size' must be an integer"},
+    {"{\"model_type\":\"llama\",\"hidden_size\":NaN,\"intermediate_size\":64,\"num_hidden_layers\":2,"
+     "\"num_attention_heads\":4,\"vocab_size\":64}", "'hidden_size' must be an integer"},
+    {"{\"model_type\":\"llama\",\"rope_theta\":Infinity," BASE_FIELDS "}", "'rope_theta' must be a number"},
+    {"{\"model_type\":\"llama\",\"rope_theta\":1e999," BASE_FIELDS "}", "'rope_theta' must be a number"},
+    {"{\"model_type\":\"llama\",\"eos_token_id\":99999999999999999999999," BASE_FIELDS "}", "'eos_token_id' must be a token id"},
+    {"{\"model_type\":\"llama\",\"max_position_embeddings\":-1e30," BASE_FIELDS "}", "'max_position_embeddings' is -1e+30"},
     {"{\"model_type\":\"mixtral\"," BASE_FIELDS "}", "model_type 'mixtral'"},
     {"{\"model_type\":\"mistral\",\"architectures\":[\"MixtralForCausalLM\"]," BASE_FIELDS "}", "architectures 'MixtralForCausalLM'"},
     {"{\"model_type\":\"llama\",\"architectures\":\"LlamaForCausalLM\"," BASE_FIELDS "}", "'architectures' must be a list"},

@@ -82,6 +82,9 @@ TEST(clean_up_flag_from_tokenizer_config) {
     CHECK_EQ_INT(synth_read_clean_up_flag(tj), 1); /* a tokenizer.json path looks next to it */
     CHECK(write_file(cfg, "{\"clean_up_tokenization_spaces\": false}") == 0);
     CHECK_EQ_INT(synth_read_clean_up_flag(dir), 0);
+    /* Llama-2 / Mistral configs: model_max_length int(1e30) must not hide the flag */
+    CHECK(write_file(cfg, "{\"model_max_length\": 1000000000000000019884624838656, \"clean_up_tokenization_spaces\": true}") == 0);
+    CHECK_EQ_INT(synth_read_clean_up_flag(dir), 1);
 }
 
 TEST_MAIN()

@@ -112,6 +112,52 @@ TEST(mistral_model_dir_config_bos_eos) {
     CHECK_EQ_INT(tokenizer_token_to_id(tok, "▁the"), 272);
     tokenizer_free(tok);
 }
+/* Qwen2/Qwen3 style: NFC, Qwen's regex (digits one by one), ByteLevel, <|im_start|> & co, no BOS;
+ * its tokenizer_config.json names EOS and, with bos_token null, no BOS. */
+TEST(qwen_nfc_regex_added_tokens_matches_hf) {
+    check_vectors(t, "qwen", FIX "qwen");
+    if (t->failed) return;
+    duo_error err;
+    duo_tokenizer *tok = tokenizer_load(FIX "qwen", &err);
+    CHECK_MSG(tok, "%.600s", err.msg);
+    int32_t eot = tokenizer_token_to_id(tok, "<|endoftext|>");
+    int bos = tokenizer_bos_id(tok), eos = tokenizer_eos_id(tok);
+    duo_ids ids = {0};
+    int rc = tokenizer_encode(tok, "2026", 4, 1, &ids, &err);
+    tokenizer_free(tok);
+    CHECK_EQ_INT(bos, -1);
+    CHECK(eot >= 0);
+    CHECK_EQ_INT(eos, eot);
+    CHECK_MSG(rc == 0, "%.600s", err.msg);
+    CHECK_EQ_INT((int)ids.len, 4); /* one digit per piece */
+    ids_free(&ids);
+}
+/* NUL characters survive a round trip: decode gives the length, not a C string. */
+TEST(decode_keeps_nul_characters) {
+    static const char *const files[] = {FIX "llama3_bpe.json", FIX "qwen", FIX "mistral", FIX "tiny_nfkc.json"};
+    static const char text[] = "a\0b \0\0 end\0";
+    for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
+        duo_error err;
+        duo_tokenizer *tok = tokenizer_load(files[f], &err);
+        CHECK_MSG(tok, "%.600s", err.msg);
+        duo_ids ids = {0};
+        int rc = tokenizer_encode(tok, text, sizeof text - 1, 0, &ids, &err);
+        size_t len = 0;
+        char *s = rc ? NULL : tokenizer_decode_len(tok, ids.ids, ids.len, 0, &len);
+        /* SentencePiece conversions (Mistral) strip the leading space they add: the text is unchanged */
+        int same = s && len == sizeof text - 1 && !memcmp(s, text, len) && s[len] == '\0';
+        free(s);
+        ids_free(&ids);
+        tokenizer_free(tok);
+        CHECK_MSG(rc == 0, "%s: %.600s", files[f], err.msg);
+        CHECK_MSG(same, "%s: decode(encode(text with NULs)) gave %zu bytes, want %zu", files[f], len, sizeof text - 1);
+    }
+}
+TEST(normalizer_nfc_matches_hf) { check_vectors(t, "tiny_nfc", NULL); }
+TEST(normalizer_nfd_matches_hf) { check_vectors(t, "tiny_nfd", NULL); }
+TEST(normalizer_nfkc_matches_hf) { check_vectors(t, "tiny_nfkc", NULL); }
+TEST(normalizer_nfkd_matches_hf) { check_vectors(t, "tiny_nfkd", NULL); }
+TEST(normalizer_sequence_of_forms_matches_hf) { check_vectors(t, "tiny_nf_sequence", NULL); }
 TEST(llama3_byte_level_matches_hf) { check_vectors(t, "llama3_bpe", NULL); }
 TEST(gpt2_byte_level_added_tokens_matches_hf) { check_vectors(t, "gpt2_bpe", NULL); }
 TEST(byte_level_prefix_space_matches_hf) { check_vectors(t, "prefix_space_bpe", NULL); }

@@ -120,7 +120,7 @@ TEST(ill_typed_flag) {
                       "byte_fallback");
 }
 TEST(unknown_normalizer) {
-    expect_load_error(t, make_json(GOOD_MODEL, "{\"type\":\"NFKC\"}", 0, 0, 0, 0), "unsupported normalizer type \"NFKC\"");
+    expect_load_error(t, make_json(GOOD_MODEL, "{\"type\":\"Lowercase\"}", 0, 0, 0, 0), "unsupported normalizer type \"Lowercase\"");
 }
 TEST(unknown_pre_tokenizer) {
     expect_load_error(t, make_json(GOOD_MODEL, 0, "{\"type\":\"BertPreTokenizer\"}", 0, 0, 0),
@@ -189,6 +189,18 @@ TEST(bad_tokenizer_config) {
     write_file(dir, "tokenizer_config.json", "{\"add_bos_token\": 1}", 20);
     CHECK(tokenizer_load(dir, &err) == NULL);
     CHECK_MSG(strstr(err.msg, "tokenizer_config.json") && strstr(err.msg, "add_bos_token"), "%.600s", err.msg);
+    /* what transformers loads, loads: integers past 64 bits, NaN/Infinity, reals past a double */
+    const char *big = "{\"model_max_length\": 1000000000000000019884624838656, \"x\": -123456789012345678901234567890,\n"
+                      "\"y\": [NaN, Infinity, -Infinity, 1e999], \"add_bos_token\": false}";
+    write_file(dir, "tokenizer_config.json", big, strlen(big));
+    duo_tokenizer *tok = tokenizer_load(dir, &err);
+    CHECK_MSG(tok, "%.600s", err.msg);
+    tokenizer_free(tok);
+    /* errors still give the line */
+    const char *bad = "{\"model_max_length\": 1000000000000000019884624838656,\n\"add_bos_token\": tru}";
+    write_file(dir, "tokenizer_config.json", bad, strlen(bad));
+    CHECK(tokenizer_load(dir, &err) == NULL);
+    CHECK_MSG(strstr(err.msg, "tokenizer_config.json: invalid JSON at line 2"), "%.600s", err.msg);
 }
 
 TEST(invalid_utf8_text) {
