@@ -69,7 +69,7 @@ typedef struct duo_ops {
                        double beta);
     /* HF LlamaRMSNorm per row of d: Y = w * (X * rsqrt(mean(X^2) + eps)); Y may be X. */
     void (*rmsnorm)(duo_backend *be, const void *X, size_t m, int d, const void *w, double eps, void *Y);
-    /* dX (accumulate 0: =, 1: +=) input gradient of rmsnorm given dY. */
+    /* dX (accumulate 0: =, 1: +=) input gradient of rmsnorm given dY; dX may be dY (accumulate 0). */
     void (*rmsnorm_bwd)(duo_backend *be, const void *X, size_t m, int d, const void *w, double eps, const void *dY,
                         void *dX, int accumulate);
     /* cos_t, sin_t [n][hd/2] for positions 0..n-1 from inv_freq (host, hd/2 doubles), as HF computes them. */
@@ -77,6 +77,8 @@ typedef struct duo_ops {
     /* HF rotate_half RoPE in place on X[m][nheads*hd] at positions pos[m]; inverse 1: the transpose. */
     void (*rope)(duo_backend *be, void *X, size_t m, int nheads, int hd, const int32_t *pos, const void *cos_t,
                  const void *sin_t, int inverse);
+    /* X[r] += bias for every row r < m (rows of d elements; bias: weight elements). */
+    void (*add_bias_rows)(duo_backend *be, void *X, size_t m, int d, const void *bias);
     /* A = silu(G) * U elementwise (A may be G); backward: dG, dU from dA. */
     void (*swiglu)(duo_backend *be, const void *G, const void *U, size_t count, void *A);
     void (*swiglu_bwd)(duo_backend *be, const void *G, const void *U, const void *dA, size_t count, void *dG,

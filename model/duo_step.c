@@ -56,6 +56,7 @@ struct duo_step_ctx {
     void *datt, *dq;                        /* [n][qdim] */
     void *dkc, *dvc;                        /* [n][kvdim] */
     void *h1, *hq, *out;                    /* aliases: h1 = dh1, hq = dhq, out = dout */
+    void *qpre, *kpre;                      /* [n][qdim], [n][kvdim] q, k before per-head norms (Qwen3 only) */
     int32_t *d_allpos, *d_ids;              /* [n] 0..n-1, the sample */
     int32_t *d_lab_pos, *d_lab_rows;        /* [n] label positions, their rows in the last layer's output */
     double *d_grad, *d_distill;             /* [L*KVH], [1] */
@@ -87,11 +88,11 @@ static void free_bufs(duo_step_ctx *c) {
     duo_backend *be = c->be;
     void *bufs[] = {c->cos_t, c->sin_t, c->xT, c->hT, c->q, c->kc, c->vc, c->sa, c->lse, c->att, c->xmid, c->h2,
                     c->g, c->u, c->dact, c->dg, c->du, c->dout, c->dxmid, c->dh2, c->dh1, c->dhq, c->dxin, c->datt,
-                    c->dq, c->dkc, c->dvc, c->d_allpos, c->d_ids, c->d_lab_pos, c->d_lab_rows};
+                    c->dq, c->dkc, c->dvc, c->d_allpos, c->d_ids, c->d_lab_pos, c->d_lab_rows, c->qpre, c->kpre};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) be->ops->free(be, bufs[i]);
     c->cos_t = c->sin_t = c->xT = c->hT = c->q = c->kc = c->vc = c->sa = c->lse = c->att = c->xmid = c->h2 = NULL;
     c->g = c->u = c->dact = c->dg = c->du = c->dout = c->dxmid = c->dh2 = c->dh1 = c->dhq = c->dxin = NULL;
-    c->datt = c->dq = c->dkc = c->dvc = NULL;
+    c->datt = c->dq = c->dkc = c->dvc = c->qpre = c->kpre = NULL;
     c->d_allpos = c->d_ids = c->d_lab_pos = c->d_lab_rows = NULL;
     c->n_cap = 0;
 }
@@ -195,9 +196,14 @@ static int ensure_n(duo_step_ctx *c, size_t n, duo_error *err) {
         {(void **)&c->d_allpos, n * sizeof(int32_t)}, {(void **)&c->d_ids, n * sizeof(int32_t)},
         {(void **)&c->d_lab_pos, n * sizeof(int32_t)}, {(void **)&c->d_lab_rows, n * sizeof(int32_t)}};
     size_t total = 0;
+    if (c->m->cfg.qk_norm) { /* the backward of the per-head norms needs their inputs */
+        c->qpre = be->ops->alloc(be, n * qd * a);
+        c->kpre = be->ops->alloc(be, n * kvd * a);
+        total += n * (qd + kvd) * a;
+    }
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
         *bufs[i].p = be->ops->alloc(be, bufs[i].bytes);
-        if (!*bufs[i].p) {
+        if (!*bufs[i].p || be->failed) {
             free_bufs(c);
             backend_check(be, err);
             duo_error_prefix(err, "buffers for %zu positions", n);
@@ -294,12 +300,11 @@ static void student_layer(duo_step_ctx *c, int l, const duo_layer_dev *w, int wi
     const layer_sets *s = &c->ls[l];
     size_t mk = s->keys.len, mo = s->out.len, d = (size_t)dm->d;
     op->rmsnorm(be, s->xin, mk, dm->d, w->in_norm, dm->eps, c->h1);
-    op->linear(be, c->h1, mk, dm->d, w->wk, dm->kvdim, c->kc, 0);
-    op->linear(be, c->h1, mk, dm->d, w->wv, dm->kvdim, c->vc, 0);
+    layer_project_kv(be, dm, w, c->h1, mk, c->kc, c->vc, c->kpre);
     op->rope(be, c->kc, mk, dm->KVH, dm->hd, s->d_key_pos, c->cos_t, c->sin_t, 0);
     op->gather_rows(be, c->h1, s->d_out_row, mo, dm->d, c->hq);
     op->gather_rows(be, s->xin, s->d_out_row, mo, dm->d, c->xmid);
-    op->linear(be, c->hq, mo, dm->d, w->wq, dm->qdim, c->q, 0);
+    layer_project_q(be, dm, w, c->hq, mo, c->q, c->qpre);
     op->rope(be, c->q, mo, dm->H, dm->hd, s->d_out_pos, c->cos_t, c->sin_t, 0);
     duo_attn_shape sh = {dm->H, dm->KVH, dm->hd, stream_mask(c)};
     duo_attn_args a = {.nq = mo, .nk = mk, .qpos = s->d_out_pos, .kpos = s->d_key_pos, .Q = c->q, .K = c->kc,
@@ -350,7 +355,9 @@ static void student_layer_bwd(duo_step_ctx *c, int l, const duo_layer_dev *w) {
     op->attn_bwd(be, &sh, &a);
     op->rope(be, c->dq, mo, dm->H, dm->hd, s->d_out_pos, c->cos_t, c->sin_t, 1);
     op->rope(be, c->dkc, mk, dm->KVH, dm->hd, s->d_key_pos, c->cos_t, c->sin_t, 1);
-    /* q/k/v projections, input norm, residual */
+    layer_project_q_bwd(be, dm, w, c->qpre, mo, c->dq);
+    layer_project_k_bwd(be, dm, w, c->kpre, mk, c->dkc);
+    /* q/k/v projections (their biases pass the gradient unchanged), input norm, residual */
     op->linear_bwd(be, c->dkc, mk, dm->kvdim, w->wk, dm->d, c->dh1, 0);
     op->linear_bwd(be, c->dvc, mk, dm->kvdim, w->wv, dm->d, c->dh1, 1);
     op->linear_bwd(be, c->dq, mo, dm->qdim, w->wq, dm->d, c->dhq, 0);

@@ -33,13 +33,46 @@ void layer_mlp_add(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, 
     }
 }
 
+/* X [m][nheads*hd] (+)= bias, then RMSNorm per head (saving the input in pre when given). */
+static void project_finish(duo_backend *be, const duo_dims *dm, void *X, size_t m, int nheads, const void *bias,
+                           const void *norm, void *pre) {
+    const duo_ops *op = be->ops;
+    if (bias) op->add_bias_rows(be, X, m, nheads * dm->hd, bias);
+    if (!norm) return;
+    if (pre) op->copy(be, pre, X, m * (size_t)nheads * dm->hd);
+    op->rmsnorm(be, X, m * (size_t)nheads, dm->hd, norm, dm->eps, X);
+}
+
+void layer_project_q(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *h, size_t m, void *q,
+                     void *q_pre) {
+    be->ops->linear(be, h, m, dm->d, w->wq, dm->qdim, q, 0);
+    project_finish(be, dm, q, m, dm->H, w->bq, w->q_norm, q_pre);
+}
+
+void layer_project_kv(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *h, size_t m, void *k,
+                      void *v, void *k_pre) {
+    be->ops->linear(be, h, m, dm->d, w->wk, dm->kvdim, k, 0);
+    be->ops->linear(be, h, m, dm->d, w->wv, dm->kvdim, v, 0);
+    project_finish(be, dm, k, m, dm->KVH, w->bk, w->k_norm, k_pre);
+    if (w->bv) be->ops->add_bias_rows(be, v, m, dm->kvdim, w->bv);
+}
+
+void layer_project_q_bwd(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *q_pre, size_t m,
+                         void *dq) {
+    if (w->q_norm) be->ops->rmsnorm_bwd(be, q_pre, m * (size_t)dm->H, dm->hd, w->q_norm, dm->eps, dq, dq, 0);
+}
+
+void layer_project_k_bwd(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *k_pre, size_t m,
+                         void *dk) {
+    if (w->k_norm) be->ops->rmsnorm_bwd(be, k_pre, m * (size_t)dm->KVH, dm->hd, w->k_norm, dm->eps, dk, dk, 0);
+}
+
 void layer_full_attention(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *x, size_t n,
                           const int32_t *pos, const void *cos_t, const void *sin_t, duo_full_bufs *b) {
     const duo_ops *op = be->ops;
     op->rmsnorm(be, x, n, dm->d, w->in_norm, dm->eps, b->h);
-    op->linear(be, b->h, n, dm->d, w->wq, dm->qdim, b->q, 0);
-    op->linear(be, b->h, n, dm->d, w->wk, dm->kvdim, b->k, 0);
-    op->linear(be, b->h, n, dm->d, w->wv, dm->kvdim, b->v, 0);
+    layer_project_q(be, dm, w, b->h, n, b->q, NULL);
+    layer_project_kv(be, dm, w, b->h, n, b->k, b->v, NULL);
     op->rope(be, b->q, n, dm->H, dm->hd, pos, cos_t, sin_t, 0);
     op->rope(be, b->k, n, dm->KVH, dm->hd, pos, cos_t, sin_t, 0);
     duo_attn_shape sh = {dm->H, dm->KVH, dm->hd, {ATTN_FULL, 0, 0}};

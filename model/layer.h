@@ -34,6 +34,20 @@ typedef struct {
     void *g, *u;/* [DUO_MLP_CHUNK][inter] */
 } duo_full_bufs;
 
+/* The attention inputs of m rows of normed hidden states h [m][d], before RoPE: q [m][qdim] =
+ * q_proj(h) (+ bias), then with per-head norms (Qwen3) every head of q is RMS-normed in place; q_pre
+ * (optional, [m][qdim]) keeps q before that norm for the backward pass.  Likewise k, v [m][kvdim]. */
+void layer_project_q(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *h, size_t m, void *q,
+                     void *q_pre);
+void layer_project_kv(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *h, size_t m, void *k,
+                      void *v, void *k_pre);
+/* Backward of the per-head norms (nothing where the layer has none): dq [m][qdim] in place, from the
+ * saved q_pre; likewise dk. */
+void layer_project_q_bwd(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *q_pre, size_t m,
+                         void *dq);
+void layer_project_k_bwd(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *k_pre, size_t m,
+                         void *dk);
+
 /* Y[m rows] += down(silu(gate(X)) * up(X)), in row chunks; g, u: [DUO_MLP_CHUNK][inter] scratch. */
 void layer_mlp_add(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *X, size_t m, void *Y,
                    void *g, void *u);

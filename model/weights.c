@@ -5,7 +5,8 @@
 
 #include "kernels/backend.h"
 
-/* The per-layer tensors, checkpoint field -> backend field. */
+/* The per-layer tensors, checkpoint field -> backend field; the optional ones (NULL in the checkpoint's
+ * layers where the architecture has none) stay NULL here too. */
 static const struct {
     size_t src, dst;
 } LAYER_FIELDS[] = {
@@ -18,6 +19,11 @@ static const struct {
     {offsetof(duo_layer_weights, gate_proj), offsetof(duo_layer_dev, wg)},
     {offsetof(duo_layer_weights, up_proj), offsetof(duo_layer_dev, wu)},
     {offsetof(duo_layer_weights, down_proj), offsetof(duo_layer_dev, wd)},
+    {offsetof(duo_layer_weights, q_bias), offsetof(duo_layer_dev, bq)},
+    {offsetof(duo_layer_weights, k_bias), offsetof(duo_layer_dev, bk)},
+    {offsetof(duo_layer_weights, v_bias), offsetof(duo_layer_dev, bv)},
+    {offsetof(duo_layer_weights, q_norm), offsetof(duo_layer_dev, q_norm)},
+    {offsetof(duo_layer_weights, k_norm), offsetof(duo_layer_dev, k_norm)},
 };
 #define NUM_LAYER_FIELDS (sizeof LAYER_FIELDS / sizeof *LAYER_FIELDS)
 
@@ -68,6 +74,7 @@ duo_weights *weights_create(const duo_model *m, duo_backend *be, duo_error *err)
         for (size_t k = 0; k < NUM_LAYER_FIELDS; k++) {
             /* every layer has the same shapes: size the slot by layer 0 */
             const duo_tensor *t = src_tensor(&m->layers[0], k);
+            if (!t) continue;
             void *buf = be->ops->alloc(be, tensor_numel(t) * be->weight_size);
             *dst_field(&w->slots[s], k) = buf;
             if (!buf) break;
@@ -89,7 +96,12 @@ const duo_layer_dev *weights_layer(duo_weights *w, int l, duo_error *err) {
     const duo_layer_weights *lw = &w->m->layers[l];
     for (size_t k = 0; k < NUM_LAYER_FIELDS; k++) {
         const duo_tensor *t = src_tensor(lw, k), *t0 = src_tensor(&w->m->layers[0], k);
-        if (tensor_numel(t) != tensor_numel(t0)) {
+        if (!t && !t0) continue;
+        if (!t || !t0 || tensor_numel(t) != tensor_numel(t0)) {
+            w->held[s] = -1;
+            if (!t || !t0)
+                return duo_fail(err, "%s: layer %d lacks a tensor that layer 0 has, or has one layer 0 lacks", w->m->dir, l),
+                       NULL;
             w->held[s] = -1;
             return duo_fail(err, "%s: layer %d: tensor %s has %zu elements, layer 0's has %zu", w->m->dir, l, t->name,
                             tensor_numel(t), tensor_numel(t0)),

@@ -16,6 +16,9 @@ typedef struct {
     void *post_norm;        /* [hidden] post_attention_layernorm */
     void *wg, *wu;          /* [inter][hidden] gate_proj, up_proj */
     void *wd;               /* [hidden][inter] down_proj */
+    /* present where the architecture has them (Qwen), NULL otherwise */
+    void *bq, *bk, *bv;     /* [heads*hd], [kv*hd] x2 biases of q/k/v_proj */
+    void *q_norm, *k_norm;  /* [hd] RMSNorm weights of every query / key head, before RoPE */
 } duo_layer_dev;
 
 typedef struct duo_weights duo_weights;

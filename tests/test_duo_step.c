@@ -329,6 +329,23 @@ static void checkpoint_case(test_ctx *t, const char *dir, duo_attn_kind impl, in
 }
 
 TEST(checkpoint_mistral_f16_blocksparse) { checkpoint_case(t, "tests/fixtures/models/tiny-mistral-gqa-f16", ATTN_STREAM_BLOCKSPARSE, 20, 100, 300); }
+/* Qwen: the q/k/v biases and the per-head q/k norms are frozen weights the gradient flows through. */
+TEST(checkpoint_qwen2_bias_tied_sdpa) { checkpoint_case(t, "tests/fixtures/models/tiny-qwen2-gqa-bf16-tied", ATTN_STREAM_SDPA, 6, 40, 200); }
+TEST(checkpoint_qwen3_qk_norm_blocksparse) { checkpoint_case(t, "tests/fixtures/models/tiny-qwen3-headdim", ATTN_STREAM_BLOCKSPARSE, 10, 100, 330); }
+TEST(checkpoint_qwen3_qk_norm_sdpa_no_cone) {
+    /* the recompute of the per-head norms off the cone too: same loss and gradient with the cone on or off */
+    duo_model m;
+    duo_error err = {{0}};
+    CHECK_MSG(model_open("tests/fixtures/models/tiny-qwen3-headdim", &m, &err) == 0, "%.300s", err.msg);
+    int lab[] = {150, 170, 199};
+    double d_on = 0, d_off = 0;
+    double rel_on = fd_check(&m, ATTN_STREAM_SDPA, 4, 30, 200, lab, 3, 1, &d_on, &err);
+    double rel_off = rel_on >= 0 ? fd_check(&m, ATTN_STREAM_SDPA, 4, 30, 200, lab, 3, 0, &d_off, &err) : -1;
+    model_close(&m);
+    CHECK_MSG(rel_on >= 0 && rel_off >= 0, "%.300s", err.msg);
+    CHECK_MSG(rel_on <= 1e-6 && rel_off <= 1e-6, "FD relative error %.3g (cone) %.3g (no cone)", rel_on, rel_off);
+    CHECK_CLOSE(d_on, d_off, 1e-10);
+}
 TEST(checkpoint_llama_bf16_tied_sdpa) { checkpoint_case(t, "tests/fixtures/models/tiny-llama-mha-bf16-tied", ATTN_STREAM_SDPA, 8, 30, 150); }
 
 TEST_MAIN()

@@ -92,6 +92,8 @@ TEST(llama_mqa_rope_linear_f16) { check_model(t, "tiny-llama-rope-linear"); }
 TEST(llama3_rope_explicit_head_dim) { check_model(t, "tiny-llama3-rope-headdim"); }
 TEST(mistral_gqa_f16) { check_model(t, "tiny-mistral-gqa-f16"); }
 TEST(llama_sharded_bf16) { check_model(t, "tiny-llama-sharded"); }
+TEST(qwen2_qkv_bias_tied_bf16) { check_model(t, "tiny-qwen2-gqa-bf16-tied"); }
+TEST(qwen3_qk_norm_explicit_head_dim) { check_model(t, "tiny-qwen3-headdim"); }
 
 TEST(bad_token_id_is_an_error) {
     duo_model m;

@@ -86,6 +86,14 @@ static void FN(rope)(duo_backend *be, void *Xv, size_t m, int nheads, int hd, co
     }
 }
 
+static void FN(add_bias_rows)(duo_backend *be, void *Xv, size_t m, int d, const void *bv) {
+    T *X = Xv;
+    const T *b = bv;
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < m; r++)
+        for (int i = 0; i < d; i++) X[r * d + i] += b[i];
+}
+
 static void FN(swiglu)(duo_backend *be, const void *Gv, const void *Uv, size_t count, void *Av) {
     const T *G = Gv, *U = Uv;
     T *A = Av;
