@@ -19,7 +19,7 @@ LDLIBS  += $(shell pkg-config --libs hdf5-serial 2>/dev/null || echo -L/usr/lib/
            -lzstd -ljansson -lpcre2-8 -lopenblas -lpng -lz -lm -fopenmp
 
 # Every .c file under these folders is library code; trainer/main.c is the CLI entry point.
-LIB_DIRS := data synth model kernels/cpu trainer
+LIB_DIRS := data synth model kernels/cpu trainer eval
 LIB_SRC  := $(filter-out trainer/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 
