@@ -135,10 +135,9 @@ int bench_step(int argc, char **argv) {
         const duo_tensor *ts[] = {m.embed_tokens, m.norm, m.lm_head != m.embed_tokens ? m.lm_head : NULL};
         for (int i = 0; i < 3; i++) if (ts[i]) weight_bytes += (double)ts[i]->nbytes;
         for (int l = 0; l < m.cfg.num_hidden_layers; l++) {
-            const duo_layer_weights *w = &m.layers[l];
-            const duo_tensor *lt[] = {w->input_layernorm, w->q_proj, w->k_proj, w->v_proj, w->o_proj,
-                                      w->post_attention_layernorm, w->gate_proj, w->up_proj, w->down_proj};
-            for (int i = 0; i < 9; i++) weight_bytes += (double)lt[i]->nbytes;
+            const duo_tensor *lt[DUO_LAYER_MAX_TENSORS];
+            int nt = model_layer_tensors(&m.layers[l], lt);
+            for (int i = 0; i < nt; i++) weight_bytes += (double)lt[i]->nbytes;
         }
     }
     const duo_model_config *c = &m.cfg;

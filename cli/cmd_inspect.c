@@ -45,10 +45,9 @@ static void gather(const duo_model *m, inspect_facts *f) {
     count_tensor(f, m->norm);
     if (m->lm_head != m->embed_tokens) count_tensor(f, m->lm_head);
     for (int i = 0; i < c->num_hidden_layers; i++) {
-        const duo_layer_weights *l = &m->layers[i];
-        const duo_tensor *ts[] = {l->input_layernorm, l->q_proj, l->k_proj, l->v_proj, l->o_proj,
-                                  l->post_attention_layernorm, l->gate_proj, l->up_proj, l->down_proj};
-        for (size_t k = 0; k < sizeof ts / sizeof *ts; k++) count_tensor(f, ts[k]);
+        const duo_tensor *ts[DUO_LAYER_MAX_TENSORS];
+        int nt = model_layer_tensors(&m->layers[i], ts);
+        for (int k = 0; k < nt; k++) count_tensor(f, ts[k]);
     }
     for (size_t i = 0; i < checkpoint_num_files(m->ckpt); i++) f->file_bytes += checkpoint_file_size(m->ckpt, i);
     f->kv_dtype = m->layers[0].k_proj->dtype;
@@ -137,6 +136,8 @@ static void print_text(const duo_model *m, const inspect_facts *f) {
     rope_text(c, r, sizeof r);
     printf("rope                %s\n", r);
     printf("tied embeddings     %s\n", c->tie_word_embeddings ? "yes (lm_head = embed_tokens)" : "no");
+    printf("q/k/v bias          %s\n", c->attention_bias ? "yes" : "no");
+    printf("q/k norm            %s\n", c->qk_norm ? "yes (RMSNorm per head, before RoPE)" : "no");
     if (c->sliding_window) printf("sliding window      %d (ignored for training)\n", c->sliding_window);
     else printf("sliding window      none\n");
     printf("bos / eos ids       %d / %d\n", c->bos_token_id, c->eos_token_id);
@@ -200,6 +201,8 @@ static int print_json(const duo_model *m, const inspect_facts *f) {
     json_object_set_new(o, "max_position_embeddings", json_integer(c->max_position_embeddings));
     json_object_set_new(o, "rope", rope);
     json_object_set_new(o, "tie_word_embeddings", json_boolean(c->tie_word_embeddings));
+    json_object_set_new(o, "attention_bias", json_boolean(c->attention_bias));
+    json_object_set_new(o, "qk_norm", json_boolean(c->qk_norm));
     json_object_set_new(o, "sliding_window", c->sliding_window ? json_integer(c->sliding_window) : json_null());
     json_object_set_new(o, "bos_token_id", c->bos_token_id >= 0 ? json_integer(c->bos_token_id) : json_null());
     json_object_set_new(o, "eos_token_id", c->eos_token_id >= 0 ? json_integer(c->eos_token_id) : json_null());

@@ -42,16 +42,11 @@ want = {
     "file_bytes": sum(os.path.getsize(os.path.join(d, f)) for f in files),
     "model_type": cfg["model_type"], "architecture": cfg["architectures"][0],
     "sliding_window": cfg.get("sliding_window"),
+    # transformers' Qwen2Attention always biases q/k/v; Qwen3 norms every q/k head
+    "attention_bias": cfg["model_type"] == "qwen2", "qk_norm": cfg["model_type"] == "qwen3",
     "eos_token_id": cfg["eos_token_id"][0] if isinstance(cfg["eos_token_id"], list) else cfg["eos_token_id"],
 }
 bad = [f"{k}: {got.get(k)!r} != {v!r}" for k, v in want.items() if got.get(k) != v]
-# Known gap, until trainer/cmd_inspect.c counts a layer's optional tensors (model_layer_tensors): its
-# weight_bytes leaves out Qwen's q/k/v biases and q/k norms.  Reported as a skip, only when that is the
-# whole difference.
-optional = (".q_proj.bias", ".k_proj.bias", ".v_proj.bias", ".q_norm.weight", ".k_norm.weight")
-short = want["weight_bytes"] - sum(nbytes * prod(t["shape"]) for k, t in ref["tensors"].items() if k.endswith(optional))
-if bad == [f"weight_bytes: {got.get('weight_bytes')!r} != {want['weight_bytes']!r}"] and got.get("weight_bytes") == short:
-    bad = ["SKIP"]
 if got["rope"]["type"] != rs.get("rope_type", rs.get("type", "default")) or got["rope"]["theta"] != theta:
     bad.append(f"rope {got['rope']}")
 if [s["file"] for s in got["shards"]] != files:
@@ -59,8 +54,7 @@ if [s["file"] for s in got["shards"]] != files:
 print("; ".join(bad))
 EOF
 )
-    if [ "$why" = SKIP ]; then echo "SKIP: cli_inspect/$name (weight_bytes leaves out the q/k/v biases and q/k norms: trainer/cmd_inspect.c gather() must list model_layer_tensors())"
-    elif [ -n "$why" ]; then fail "$name" "$why"; else pass "$name"; fi
+    if [ -n "$why" ]; then fail "$name" "$why"; else pass "$name"; fi
 }
 
 for d in "$models"/*/; do
