@@ -92,6 +92,12 @@ typedef struct duo_ops {
     /* Y[rows[r]] += X[r] for r < m (rows distinct). */
     void (*scatter_add_rows)(duo_backend *be, const void *X, const int32_t *rows, size_t m, int d, void *Y);
     void (*copy)(duo_backend *be, void *dst, const void *src, size_t count); /* activation elements */
+    /* dst[r][0..width) = src[r][0..width) for r < m, rows dst_stride / src_stride elements apart; the two
+     * ranges must not overlap. */
+    void (*copy_rows)(duo_backend *be, void *dst, size_t dst_stride, const void *src, size_t src_stride, size_t m,
+                      int width);
+    /* Y[r] head j = X[r] head perm[j] for rows of nheads blocks of hd elements (perm: host, nheads). */
+    void (*permute_heads)(duo_backend *be, const void *X, size_t m, int nheads, int hd, const int *perm, void *Y);
     void (*zero)(duo_backend *be, void *dst, size_t count);
     /* out[r] = the column of the largest X[r][c] (the first of equal ones), for greedy decoding. */
     void (*argmax_rows)(duo_backend *be, const void *X, size_t m, int ncols, int32_t *out);

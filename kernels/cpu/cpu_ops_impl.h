@@ -26,7 +26,7 @@ const duo_ops CAT(cpu_ops, S) = {
     .load_tensor = FN(load_tensor),
     .linear = FN(linear), .linear_bwd = FN(linear_bwd), .rmsnorm = FN(rmsnorm), .rmsnorm_bwd = FN(rmsnorm_bwd),
     .rope_tables = FN(rope_tables), .rope = FN(rope), .add_bias_rows = FN(add_bias_rows), .swiglu = FN(swiglu), .swiglu_bwd = FN(swiglu_bwd),
-    .embed = FN(embed), .gather_rows = FN(gather_rows), .scatter_add_rows = FN(scatter_add_rows), .copy = FN(copy),
+    .embed = FN(embed), .gather_rows = FN(gather_rows), .scatter_add_rows = FN(scatter_add_rows), .copy = FN(copy), .copy_rows = FN(copy_rows), .permute_heads = FN(permute_heads),
     .zero = FN(zero), .argmax_rows = FN(argmax_rows),
     .attn_fwd = FN(attn_fwd), .attn_bwd = FN(attn_bwd),
     .gate_blend = FN(gate_blend), .gate_blend_bwd = FN(gate_blend_bwd), .sqdiff_loss = FN(sqdiff_loss),

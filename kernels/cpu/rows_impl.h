@@ -51,6 +51,23 @@ static void FN(copy)(duo_backend *be, void *dst, const void *src, size_t count) 
     if (count) memcpy(dst, src, count * sizeof(T));
 }
 
+static void FN(copy_rows)(duo_backend *be, void *dstv, size_t dst_stride, const void *srcv, size_t src_stride, size_t m,
+                          int width) {
+    T *dst = dstv;
+    const T *src = srcv;
+    for (size_t r = 0; r < m; r++) memcpy(dst + r * dst_stride, src + r * src_stride, (size_t)width * sizeof(T));
+}
+
+static void FN(permute_heads)(duo_backend *be, const void *Xv, size_t m, int nheads, int hd, const int *perm, void *Yv) {
+    const T *X = Xv;
+    T *Y = Yv;
+    size_t row = (size_t)nheads * hd;
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < m; r++)
+        for (int j = 0; j < nheads; j++)
+            memcpy(Y + r * row + (size_t)j * hd, X + r * row + (size_t)perm[j] * hd, (size_t)hd * sizeof(T));
+}
+
 static void FN(zero)(duo_backend *be, void *dst, size_t count) {
     if (count) memset(dst, 0, count * sizeof(T));
 }
