@@ -24,6 +24,7 @@ typedef struct {
     unsigned given_data_flags; /* bit per data flag set on the command line (see train_args.c) */
     duo_streaming_impl streaming;
     int resume, use_cone;
+    int overwrite;           /* --overwrite: replace an earlier run in output_dir (cli/output_guard.h) */
 } duo_train_args;
 
 void train_args_default(duo_train_args *a);

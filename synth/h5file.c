@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "data/h5store.h"
+#include "util/interrupt.h"
 
 #define TOKEN_CHUNK 65536
 
@@ -44,7 +45,8 @@ static int write_fixed_strings(hid_t file, const char *name, int rank, const hsi
     return ds < 0 || st < 0 ? -1 : 0;
 }
 
-static int write_attrs(duo_h5 *f, const synth_builder *b, int64_t n, const synth_file_meta *meta, duo_error *err) {
+static int write_attrs(duo_h5 *f, const synth_builder *b, int64_t n, const synth_file_meta *meta, const char *tok_fp,
+                       duo_error *err) {
     const synth_params *p = synth_builder_params(b);
     int bad = 0;
     bad |= h5store_set_attr_str(f, NULL, "format", SYNTH_FILE_FORMAT, err);
@@ -70,6 +72,7 @@ static int write_attrs(duo_h5 *f, const synth_builder *b, int64_t n, const synth
     bad |= h5store_set_attr_str(f, NULL, "seperator", p->separator, err);
     bad |= h5store_set_attr_str(f, NULL, "tokenizer", meta ? meta->tokenizer : NULL, err);
     bad |= h5store_set_attr_str(f, NULL, "dataset_name", meta ? meta->dataset : NULL, err);
+    if (tok_fp) bad |= h5store_set_attr_str(f, NULL, "tokenizer_fingerprint", tok_fp, err);
     bad |= h5store_set_attr_i64(f, NULL, "haystack_tokens", synth_builder_haystack_length(b), err);
     bad |= h5store_set_attr_i64(f, NULL, "haystack_texts", synth_builder_haystack_texts(b), err);
     bad |= h5store_set_attr_i64(f, NULL, "repeated", synth_builder_repeated(b), err);
@@ -101,6 +104,11 @@ static int append_tokens(hid_t ds, hsize_t at, const int32_t *v, hsize_t n) {
 
 int synth_file_write(const char *path, const synth_builder *b, int64_t n, const synth_file_meta *meta,
                      duo_error *err) {
+    return synth_file_write_fp(path, b, n, meta, NULL, err);
+}
+
+int synth_file_write_fp(const char *path, const synth_builder *b, int64_t n, const synth_file_meta *meta,
+                        const char *tok_fp, duo_error *err) {
     const synth_params *p = synth_builder_params(b);
     const size_t P = (size_t)p->num_passkeys, N = (size_t)n;
     const size_t strsize = (size_t)p->passkey_length * 9; /* the longest NATO word is 8 bytes, + space */
@@ -126,6 +134,10 @@ int synth_file_write(const char *path, const synth_builder *b, int64_t n, const 
         goto done;
     }
     for (size_t i = 0; i < N; i++) {
+        if (interrupt_requested()) {
+            duo_fail(err, "interrupted after %zu of %zu samples; %s was not written", i, N, path);
+            goto done;
+        }
         if (synth_sample_generate(b, (int64_t)i, &s, err)) goto done;
         if (append_tokens(ids_ds, (hsize_t)offsets[i], s.input_ids, s.n) ||
             append_tokens(lab_ds, (hsize_t)offsets[i], s.labels, s.n)) {
@@ -165,7 +177,7 @@ int synth_file_write(const char *path, const synth_builder *b, int64_t n, const 
               h5store_write(h5, "passkey_pos", DUO_H5_I32, 3, dNP, per + 4 * N * P, err) ||
               h5store_write(h5, "answer_pos", DUO_H5_I32, 3, dNP, per + 6 * N * P, err) ||
               h5store_write(h5, "depth_ratio", DUO_H5_F32, 2, dNP, ratio, err) ||
-              write_attrs(h5, b, n, meta, err);
+              write_attrs(h5, b, n, meta, tok_fp, err);
     if (!bad && write_fixed_strings(file, "passkeys", 2, hNP, strsize, keys))
         bad = duo_fail(err, "%s: writing the passkeys failed", path);
     if (bad) goto done;
