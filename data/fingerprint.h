@@ -1,8 +1,8 @@
-/* Cheap, content-based fingerprints of model files, for "is this the same checkpoint / tokenizer?":
- * a 64-bit FNV-1a hash over each file's size, its first 1 MiB (a safetensors header, a config), and
- * 64 blocks of 4 KiB spread evenly over the rest.  Reading stays O(1) in the file size (an 8B
- * checkpoint is hashed in milliseconds), yet two different checkpoints of one architecture differ in
- * almost every sampled block.  Same bytes give the same fingerprint on every machine. */
+/* Cheap, content-based fingerprints for "is this the same checkpoint / tokenizer?", 64-bit FNV-1a.
+ * A file: its size, its first 1 MiB and 64 blocks of 4 KiB spread evenly over the rest.  Weights:
+ * sampled bytes of every weight matrix.  Reading stays O(1) in the size (an 8B checkpoint is hashed
+ * in milliseconds), yet two checkpoints of one architecture differ in almost every sampled block.
+ * Same bytes give the same fingerprint on every machine. */
 #ifndef DUO_DATA_FINGERPRINT_H
 #define DUO_DATA_FINGERPRINT_H
 

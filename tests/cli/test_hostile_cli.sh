@@ -161,7 +161,10 @@ check resume_without_state_says_new_run 0 "no saved state; starting a new run" "
 # Ctrl-C during training: the state of the step boundary is saved, the message says how to resume
 "$bin" train "${tiny[@]}" --num_steps 400 --save_steps 1000 --output_dir "$T/int" >/dev/null 2>"$T/err" &
 pid=$!
-sleep 1.5
+# the handler is installed before config.json is written; a signal before it would be ignored (a
+# background job of a non-interactive shell starts with SIGINT ignored)
+for _ in $(seq 1 300); do [ -f "$T/int/config.json" ] && break; sleep 0.1; done
+sleep 0.5
 kill -INT "$pid"
 wait "$pid"; rc=$?
 if [ "$rc" -eq 130 ] && grep -q "interrupted after step" "$T/err" && grep -q -- "--resume" "$T/err" &&
@@ -170,7 +173,7 @@ else fail ctrl_c_saves_state "exit $rc: $(head -c 300 "$T/err")"; fi
 # Ctrl-C during synth: no temporary file left, no output written
 "$bin" synth --model "$rmodel" --dataset "$corpus" --out "$T/int.h5" --num_samples 100000000 "${small[@]}" >/dev/null 2>"$T/err" &
 pid=$!
-sleep 1
+for _ in $(seq 1 300); do ls "$T" | grep -q 'int.h5.tmp' && break; sleep 0.1; done
 kill -INT "$pid"
 wait "$pid"; rc=$?
 if [ "$rc" -eq 130 ] && [ ! -e "$T/int.h5" ] && [ -z "$(ls "$T" | grep 'int.h5.tmp')" ]; then pass ctrl_c_synth_no_temp
