@@ -359,8 +359,9 @@ synth_file *synth_file_open(const char *path, duo_error *err) {
     }
     for (int64_t i = 0; i < f->n; i++)
         if (f->offsets[i + 1] < f->offsets[i] || f->offsets[i + 1] - f->offsets[i] > (int64_t)INT32_MAX) {
-            duo_fail(err, "%s: /offsets is not increasing at sample %lld (%lld then %lld)", path, (long long)i,
-                     (long long)f->offsets[i], (long long)f->offsets[i + 1]);
+            duo_fail(err, "%s: /offsets[%lld..%lld] = %lld, %lld: %s", path, (long long)i, (long long)i + 1,
+                     (long long)f->offsets[i], (long long)f->offsets[i + 1],
+                     f->offsets[i + 1] < f->offsets[i] ? "not increasing" : "a sample longer than 2^31 tokens");
             goto fail;
         }
     for (size_t t = 1; t < sizeof TABLES / sizeof *TABLES; t++)
