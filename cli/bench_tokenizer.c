@@ -33,8 +33,14 @@ static int add_doc(docs *d, const char *path, duo_error *err) {
     size_t len;
     char *s = file_read_all(path, &len, err);
     if (!s) return -1;
-    d->text = realloc(d->text, (d->n + 1) * sizeof *d->text);
-    d->len = realloc(d->len, (d->n + 1) * sizeof *d->len);
+    char **t = realloc(d->text, (d->n + 1) * sizeof *d->text);
+    if (t) d->text = t;
+    size_t *l = t ? realloc(d->len, (d->n + 1) * sizeof *d->len) : NULL;
+    if (l) d->len = l;
+    if (!t || !l) {
+        free(s);
+        return duo_fail(err, "%s: out of memory", path);
+    }
     d->text[d->n] = s;
     d->len[d->n++] = len;
     return 0;
@@ -52,12 +58,21 @@ static int load_dir(docs *d, const char *dir, duo_error *err) {
     while ((e = readdir(dh))) {
         size_t l = strlen(e->d_name);
         if (l < 5 || strcmp(e->d_name + l - 4, ".txt")) continue;
-        names = realloc(names, (n + 1) * sizeof *names);
-        names[n++] = strdup(e->d_name);
+        char **grown = realloc(names, (n + 1) * sizeof *names);
+        if (!grown || !(grown[n] = strdup(e->d_name))) {
+            if (grown) names = grown;
+            for (size_t i = 0; i < n; i++) free(names[i]);
+            free(names);
+            closedir(dh);
+            return duo_fail(err, "%s: out of memory listing the directory", dir);
+        }
+        names = grown;
+        n++;
     }
     closedir(dh);
+    if (n == 0) return duo_fail(err, "%s: no .txt files", dir);  /* names is NULL: nothing to sort */
     qsort(names, n, sizeof *names, by_name);
-    int rc = n ? 0 : duo_fail(err, "%s: no .txt files", dir);
+    int rc = 0;
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         if (!rc) rc = add_doc(d, path_join(path, sizeof path, dir, names[i]), err);

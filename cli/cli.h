@@ -34,4 +34,18 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, lo
  * "cuda" in a build without CUDA says so.  Sets *out to the name; 0 on success. */
 int cli_parse_backend(const char *cmd, const char *value, const char **out);
 
+/* The ranges every command checks its integer options against where they are parsed, so a value is
+ * never cut to 32 bits later (a context length or window is stored as int32 downstream). */
+#define CLI_MAX_TOKENS (1L << 30)        /* context lengths, buffers: more tokens than any model reads */
+#define CLI_MAX_WINDOW 2147483647L       /* sink_size, recent_size (sink + recent >= n is full attention) */
+#define CLI_MAX_INTERVALS (1L << 20)     /* context_lengths_num_intervals */
+#define CLI_MAX_DEPTH_INTERVALS (1L << 24)
+#define CLI_MAX_PASSKEY_LENGTH (1L << 16)
+#define CLI_MAX_PASSKEYS 20L             /* the templates' ordinals: first..twentieth */
+#define CLI_MAX_STEPS (1L << 40)
+
+/* getopt_long's own complaints (an unknown option, a missing value), reported once as a usage error
+ * naming the option; call with opterr = 0 and the `c` getopt returned ('?' or ':'). */
+int cli_getopt_error(const char *cmd, int c, int optopt_value, const char *arg);
+
 #endif

@@ -32,7 +32,17 @@ int cli_fail(const duo_error *err) {
     return 1;
 }
 
+/* Option names as the user reads them in --help and the reference: underscores. */
+static const char *shown(const char *opt, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s", opt);
+    for (char *p = buf; *p; p++)
+        if (*p == '-') *p = '_';
+    return buf;
+}
+
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out) {
+    char nb[64];
+    opt = shown(opt, nb, sizeof nb);
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -43,9 +53,13 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 }
 
 int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long max, long *out) {
+    char nb[64];
+    opt = shown(opt, nb, sizeof nb);
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
+    if (end != s && !*end && errno == ERANGE)
+        return cli_usage_error(cmd, "--%s must be between %ld and %ld, got %s", opt, min, max, s);
     if (end == s || *end || errno)
         return cli_usage_error(cmd, "--%s expects an integer, got '%s'", opt, s);
     if (v < min || v > max)
@@ -62,4 +76,12 @@ int cli_parse_backend(const char *cmd, const char *value, const char **out) {
                                     "build time); use --backend cpu", value);
     *out = value;
     return 0;
+}
+
+int cli_getopt_error(const char *cmd, int c, int optopt_value, const char *arg) {
+    (void)optopt_value;
+    if (c == ':') return cli_usage_error(cmd, "option '%s' needs a value", arg ? arg : "?");
+    if (arg && !strncmp(arg, "--", 2) && strchr(arg, '='))
+        return cli_usage_error(cmd, "option '%.*s' takes no value", (int)(strchr(arg, '=') - arg), arg);
+    return cli_usage_error(cmd, "unknown option '%s'", arg ? arg : "?");
 }

@@ -6,6 +6,7 @@
 
 #include "data/fileio.h"
 #include "cli/cli.h"
+#include "cli/output_guard.h"
 #include "pattern/export.h"
 #include "pattern/pyfloat.h"
 
@@ -34,7 +35,8 @@ int cmd_export(int argc, char **argv) {
     double sparsity = 0, threshold = 0;
     int have_sparsity = 0, have_threshold = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': pattern = optarg; break;
         case 'o': output = optarg; break;
@@ -47,7 +49,7 @@ int cmd_export(int argc, char **argv) {
             have_threshold = 1;
             break;
         case 'h': export_usage(stdout); return 0;
-        default: return cli_usage_error("export", "unknown option");
+        default: return cli_getopt_error("export", c, optopt, argv[optind - 1]);
         }
     }
     if (optind < argc) return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
@@ -56,6 +58,8 @@ int cmd_export(int argc, char **argv) {
         return cli_usage_error("export", "give exactly one of --sparsity S or --threshold T");
     if (have_sparsity && (sparsity < 0 || sparsity > 1))
         return cli_usage_error("export", "--sparsity must be between 0 and 1, got %g", sparsity);
+    if (have_threshold && (threshold < 0 || threshold > 1))
+        return cli_usage_error("export", "--threshold must be between 0 and 1, got %g", threshold);
     char out[4096], num[40];
     if (!output) {
         char name[64];
@@ -64,6 +68,7 @@ int cmd_export(int argc, char **argv) {
         output = path_join(out, sizeof out, pattern, name);
     }
     duo_error err;
+    if (output_guard_export_dir(output, pattern, &err)) return cli_fail(&err);
     double achieved;
     size_t streaming, total;
     if (export_binary_pattern(pattern, output, have_sparsity, have_sparsity ? sparsity : threshold, &achieved,

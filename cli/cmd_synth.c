@@ -14,6 +14,9 @@
 #include "synth/multipasskey.h"
 #include "synth/niah.h"
 #include "cli/cli.h"
+#include "cli/output_guard.h"
+#include "data/fingerprint.h"
+#include "util/interrupt.h"
 #include "util/progress.h"
 
 static const char *const usage_text =
@@ -141,7 +144,7 @@ static int parse_args(int argc, char **argv, synth_args *a) {
     opterr = 0;
     for (;;) {
         int li = -1;
-        int c = getopt_long(argc, argv, "", options, &li);
+        int c = getopt_long(argc, argv, ":", options, &li);
         if (c == -1) break;
         const char *v = optarg;
         const char *opt = li >= 0 ? options[li].name : "?";
@@ -153,19 +156,19 @@ static int parse_args(int argc, char **argv, synth_args *a) {
         case O_DATASET: a->dataset = v; break;
         case O_OUT: a->out = v; break;
         case O_NUM_SAMPLES: bad = cli_parse_long("synth", opt, v, 1, 100000000, &a->num_samples); break;
-        case O_CTX_MIN: bad = parse_int(opt, v, 1, 1 << 30, &a->p.context_length_min); break;
-        case O_CTX_MAX: bad = parse_int(opt, v, 1, 1 << 30, &a->p.context_length_max); break;
+        case O_CTX_MIN: bad = parse_int(opt, v, 1, CLI_MAX_TOKENS, &a->p.context_length_min); break;
+        case O_CTX_MAX: bad = parse_int(opt, v, 1, CLI_MAX_TOKENS, &a->p.context_length_max); break;
         case O_CTX_INTERVALS:
-            bad = parse_int(opt, v, 1, 1 << 20, &a->p.context_lengths_num_intervals);
+            bad = parse_int(opt, v, 1, CLI_MAX_INTERVALS, &a->p.context_lengths_num_intervals);
             a->np.context_lengths_num_intervals = a->p.context_lengths_num_intervals;
             a->have_ctx_intervals = 1;
             break;
         case O_MIN_DEPTH: bad = cli_parse_double("synth", opt, v, &a->p.min_depth_ratio); break;
         case O_MAX_DEPTH: bad = cli_parse_double("synth", opt, v, &a->p.max_depth_ratio); break;
-        case O_DEPTH_INTERVALS: bad = parse_int(opt, v, 0, 1 << 24, &a->p.depth_ratio_num_intervals); break;
-        case O_NUM_PASSKEYS: bad = parse_int(opt, v, 0, 1 << 20, &a->p.num_passkeys); break;
-        case O_PASSKEY_LENGTH: bad = parse_int(opt, v, 1, 1 << 16, &a->p.passkey_length); break;
-        case O_BUFFER: bad = parse_int(opt, v, 0, 1 << 30, &a->p.buffer_size); break;
+        case O_DEPTH_INTERVALS: bad = parse_int(opt, v, 1, CLI_MAX_DEPTH_INTERVALS, &a->p.depth_ratio_num_intervals); break;
+        case O_NUM_PASSKEYS: bad = parse_int(opt, v, 1, CLI_MAX_PASSKEYS, &a->p.num_passkeys); break;
+        case O_PASSKEY_LENGTH: bad = parse_int(opt, v, 1, CLI_MAX_PASSKEY_LENGTH, &a->p.passkey_length); break;
+        case O_BUFFER: bad = parse_int(opt, v, 0, CLI_MAX_TOKENS, &a->p.buffer_size); break;
         case O_PAD: bad = parse_int(opt, v, 1, 1 << 16, &a->p.pad_to_multiple_of); break;
         case O_SEED:
             bad = cli_parse_long("synth", opt, v, 0, LONG_MAX, &l);
@@ -184,27 +187,27 @@ static int parse_args(int argc, char **argv, synth_args *a) {
         case O_NIAH: a->niah = 1; break;
         case O_HAYSTACK_DIR: a->haystack_dir = v; break;
         case O_LIST: a->list = 1; break;
-        case O_CONTEXT_LENGTH: bad = cli_parse_long("synth", opt, v, 1, 1 << 30, &a->context_length); break;
+        case O_CONTEXT_LENGTH: bad = cli_parse_long("synth", opt, v, 1, CLI_MAX_TOKENS, &a->context_length); break;
         case O_DEPTH_PERCENT:
             bad = cli_parse_double("synth", opt, v, &a->depth_percent);
             a->have_depth = 1;
             break;
-        case O_N_CTX_MIN: bad = parse_int(opt, v, 1, 1 << 30, &a->np.context_lengths_min); break;
+        case O_N_CTX_MIN: bad = parse_int(opt, v, 1, CLI_MAX_TOKENS, &a->np.context_lengths_min); break;
         case O_N_CTX_MAX:
-            bad = parse_int(opt, v, 1, 1 << 30, &a->np.context_lengths_max);
+            bad = parse_int(opt, v, 1, CLI_MAX_TOKENS, &a->np.context_lengths_max);
             a->have_niah_max = 1;
             break;
         case O_PRINT_IDS: a->print_ids = 1; break;
         case O_N_DEPTH_MIN: bad = parse_int(opt, v, 0, 100, &a->np.document_depth_percent_min); break;
         case O_N_DEPTH_MAX: bad = parse_int(opt, v, 0, 100, &a->np.document_depth_percent_max); break;
         case O_N_DEPTH_INTERVALS: bad = parse_int(opt, v, 1, 10000, &a->np.document_depth_percent_intervals); break;
-        case O_N_BUFFER: bad = parse_int(opt, v, 0, 1 << 30, &a->np.final_context_length_buffer); break;
+        case O_N_BUFFER: bad = parse_int(opt, v, 0, CLI_MAX_TOKENS, &a->np.final_context_length_buffer); break;
         case O_N_NEEDLE: a->np.needle = v; break;
         case O_N_QUESTION: a->np.retrieval_question = v; break;
         case O_N_ANSWER: a->np.answer = v; break;
         case O_HELP: fputs(usage_text, stdout); return -1;
         default:
-            return cli_usage_error("synth", "unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_getopt_error("synth", c, optopt, argv[optind - 1]);
         }
         if (bad) return 2;
     }
@@ -233,14 +236,19 @@ static int run_build(const synth_args *a) {
     if (!a->dataset) return cli_usage_error("synth", "--dataset CORPUS is required");
     if (!a->out) return cli_usage_error("synth", "--out FILE.h5 is required");
     if (synth_params_validate(&a->p, &err)) return cli_usage_error("synth", "%s", err.msg);
-    const char *tpath;
+    const char *tpath = a->tokenizer ? a->tokenizer : a->model;
+    if (output_guard_synth_out(a->out, a->dataset, tpath, &err)) return cli_fail(&err);
     duo_tokenizer *tok = load_tokenizer(a, NULL, &tpath, &err);
     if (!tok) return cli_fail(&err);
     duo_corpus *corpus = corpus_open(a->dataset, &err);
     if (!corpus) {
         tokenizer_free(tok);
+        duo_error_prefix(&err, "--dataset");
         return cli_fail(&err);
     }
+    char tok_fp[64];
+    duo_error ignored;
+    int have_fp = fingerprint_tokenizer(tpath, tok_fp, sizeof tok_fp, &ignored) == 0;
     synth_encoder enc;
     synth_encoder_from_tokenizer(tok, tpath, &enc);
     synth_text_source src = synth_source_from_corpus(corpus, a->dataset);
@@ -257,7 +265,10 @@ static int run_build(const synth_args *a) {
         duo_progress prog;
         progress_start(&prog, "synth", (long)n);
         synth_file_meta meta = {tpath, a->dataset, progress_cb, &prog};
-        if (synth_file_write(a->out, b, n, &meta, &err)) rc = cli_fail(&err);
+        interrupt_install();  /* Ctrl-C: stop between samples and remove the temporary file */
+        if (synth_file_write_fp(a->out, b, n, &meta, have_fp ? tok_fp : NULL, &err)) rc = cli_fail(&err);
+        if (rc && interrupt_requested()) rc = 128 + interrupt_requested();
+        interrupt_uninstall();
         progress_end(&prog);
         if (!rc)
             printf("wrote %lld samples to %s (haystack %d tokens from %d texts, seed %llu)\n", (long long)n, a->out,

@@ -16,8 +16,12 @@
 #include "synth/multipasskey.h"
 #include "cli/cli.h"
 #include "pattern/export.h"
+#include "cli/output_guard.h"
 #include "cli/train_args.h"
+#include "cli/train_checks.h"
 #include "train/train_loop.h"
+#include "train/train_state.h"
+#include "util/interrupt.h"
 
 /* The real objective: the two-way step on sample `step` of the data.  Samples come either from a
  * `duo-train synth` file (sample step mod N) or, from a corpus, generated on the fly with the same
@@ -28,6 +32,8 @@ typedef struct {
     synth_file *data;          /* a dataset file, or */
     const synth_builder *gen;  /* a builder over a corpus */
     int64_t num_samples;
+    int vocab_size;
+    const char *dataset;
 } step_objective;
 
 static int step_objective_run(void *vctx, long step, const float *gates, size_t n, double *distill, float *grad,
@@ -36,9 +42,14 @@ static int step_objective_run(void *vctx, long step, const float *gates, size_t 
     synth_sample s = {0};
     int64_t index = o->data ? (int64_t)step % o->num_samples : (int64_t)step;
     if (o->data ? synth_file_read(o->data, index, &s, err) : synth_sample_generate(o->gen, index, &s, err)) return -1;
-    duo_step_result res;
+    duo_step_result res = {0};
     (void)n;
-    int rc = duo_step_run(o->step, s.input_ids, s.labels, s.n, gates, &res, grad, err);
+    int rc = train_check_sample_ids(s.input_ids, s.n, o->vocab_size, o->dataset, (long long)index, err);
+    if (rc) {
+        synth_sample_free(&s);
+        return rc;
+    }
+    rc = duo_step_run(o->step, s.input_ids, s.labels, s.n, gates, &res, grad, err);
     if (rc) duo_error_prefix(err, "sample %lld (%zu tokens)", (long long)index, s.n);
     *distill = res.distill;
     *sample_length = (long)s.n;
@@ -51,6 +62,7 @@ static int step_objective_run(void *vctx, long step, const float *gates, size_t 
 static int is_hdf5(const char *path) {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     unsigned char head[8] = {0};
+    if (file_check_regular(path, NULL)) return 0;
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     size_t got = fread(head, 1, sizeof head, f);
@@ -109,6 +121,8 @@ int cmd_train(int argc, char **argv) {
     duo_error err;
     duo_model m;
     if (model_open(a.model, &m, &err)) return cli_fail(&err);
+    interrupt_install();
+    run_lock lock = {-1};
     synth_file *data = NULL;
     synth_builder *gen = NULL;
     duo_tokenizer *tok = NULL;
@@ -120,8 +134,14 @@ int cmd_train(int argc, char **argv) {
     int rc = 1;
 
     int64_t num_samples = 0;
+    size_t dlen = strlen(a.dataset);
+    if (!is_hdf5(a.dataset) && dlen >= 3 && !strcmp(a.dataset + dlen - 3, ".h5")) {
+        duo_fail(&err, "%s is not an HDF5 file (no HDF5 signature), so not a `duo-train synth` dataset; a corpus is "
+                       "JSON lines (.jsonl, .jsonl.zst) or .txt", a.dataset);
+        goto done;
+    }
     if (is_hdf5(a.dataset)) {
-        if (train_args_from_dataset(&a, &err)) goto done;
+        if (train_args_from_dataset(&a, &err) || train_check_dataset_tokenizer(a.dataset, a.model, &err)) goto done;
         data = synth_file_open(a.dataset, &err);
         if (!data) goto done;
         num_samples = synth_file_num_samples(data);
@@ -146,12 +166,29 @@ int cmd_train(int argc, char **argv) {
     train_args_exp_name(&a, m.name, exp_name, sizeof exp_name);
     if (a.output_dir) snprintf(out_dir, sizeof out_dir, "%s", a.output_dir);
     else snprintf(out_dir, sizeof out_dir, "patterns_out/%s", exp_name);
-    if (make_dirs(out_dir, &err)) goto done;
+    int has_state = 0;
+    if (output_guard_train_dir(out_dir, a.model, a.dataset, a.resume, a.overwrite, &lock, &has_state, &err)) goto done;
     char state_path[4200];
-    if (!a.resume && path_exists(path_join(state_path, sizeof state_path, out_dir, TRAIN_STATE_FILE)))
-        fprintf(stderr, "duo-train train: note: %s holds a saved run; starting over (use --resume to continue it)\n",
-                out_dir);
+    path_join(state_path, sizeof state_path, out_dir, TRAIN_STATE_FILE);
+    identity = train_identity_with_weights(
+        train_args_identity(&a, m.name, m.cfg.num_hidden_layers, m.cfg.num_key_value_heads), a.model, &err);
+    if (!identity) goto done;
+    if (a.resume && has_state) {  /* refuse other settings before anything is written */
+        char *saved = train_state_read_identity(state_path, &err);
+        int bad = !saved || train_identity_check(saved, identity, &err);
+        free(saved);
+        if (bad) {
+            duo_error_prefix(&err, "refusing to resume from %s", state_path);
+            goto done;
+        }
+    } else if (a.resume) {
+        fprintf(stderr, "duo-train train: note: --resume: %s holds no saved state; starting a new run\n", out_dir);
+    }
     cfg = train_args_config_json(&a, exp_name, out_dir);
+    if (!cfg) {
+        duo_fail(&err, "out of memory");
+        goto done;
+    }
     char path[4200];
     if (export_write_json(path_join(path, sizeof path, out_dir, "config.json"), cfg, &err)) goto done;
 
@@ -161,9 +198,8 @@ int cmd_train(int argc, char **argv) {
     if (!be) goto done;
     step = duo_step_create(&m, &so, be, &err);
     if (!step) goto done;
-    step_objective obj_ctx = {step, data, gen, num_samples};
+    step_objective obj_ctx = {step, data, gen, num_samples, m.cfg.vocab_size, a.dataset};
     duo_objective obj = {&obj_ctx, step_objective_run};
-    identity = train_args_identity(&a, m.name, m.cfg.num_hidden_layers, m.cfg.num_key_value_heads);
     duo_train_opts o = {
         .num_layers = m.cfg.num_hidden_layers, .num_kv_heads = m.cfg.num_key_value_heads,
         .num_steps = a.num_steps, .save_steps = a.save_steps, .stop_after = a.stop_after,
@@ -172,7 +208,11 @@ int cmd_train(int argc, char **argv) {
         .show_progress = 1,
     };
     duo_train_result r;
-    gates = malloc(sizeof *gates * (size_t)(o.num_layers * o.num_kv_heads));
+    gates = malloc(sizeof *gates * (size_t)o.num_layers * (size_t)o.num_kv_heads);
+    if (!gates) {
+        duo_fail(&err, "out of memory");
+        goto done;
+    }
     if (train_loop_run(&o, &obj, &r, gates, &err)) goto done;
     if (r.start_step > 0) fprintf(stderr, "duo-train train: resumed from step %ld\n", r.start_step);
     if (r.finished) {
@@ -180,11 +220,21 @@ int cmd_train(int argc, char **argv) {
                o.num_layers, o.num_kv_heads, r.end_step, r.last_distill, r.last_reg, out_dir);
         print_gate_table(stdout, gates, o.num_layers, o.num_kv_heads);
         printf("heat map: %s/full_attention_heads.png\n", out_dir);
-    } else
-        printf("stopped after step %ld of %ld; continue with --resume: %s\n", r.end_step, a.num_steps, out_dir);
-    rc = 0;
+    } else if (r.interrupted) {
+        fprintf(stderr, "duo-train train: interrupted after step %ld of %ld; the state of step %ld is saved in %s; "
+                        "continue with the same command and --resume\n", r.end_step, a.num_steps, r.saved_step, state_path);
+    } else {
+        printf("stopped after step %ld of %ld; the state is saved in %s; continue with the same command and --resume\n",
+               r.end_step, a.num_steps, state_path);
+    }
+    rc = r.interrupted ? 128 + r.interrupted : 0;
 done:
-    if (rc) cli_fail(&err);
+    if (rc == 1) {
+        cli_fail(&err);
+        if (interrupt_requested()) fprintf(stderr, "duo-train train: interrupted\n");
+    }
+    run_lock_release(&lock);
+    interrupt_uninstall();
     json_decref(cfg);
     free(gates);
     free(identity);

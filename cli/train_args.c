@@ -1,6 +1,7 @@
 #include "cli/train_args.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "data/h5store.h"
 #include "cli/cli.h"
 #include "pattern/export.h"
+#include "synth/params.h"
 
 enum { /* given_data_flags bits */
     GIVEN_CTX_MIN = 1, GIVEN_CTX_MAX = 2, GIVEN_CTX_INTERVALS = 4, GIVEN_DEPTH_INTERVALS = 8,
@@ -67,7 +69,9 @@ void train_args_usage(FILE *f) {
         "  --seed N                    seed of samples generated from a corpus (42)\n"
         "  --resume                    continue from output_dir/train_state.h5 (bit-identical to an\n"
         "                              uninterrupted run); refused if the model or settings differ\n"
-        "  --stop_after K              stop once K steps are done, as if interrupted (resume later)\n"
+        "  --stop_after K              stop once K steps are done and save the state (resume later; Ctrl-C\n"
+        "                              does the same at the end of the current step)\n"
+        "  --overwrite                 replace an earlier run in output_dir (without it such a folder is refused)\n"
         "  --no_cone                   compute the student on every position (same results, slower)\n"
         "  --backend cpu|cuda          where the step runs (default: cuda when this build has it and a GPU\n"
         "                              answers, else cpu)\n"
@@ -77,9 +81,30 @@ void train_args_usage(FILE *f) {
         "  read from the file, and given here they must agree.\n");
 }
 
+/* The data flags are checked as `synth` checks them, at parse time (a bad value is a usage error, 2).
+ * A .h5 dataset brings its own values (a given flag must then agree with the file, checked on open). */
+static int check_data_flags(const duo_train_args *a) {
+    size_t n = strlen(a->dataset);
+    if (n >= 3 && !strcmp(a->dataset + n - 3, ".h5")) return 0;
+    synth_params p;
+    synth_params_default(&p);
+    p.context_length_min = (int32_t)a->context_length_min;
+    p.context_length_max = (int32_t)a->context_length_max;
+    p.context_lengths_num_intervals = (int32_t)a->context_lengths_num_intervals;
+    p.depth_ratio_num_intervals = (int32_t)a->depth_ratio_num_intervals;
+    p.num_passkeys = (int32_t)a->num_passkeys;
+    p.passkey_length = (int32_t)a->passkey_length;
+    p.buffer_size = (int32_t)a->buffer_size;
+    p.min_depth_ratio = a->min_needle_depth_ratio;
+    p.max_depth_ratio = a->max_needle_depth_ratio;
+    duo_error err;
+    if (synth_params_validate(&p, &err)) return cli_usage_error("train", "%s", err.msg);
+    return 0;
+}
+
 int train_args_parse(int argc, char **argv, duo_train_args *a) {
     enum { O_LR = 256, O_REG, O_SINK, O_RECENT, O_STEPS, O_SAVE, O_SEED, O_STOP, O_INIT, O_IMPL, O_RESUME, O_NOCONE,
-           O_CMIN, O_CMAX, O_CINT, O_DINT, O_NPK, O_PKLEN, O_MIND, O_MAXD, O_OUT, O_MODEL, O_DATA, O_BUF, O_BACKEND };
+           O_CMIN, O_CMAX, O_CINT, O_DINT, O_NPK, O_PKLEN, O_MIND, O_MAXD, O_OUT, O_MODEL, O_DATA, O_BUF, O_BACKEND, O_OVERWRITE };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"model-name", required_argument, 0, O_MODEL},
         {"dataset", required_argument, 0, O_DATA}, {"dataset-name", required_argument, 0, O_DATA},
@@ -97,12 +122,14 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         {"passkey-length", required_argument, 0, O_PKLEN}, {"buffer-size", required_argument, 0, O_BUF},
         {"min-needle-depth-ratio", required_argument, 0, O_MIND},
         {"max-needle-depth-ratio", required_argument, 0, O_MAXD}, {"backend", required_argument, 0, O_BACKEND},
+        {"overwrite", no_argument, 0, O_OVERWRITE},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
-    const long BIG = 1L << 40;
+    const long BIG = CLI_MAX_STEPS, TOK = CLI_MAX_TOKENS, WIN = CLI_MAX_WINDOW;
     int c, idx;
     optind = 0; /* glibc: a full re-initialisation, so the parser can run more than once per process */
-    while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
+    opterr = 0; /* its complaints are reported once, by cli_getopt_error */
+    while ((c = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
         const char *name = c >= 256 ? opts[idx].name : "";
         int bad = 0;
         switch (c) {
@@ -112,31 +139,32 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         case O_LR: bad = cli_parse_double("train", name, optarg, &a->lr); break;
         case O_REG: bad = cli_parse_double("train", name, optarg, &a->reg_weight); break;
         case O_INIT: bad = cli_parse_double("train", name, optarg, &a->initial_value); break;
-        case O_SINK: bad = cli_parse_long("train", name, optarg, 0, BIG, &a->sink_size); break;
-        case O_RECENT: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->recent_size); break;
+        case O_SINK: bad = cli_parse_long("train", name, optarg, 0, WIN, &a->sink_size); break;
+        case O_RECENT: bad = cli_parse_long("train", name, optarg, 1, WIN, &a->recent_size); break;
         case O_STEPS: bad = cli_parse_long("train", name, optarg, 5, BIG, &a->num_steps); break;
         case O_SAVE: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->save_steps); break;
-        case O_SEED: bad = cli_parse_long("train", name, optarg, 0, BIG, &a->seed); break;
+        case O_SEED: bad = cli_parse_long("train", name, optarg, 0, LONG_MAX, &a->seed); break;
         case O_STOP: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->stop_after); break;
         case O_RESUME: a->resume = 1; break;
         case O_NOCONE: a->use_cone = 0; break;
         case O_BACKEND: bad = cli_parse_backend("train", optarg, &a->backend); break;
+        case O_OVERWRITE: a->overwrite = 1; break;
         case O_IMPL:
             if (!strcmp(optarg, "blocksparse")) a->streaming = ATTN_STREAM_BLOCKSPARSE;
             else if (!strcmp(optarg, "sdpa")) a->streaming = ATTN_STREAM_SDPA;
             else return cli_usage_error("train", "--streaming_attn_implementation must be blocksparse or sdpa, got '%s'", optarg);
             break;
-        case O_CMIN: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->context_length_min); a->given_data_flags |= GIVEN_CTX_MIN; break;
-        case O_CMAX: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->context_length_max); a->given_data_flags |= GIVEN_CTX_MAX; break;
-        case O_CINT: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->context_lengths_num_intervals); a->given_data_flags |= GIVEN_CTX_INTERVALS; break;
-        case O_DINT: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->depth_ratio_num_intervals); a->given_data_flags |= GIVEN_DEPTH_INTERVALS; break;
-        case O_NPK: bad = cli_parse_long("train", name, optarg, 1, 20, &a->num_passkeys); a->given_data_flags |= GIVEN_PASSKEYS; break;
-        case O_PKLEN: bad = cli_parse_long("train", name, optarg, 1, BIG, &a->passkey_length); a->given_data_flags |= GIVEN_PASSKEY_LEN; break;
-        case O_BUF: bad = cli_parse_long("train", name, optarg, 0, BIG, &a->buffer_size); a->given_data_flags |= GIVEN_BUFFER; break;
+        case O_CMIN: bad = cli_parse_long("train", name, optarg, 1, TOK, &a->context_length_min); a->given_data_flags |= GIVEN_CTX_MIN; break;
+        case O_CMAX: bad = cli_parse_long("train", name, optarg, 1, TOK, &a->context_length_max); a->given_data_flags |= GIVEN_CTX_MAX; break;
+        case O_CINT: bad = cli_parse_long("train", name, optarg, 1, CLI_MAX_INTERVALS, &a->context_lengths_num_intervals); a->given_data_flags |= GIVEN_CTX_INTERVALS; break;
+        case O_DINT: bad = cli_parse_long("train", name, optarg, 1, CLI_MAX_DEPTH_INTERVALS, &a->depth_ratio_num_intervals); a->given_data_flags |= GIVEN_DEPTH_INTERVALS; break;
+        case O_NPK: bad = cli_parse_long("train", name, optarg, 1, CLI_MAX_PASSKEYS, &a->num_passkeys); a->given_data_flags |= GIVEN_PASSKEYS; break;
+        case O_PKLEN: bad = cli_parse_long("train", name, optarg, 1, CLI_MAX_PASSKEY_LENGTH, &a->passkey_length); a->given_data_flags |= GIVEN_PASSKEY_LEN; break;
+        case O_BUF: bad = cli_parse_long("train", name, optarg, 0, TOK, &a->buffer_size); a->given_data_flags |= GIVEN_BUFFER; break;
         case O_MIND: bad = cli_parse_double("train", name, optarg, &a->min_needle_depth_ratio); a->given_data_flags |= GIVEN_MIN_DEPTH; break;
         case O_MAXD: bad = cli_parse_double("train", name, optarg, &a->max_needle_depth_ratio); a->given_data_flags |= GIVEN_MAX_DEPTH; break;
         case 'h': train_args_usage(stdout); return 1;
-        default: return cli_usage_error("train", "unknown option");
+        default: return cli_getopt_error("train", c, optopt, argv[optind - 1]);
         }
         if (bad) return 2;
     }
@@ -147,7 +175,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
     if (a->reg_weight < 0) return cli_usage_error("train", "--reg_weight must not be negative, got %g", a->reg_weight);
     if (a->stop_after && a->stop_after > a->num_steps)
         return cli_usage_error("train", "--stop_after %ld is beyond --num_steps %ld", a->stop_after, a->num_steps);
-    return 0;
+    return check_data_flags(a);
 }
 
 /* One data parameter: the file's value wins unless the user gave a different one. */

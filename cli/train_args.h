@@ -25,6 +25,7 @@ typedef struct {
     duo_attn_kind streaming;
     const char *backend;     /* --backend: cpu, cuda or auto */
     int resume, use_cone;
+    int overwrite;           /* --overwrite: replace an earlier run in output_dir (cli/output_guard.h) */
 } duo_train_args;
 
 void train_args_default(duo_train_args *a);

@@ -182,6 +182,11 @@ static int next_jsonl(duo_corpus *c, const char **text, size_t *len, duo_error *
     for (;;) {
         int r = read_line(c, err);
         if (r <= 0) return r;
+        if (c->line_no == 1 && c->line_len >= 3 && memcmp(c->line, "\xEF\xBB\xBF", 3) == 0) {
+            /* a byte-order mark is not text, as in .txt files */
+            memmove(c->line, c->line + 3, c->line_len - 3 + 1);
+            c->line_len -= 3;
+        }
         if (c->line_len == 0 || is_blank(c->line, c->line_len)) continue;
         size_t bad = utf8_valid_prefix(c->line, c->line_len);
         if (bad < c->line_len)
@@ -202,10 +207,12 @@ static int next_jsonl(duo_corpus *c, const char **text, size_t *len, duo_error *
             return duo_fail(err, "%s:%ld: %s", c->path, c->line_no,
                             !obj ? "not a JSON object" : t ? "\"text\" is not a string" : "no \"text\" field");
         }
+        const char *v = json_string_value(t);
+        size_t n = json_string_length(t);
         json_decref(c->record);
         c->record = rec;
-        *text = json_string_value(t);
-        *len = json_string_length(t);
+        *text = v;
+        *len = n;
         return 1;
     }
 }
@@ -316,6 +323,8 @@ duo_corpus *corpus_open(const char *path, duo_error *err) {
     if (S_ISDIR(st.st_mode)) {
         c->kind = SOURCE_TXT;
         rc = list_txt_files(c, err);
+    } else if (has_suffix(path, ".txt") && !S_ISREG(st.st_mode)) {
+        rc = file_check_regular(path, err);
     } else if (has_suffix(path, ".txt")) {
         c->kind = SOURCE_TXT;
         c->names = malloc(sizeof *c->names);
@@ -323,6 +332,8 @@ duo_corpus *corpus_open(const char *path, duo_error *err) {
         c->n_names = 1;
         c->single_file = 1;
         rc = 0;
+    } else if (file_check_regular(path, err)) {
+        rc = -1;  /* a FIFO or /dev/zero would block or never end */
     } else {
         c->kind = SOURCE_JSONL;
         c->f = fopen(path, "rb");

@@ -1,7 +1,10 @@
 #include "data/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +12,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int file_check_regular(const char *path, duo_error *err) {
+    struct stat st;
+    if (stat(path, &st) != 0) return duo_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return duo_fail(err, "%s: not a regular file (%s)", path,
+                        S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
+                        S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : S_ISSOCK(st.st_mode) ? "a socket" : "special");
+    return 0;
+}
+
 char *file_read_all(const char *path, size_t *len, duo_error *err) {
+    if (file_check_regular(path, err)) return NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
         duo_fail(err, "%s: cannot open: %s", path, strerror(errno));
@@ -18,7 +32,17 @@ char *file_read_all(const char *path, size_t *len, duo_error *err) {
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     for (;;) {
-        if (n + 1 >= cap) buf = realloc(buf, cap *= 2);
+        if (buf && n + 1 >= cap) {
+            char *grown = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+            if (!grown) free(buf);
+            buf = grown;
+            cap *= 2;
+        }
+        if (!buf) {
+            fclose(f);
+            duo_fail(err, "%s: out of memory reading the file", path);
+            return NULL;
+        }
         size_t got = fread(buf + n, 1, cap - n - 1, f);
         n += got;
         if (got == 0) break;
@@ -38,7 +62,8 @@ char *file_read_all(const char *path, size_t *len, duo_error *err) {
 int file_map_open(const char *path, file_map *map, duo_error *err) {
     map->data = NULL;
     map->size = 0;
-    int fd = open(path, O_RDONLY);
+    if (file_check_regular(path, err)) return -1;  /* open() itself would block on a FIFO */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return duo_fail(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -63,8 +88,36 @@ void file_map_close(file_map *map) {
     map->size = 0;
 }
 
+void remove_stale_temps(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash == dir) dir[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    char prefix[4200];
+    int plen = snprintf(prefix, sizeof prefix, "%s.tmp.", base);
+    if (plen <= 0 || (size_t)plen >= sizeof prefix) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, (size_t)plen) != 0) continue;
+        char *end;
+        long pid = strtol(e->d_name + plen, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;  /* its writer may still be running */
+        char full[8400];
+        snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+        unlink(full);
+    }
+    closedir(d);
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, duo_error *err) {
     char tmp[4096];
+    remove_stale_temps(path);
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) return duo_fail(err, "%s: cannot create: %s", tmp, strerror(errno));

@@ -6,6 +6,13 @@
 
 #include "data/error.h"
 
+/* 0 if path is a regular file, else -1 with an error naming what it is (a FIFO, a device, a
+ * directory): reading those blocks or never ends, so every reader checks first. */
+int file_check_regular(const char *path, duo_error *err);
+
+/* Removes "<path>.tmp.<pid>" files whose writer process is gone (left by kill -9 or a crash). */
+void remove_stale_temps(const char *path);
+
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *len (optional) gets its size. */
 char *file_read_all(const char *path, size_t *len, duo_error *err);
 

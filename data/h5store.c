@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/fileio.h"
+
 struct duo_h5 {
     hid_t file;
     char *path;  /* the final path */
@@ -52,12 +54,36 @@ static hid_t file_type(duo_h5_type t) {
 
 static int type_is_float(duo_h5_type t) { return t == DUO_H5_F32 || t == DUO_H5_F64; }
 
-/* HDF5 prints its error stack to stderr by default; we report through duo_error instead. */
-static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+/* HDF5 prints its error stack to stderr by default; we report through duo_error instead.  The first
+ * call, before any other HDF5 call of the process, also stops HDF5 from closing the files still open
+ * at exit: every file is closed or committed explicitly, and the only ones left are files whose writes
+ * failed (a full disk), which HDF5 1.10 would try to flush again at exit and crash on. */
+static void quiet(void) {
+    static int once;
+    if (!once) {
+        once = 1;
+        H5dont_atexit();
+    }
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
 
 /* The innermost message of HDF5's current error stack (the most specific cause), then clears it. */
 static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data) {
-    if (n == 0 && e->desc) snprintf((char *)data, 256, "%s", e->desc);
+    if (n != 0 || !e->desc) return 0;
+    /* The file driver's messages ("file write failed: time = ..., filename = '<temp file>', ...,
+     * error message = 'No space left on device', ...") are cut to what they say about the cause: the
+     * temporary file's name means nothing to the user, the error text does. */
+    const char *em = strstr(e->desc, "error message = '");
+    if (em) {
+        const char *head_end = strchr(e->desc, ':');
+        int head = head_end ? (int)(head_end - e->desc) : 0;
+        em += strlen("error message = '");
+        const char *q = strchr(em, '\'');
+        int len = q ? (int)(q - em) : (int)strlen(em);
+        snprintf((char *)data, 256, "%.*s%s%.*s", head, e->desc, head ? ": " : "", len, em);
+    } else {
+        snprintf((char *)data, 256, "%s", e->desc);
+    }
     return 0;
 }
 static const char *hdf5_reason(char buf[256]) {
@@ -95,9 +121,14 @@ duo_h5 *h5store_create(const char *path, duo_error *err) {
     quiet();
     duo_h5 *h = calloc(1, sizeof *h);
     size_t cap = strlen(path) + 32;
-    h->path = strdup(path);
-    h->tmp = malloc(cap);
+    if (!h || !(h->path = strdup(path)) || !(h->tmp = malloc(cap))) {
+        if (h) free(h->path);
+        free(h);
+        duo_fail(err, "%s: out of memory", path);
+        return NULL;
+    }
     snprintf(h->tmp, cap, "%s.tmp.%d", path, (int)getpid());
+    remove_stale_temps(path);  /* what a killed earlier run left behind */
     hid_t fapl = strong_close_fapl(), fcpl = H5Pcreate(H5P_FILE_CREATE);
     H5Pset_obj_track_times(fcpl, 0);  /* no timestamps: the same content gives the same bytes */
     h->file = H5Fcreate(h->tmp, H5F_ACC_TRUNC, fcpl, fapl);
@@ -130,6 +161,18 @@ static void fsync_parent_dir(const char *path) {
     }
 }
 
+/* Closes a created file that is being thrown away (its writes failed, or it was never committed) and
+ * removes the temporary file.  After a failed write HDF5 1.10 cannot close the file (H5Fclose fails
+ * and the file stays registered); that is harmless here because quiet() turned off HDF5's exit-time
+ * shutdown, which would otherwise flush the file again and crash (SIGSEGV after the error). */
+static void abandon_created(duo_h5 *h) {
+    H5Eclear2(H5E_DEFAULT);
+    if (h->file >= 0) H5Fclose(h->file);
+    H5Eclear2(H5E_DEFAULT);
+    h->file = H5I_INVALID_HID;
+    unlink(h->tmp);
+}
+
 static void free_handle(duo_h5 *h) {
     free(h->tmp);
     free(h->path);
@@ -144,8 +187,13 @@ int h5store_commit(duo_h5 *h, duo_error *err) {
         return -1;
     }
     int rc = 0;
-    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) rc = h5_fail(h, "file", "/", "flush failed", err);
-    if (H5Fclose(h->file) < 0 && rc == 0) rc = h5_fail(h, "file", "/", "close failed", err);
+    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) {
+        rc = h5_fail(h, "file", "/", "writing failed", err);
+        abandon_created(h);  /* also unlinks the temporary file */
+    } else if (H5Fclose(h->file) < 0) {
+        h->file = H5I_INVALID_HID;
+        rc = h5_fail(h, "file", "/", "close failed", err);
+    }
     if (rc == 0) {
         int fd = open(h->tmp, O_RDONLY);
         if (fd < 0 || fsync(fd) != 0) rc = duo_fail(err, "%s: fsync of %s failed: %s", h->path, h->tmp, strerror(errno));
@@ -161,6 +209,7 @@ int h5store_commit(duo_h5 *h, duo_error *err) {
 
 duo_h5 *h5store_open(const char *path, int writable, duo_error *err) {
     quiet();
+    if (file_check_regular(path, err)) return NULL;  /* a FIFO or a device would block or never end */
     if (access(path, writable ? R_OK | W_OK : R_OK) != 0) {
         duo_fail(err, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
@@ -174,17 +223,25 @@ duo_h5 *h5store_open(const char *path, int writable, duo_error *err) {
     H5Pclose(fapl);
     if (file < 0) return NULL;
     duo_h5 *h = calloc(1, sizeof *h);
+    if (!h || !(h->path = strdup(path))) {
+        free(h);
+        H5Fclose(file);
+        duo_fail(err, "%s: out of memory", path);
+        return NULL;
+    }
     h->file = file;
-    h->path = strdup(path);
     return h;
 }
 
 void h5store_close(duo_h5 *h) {
     if (!h) return;
     quiet();
-    H5Fclose(h->file);
-    H5Eclear2(H5E_DEFAULT);
-    if (h->tmp) unlink(h->tmp);
+    if (h->tmp) {
+        abandon_created(h);  /* a created file that was not committed is discarded, whatever its state */
+    } else {
+        H5Fclose(h->file);
+        H5Eclear2(H5E_DEFAULT);
+    }
     free_handle(h);
 }
 
@@ -385,8 +442,11 @@ void *h5store_read_alloc(duo_h5 *h, const char *name, duo_h5_type type, int *ran
     } else {
         size_t count = 1;
         for (int i = 0; i < r; i++) count *= d[i];
-        buf = malloc(count ? count * h5store_type_size(type) : 1);
-        if (read_open(h, ds, name, type, buf, count, err) != 0) {
+        size_t esz = h5store_type_size(type);
+        buf = count > SIZE_MAX / esz ? NULL : malloc(count ? count * esz : 1);
+        if (!buf) {
+            duo_fail(err, "%s: dataset '%s': out of memory for %zu elements", h->path, name, count);
+        } else if (read_open(h, ds, name, type, buf, count, err) != 0) {
             free(buf);
             buf = NULL;
         } else {
@@ -419,6 +479,7 @@ int h5store_write_strings(duo_h5 *h, const char *name, const char *const *strs, 
     if (!name || !*name) return duo_fail(err, "%s: empty dataset name", h->path);
     /* HDF5 stores a NULL pointer as an empty string on some versions and fails on others: be explicit. */
     const char **copy = malloc((n ? n : 1) * sizeof *copy);
+    if (!copy) return duo_fail(err, "%s: dataset '%s': out of memory", h->path, name);
     for (size_t i = 0; i < n; i++) copy[i] = strs[i] ? strs[i] : "";
     hsize_t dim = n;
     hid_t space = H5Screate_simple(1, &dim, NULL);
@@ -455,12 +516,19 @@ int h5store_read_strings(duo_h5 *h, const char *name, char ***out, size_t *n_out
     } else if (H5Tis_variable_str(dtype) > 0) {
         hid_t mt = utf8_vlen_string_type();
         char **raw = calloc((size_t)n + 1, sizeof *raw);
-        if (n > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
+        if (!raw) {
+            rc = duo_fail(err, "%s: dataset '%s': out of memory", h->path, name);
+        } else if (n > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
             rc = h5_fail(h, "dataset", name, "read failed", err);
         } else {
             *out = calloc((size_t)n + 1, sizeof **out);
-            for (hssize_t i = 0; i < n; i++) (*out)[i] = strdup(raw[i] ? raw[i] : "");
-            *n_out = (size_t)n;
+            for (hssize_t i = 0; *out && i < n; i++)
+                if (!((*out)[i] = strdup(raw[i] ? raw[i] : ""))) {
+                    h5store_free_strings(*out, (size_t)i);
+                    *out = NULL;
+                }
+            if (*out) *n_out = (size_t)n;
+            else rc = duo_fail(err, "%s: dataset '%s': out of memory", h->path, name);
             if (n > 0) H5Dvlen_reclaim(mt, space, H5P_DEFAULT, raw);
         }
         free(raw);
@@ -468,13 +536,20 @@ int h5store_read_strings(duo_h5 *h, const char *name, char ***out, size_t *n_out
     } else {  /* fixed-length strings, e.g. written by h5py from a numpy 'S' array */
         size_t sz = H5Tget_size(dtype);
         hid_t mt = fixed_string_type(sz);
-        char *raw = calloc((size_t)n * sz + 1, 1);
-        if (n > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
+        char *raw = sz && (size_t)n > (SIZE_MAX - 1) / sz ? NULL : calloc((size_t)n * sz + 1, 1);
+        if (!raw) {
+            rc = duo_fail(err, "%s: dataset '%s': out of memory", h->path, name);
+        } else if (n > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
             rc = h5_fail(h, "dataset", name, "read failed", err);
         } else {
             *out = calloc((size_t)n + 1, sizeof **out);
-            for (hssize_t i = 0; i < n; i++) (*out)[i] = strndup(raw + (size_t)i * sz, sz);
-            *n_out = (size_t)n;
+            for (hssize_t i = 0; *out && i < n; i++)
+                if (!((*out)[i] = strndup(raw + (size_t)i * sz, sz))) {
+                    h5store_free_strings(*out, (size_t)i);
+                    *out = NULL;
+                }
+            if (*out) *n_out = (size_t)n;
+            else rc = duo_fail(err, "%s: dataset '%s': out of memory", h->path, name);
         }
         free(raw);
         H5Tclose(mt);
@@ -606,7 +681,7 @@ char *h5store_get_attr_str(duo_h5 *h, const char *obj, const char *attr, duo_err
         size_t sz = H5Tget_size(t);
         hid_t mt = fixed_string_type(sz);
         char *raw = calloc(sz + 1, 1);
-        if (H5Aread(a, mt, raw) >= 0) out = strndup(raw, sz);
+        if (raw && H5Aread(a, mt, raw) >= 0) out = strndup(raw, sz);
         free(raw);
         H5Tclose(mt);
     }

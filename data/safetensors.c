@@ -153,9 +153,20 @@ static int parse_file(duo_checkpoint *ck, size_t fi, const unsigned char *data, 
     uint64_t data_size = size - 8 - hlen;
     size_t n = json_object_size(root), k = 0;
     extent *ext = malloc((n ? n : 1) * sizeof *ext);
-    if (ck->ntensors + n > ck->cap) {
-        ck->cap = (ck->ntensors + n) * 2;
-        ck->tensors = realloc(ck->tensors, ck->cap * sizeof *ck->tensors);
+    if (ext && ck->ntensors + n > ck->cap) {
+        size_t cap = (ck->ntensors + n) * 2;
+        duo_tensor *grown = realloc(ck->tensors, cap * sizeof *ck->tensors);
+        if (grown) {
+            ck->tensors = grown;
+            ck->cap = cap;
+        } else {
+            free(ext);
+            ext = NULL;
+        }
+    }
+    if (!ext) {
+        json_decref(root);
+        return duo_fail(err, "%s: out of memory for %zu tensors", file, n);
     }
     int rc = 0;
     const char *key;
@@ -168,7 +179,10 @@ static int parse_file(duo_checkpoint *ck, size_t fi, const unsigned char *data, 
             rc = -1;
             break;
         }
-        t->name = strdup(key);
+        if (!(t->name = strdup(key))) {
+            rc = duo_fail(err, "%s: out of memory", file);
+            break;
+        }
         t->file = file;
         t->data = base + ext[k].begin;
         ext[k].name = t->name; /* the JSON key dies with root */
@@ -183,12 +197,15 @@ static int parse_file(duo_checkpoint *ck, size_t fi, const unsigned char *data, 
 
 static duo_checkpoint *checkpoint_new(void) { return calloc(1, sizeof(duo_checkpoint)); }
 
-static size_t add_file(duo_checkpoint *ck, const char *path) {
-    ck->files = realloc(ck->files, (ck->nfiles + 1) * sizeof *ck->files);
+/* Appends a file entry; -1 (err set) when out of memory. */
+static long add_file(duo_checkpoint *ck, const char *path, duo_error *err) {
+    st_file *grown = realloc(ck->files, (ck->nfiles + 1) * sizeof *ck->files);
+    if (!grown) return duo_fail(err, "%s: out of memory", path);
+    ck->files = grown;
     st_file *f = &ck->files[ck->nfiles];
     memset(f, 0, sizeof *f);
-    f->path = strdup(path);
-    return ck->nfiles++;
+    if (!(f->path = strdup(path))) return duo_fail(err, "%s: out of memory", path);
+    return (long)ck->nfiles++;
 }
 
 /* Sorts the tensors by name, for checkpoint_find, and refuses a name held twice (across shards). */
@@ -202,11 +219,12 @@ static int finish(duo_checkpoint *ck, duo_error *err) {
 }
 
 static int map_and_parse(duo_checkpoint *ck, const char *path, duo_error *err) {
-    size_t fi = add_file(ck, path);
+    long fi = add_file(ck, path, err);
+    if (fi < 0) return -1;
     st_file *f = &ck->files[fi];
     if (file_map_open(path, &f->map, err)) return -1;
     f->mapped = 1;
-    return parse_file(ck, fi, f->map.data, f->map.size, err);
+    return parse_file(ck, (size_t)fi, f->map.data, f->map.size, err);
 }
 
 /* model.safetensors.index.json: {"metadata": {...}, "weight_map": {"tensor": "shard file", ...}}. */
@@ -230,6 +248,10 @@ static int open_sharded(duo_checkpoint *ck, const char *dir, const char *index_p
     /* The distinct shard names, sorted so the files are mapped (and listed) in their numbered order. */
     const char **shards = malloc(json_object_size(wm) * sizeof *shards);
     size_t nshards = 0;
+    if (!shards) {
+        rc = duo_fail(err, "%s: out of memory", index_path);
+        goto out;
+    }
     json_object_foreach((json_t *)wm, key, val) {
         const char *shard = json_string_value(val);
         if (!shard || !shard[0] || strchr(shard, '/')) {
@@ -274,6 +296,10 @@ static int ends_with(const char *s, const char *suffix) {
 
 duo_checkpoint *checkpoint_open(const char *path, duo_error *err) {
     duo_checkpoint *ck = checkpoint_new();
+    if (!ck) {
+        duo_fail(err, "%s: out of memory", path);
+        return NULL;
+    }
     int rc;
     if (path_is_dir(path)) {
         char index[4096], single[4096];
@@ -299,10 +325,14 @@ duo_checkpoint *checkpoint_open(const char *path, duo_error *err) {
 
 duo_checkpoint *checkpoint_open_buffer(const void *data, size_t size, const char *name, duo_error *err) {
     duo_checkpoint *ck = checkpoint_new();
-    size_t fi = add_file(ck, name);
+    long fi = ck ? add_file(ck, name, err) : duo_fail(err, "%s: out of memory", name);
+    if (fi < 0) {
+        checkpoint_close(ck);
+        return NULL;
+    }
     ck->files[fi].map.data = data; /* borrowed, never unmapped */
     ck->files[fi].map.size = size;
-    if (parse_file(ck, fi, data, size, err) || finish(ck, err)) {
+    if (parse_file(ck, (size_t)fi, data, size, err) || finish(ck, err)) {
         checkpoint_close(ck);
         return NULL;
     }

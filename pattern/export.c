@@ -52,10 +52,23 @@ int export_write_tsv(const char *path, const float *values, int rows, int cols, 
 int export_read_tsv(const char *path, double **values, int *rows, int *cols, duo_error *err) {
     *values = NULL;
     *rows = *cols = 0;
-    char *text = file_read_all(path, NULL, err);
+    size_t text_len = 0;
+    char *text = file_read_all(path, &text_len, err);
     if (!text) return -1;
+    const char *nul = memchr(text, '\0', text_len);
+    if (nul) {  /* the rows after it would be dropped silently */
+        long at_line = 1;
+        size_t off = (size_t)(nul - text);
+        for (const char *p = text; p < nul; p++) at_line += *p == '\n';
+        free(text);
+        return duo_fail(err, "%s: line %ld: a NUL byte at offset %zu (not a text file)", path, at_line, off);
+    }
     size_t cap = 256, n = 0;
     double *v = malloc(cap * sizeof *v);
+    if (!v) {
+        free(text);
+        return duo_fail(err, "%s: out of memory", path);
+    }
     int nrows = 0, ncols = -1, line = 0;
     for (char *ln = text, *next; ln; ln = next) {
         char *nl = strchr(ln, '\n');
@@ -75,7 +88,22 @@ int export_read_tsv(const char *path, double **values, int *rows, int *cols, duo
                 free(v);
                 return -1;
             }
-            if (n == cap) v = realloc(v, (cap *= 2) * sizeof *v);
+            if (!isfinite(x)) {
+                duo_fail(err, "%s: line %d: \"%.*s\" is not a finite number", path, line, (int)(end - p), p);
+                free(text);
+                free(v);
+                return -1;
+            }
+            if (n == cap) {
+                double *grown = realloc(v, cap * 2 * sizeof *v);
+                if (!grown) {
+                    free(text);
+                    free(v);
+                    return duo_fail(err, "%s: out of memory", path);
+                }
+                v = grown;
+                cap *= 2;
+            }
             v[n++] = x;
             k++;
             p = end;
@@ -166,6 +194,7 @@ double export_binarise_sparsity(const double *gates, size_t n, double sparsity, 
         if (k > n) k = n;
     }
     ranked *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) return -1.0; /* out of memory: callers check for a negative sparsity */
     for (size_t i = 0; i < n; i++) order[i] = (ranked){gate_clamp(gates[i]), i};
     qsort(order, n, sizeof *order, cmp_ranked);
     for (size_t j = 0; j < n; j++) full[order[j].i] = j < k ? 0.0 : 1.0;
@@ -187,6 +216,10 @@ int export_binary_pattern(const char *pattern_dir, const char *out_dir, int by_s
     if (export_read_tsv(path, &gates, &rows, &cols, err)) return -1;
     path_join(path, sizeof path, pattern_dir, "config.json");
     json_error_t jerr;
+    if (file_check_regular(path, err)) {
+        free(gates);
+        return -1;
+    }
     json_t *cfg = json_load_file(path, 0, &jerr);
     if (!cfg || !json_is_object(cfg)) {
         free(gates);
@@ -200,9 +233,17 @@ int export_binary_pattern(const char *pattern_dir, const char *out_dir, int by_s
     }
     size_t n = (size_t)rows * (size_t)cols;
     double *full = malloc(n * sizeof *full);
-    double s = by_sparsity ? export_binarise_sparsity(gates, n, value, full)
-                           : export_binarise_threshold(gates, n, value, full);
     float *ff = malloc(n * sizeof *ff);
+    double s = -1;
+    if (full && ff)
+        s = by_sparsity ? export_binarise_sparsity(gates, n, value, full) : export_binarise_threshold(gates, n, value, full);
+    if (s < 0) {
+        free(gates);
+        free(full);
+        free(ff);
+        json_decref(cfg);
+        return duo_fail(err, "%s: out of memory binarising %zu gates", pattern_dir, n);
+    }
     size_t nstream = 0;
     for (size_t i = 0; i < n; i++) {
         ff[i] = (float)full[i];

@@ -30,7 +30,7 @@ int synth_read_clean_up_flag(const char *path) {
         snprintf(copy, sizeof copy, "%s", path);
         path_join(cfg, sizeof cfg, dirname(copy), "tokenizer_config.json");
     }
-    if (!path_exists(cfg)) return 0;
+    if (!path_exists(cfg) || file_check_regular(cfg, NULL)) return 0;  /* a FIFO would block */
     json_t *root = duo_json_load_file(cfg, 0, NULL);
     int flag = 0;
     if (root) {
@@ -49,8 +49,17 @@ void synth_encoder_from_tokenizer(const duo_tokenizer *tok, const char *path, sy
     enc->clean_up_tokenization_spaces = path ? synth_read_clean_up_flag(path) : 0;
 }
 
+/* The corpus keeps a NUL inside a text (valid JSON, "\u0000"), but the builders decode and re-encode
+ * haystack text as C strings, which would cut it there silently: such a text is refused by name. */
 static int corpus_source_next(void *ctx, const char **text, size_t *len, duo_error *err) {
-    return corpus_next((duo_corpus *)ctx, text, len, err);
+    duo_corpus *c = ctx;
+    int r = corpus_next(c, text, len, err);
+    const char *nul = r == 1 ? memchr(*text, '\0', *len) : NULL;
+    if (nul)
+        return duo_fail(err, "%s:%ld: the text contains a NUL character (\\u0000) at byte %zu; a haystack cannot hold "
+                             "one: remove it (or the line)", corpus_current_file(c), corpus_position(c),
+                        (size_t)(nul - *text));
+    return r;
 }
 
 synth_text_source synth_source_from_corpus(duo_corpus *c, const char *name) {

@@ -6,11 +6,13 @@
 #include "synth/h5file.h"
 
 #include <hdf5.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/h5store.h"
+#include "util/interrupt.h"
 
 #define TOKEN_CHUNK 65536
 
@@ -43,7 +45,8 @@ static int write_fixed_strings(hid_t file, const char *name, int rank, const hsi
     return ds < 0 || st < 0 ? -1 : 0;
 }
 
-static int write_attrs(duo_h5 *f, const synth_builder *b, int64_t n, const synth_file_meta *meta, duo_error *err) {
+static int write_attrs(duo_h5 *f, const synth_builder *b, int64_t n, const synth_file_meta *meta, const char *tok_fp,
+                       duo_error *err) {
     const synth_params *p = synth_builder_params(b);
     int bad = 0;
     bad |= h5store_set_attr_str(f, NULL, "format", SYNTH_FILE_FORMAT, err);
@@ -69,6 +72,7 @@ static int write_attrs(duo_h5 *f, const synth_builder *b, int64_t n, const synth
     bad |= h5store_set_attr_str(f, NULL, "seperator", p->separator, err);
     bad |= h5store_set_attr_str(f, NULL, "tokenizer", meta ? meta->tokenizer : NULL, err);
     bad |= h5store_set_attr_str(f, NULL, "dataset_name", meta ? meta->dataset : NULL, err);
+    if (tok_fp) bad |= h5store_set_attr_str(f, NULL, "tokenizer_fingerprint", tok_fp, err);
     bad |= h5store_set_attr_i64(f, NULL, "haystack_tokens", synth_builder_haystack_length(b), err);
     bad |= h5store_set_attr_i64(f, NULL, "haystack_texts", synth_builder_haystack_texts(b), err);
     bad |= h5store_set_attr_i64(f, NULL, "repeated", synth_builder_repeated(b), err);
@@ -100,6 +104,11 @@ static int append_tokens(hid_t ds, hsize_t at, const int32_t *v, hsize_t n) {
 
 int synth_file_write(const char *path, const synth_builder *b, int64_t n, const synth_file_meta *meta,
                      duo_error *err) {
+    return synth_file_write_fp(path, b, n, meta, NULL, err);
+}
+
+int synth_file_write_fp(const char *path, const synth_builder *b, int64_t n, const synth_file_meta *meta,
+                        const char *tok_fp, duo_error *err) {
     const synth_params *p = synth_builder_params(b);
     const size_t P = (size_t)p->num_passkeys, N = (size_t)n;
     const size_t strsize = (size_t)p->passkey_length * 9; /* the longest NATO word is 8 bytes, + space */
@@ -125,6 +134,10 @@ int synth_file_write(const char *path, const synth_builder *b, int64_t n, const 
         goto done;
     }
     for (size_t i = 0; i < N; i++) {
+        if (interrupt_requested()) {
+            duo_fail(err, "interrupted after %zu of %zu samples; %s was not written", i, N, path);
+            goto done;
+        }
         if (synth_sample_generate(b, (int64_t)i, &s, err)) goto done;
         if (append_tokens(ids_ds, (hsize_t)offsets[i], s.input_ids, s.n) ||
             append_tokens(lab_ds, (hsize_t)offsets[i], s.labels, s.n)) {
@@ -164,7 +177,7 @@ int synth_file_write(const char *path, const synth_builder *b, int64_t n, const 
               h5store_write(h5, "passkey_pos", DUO_H5_I32, 3, dNP, per + 4 * N * P, err) ||
               h5store_write(h5, "answer_pos", DUO_H5_I32, 3, dNP, per + 6 * N * P, err) ||
               h5store_write(h5, "depth_ratio", DUO_H5_F32, 2, dNP, ratio, err) ||
-              write_attrs(h5, b, n, meta, err);
+              write_attrs(h5, b, n, meta, tok_fp, err);
     if (!bad && write_fixed_strings(file, "passkeys", 2, hNP, strsize, keys))
         bad = duo_fail(err, "%s: writing the passkeys failed", path);
     if (bad) goto done;
@@ -224,6 +237,84 @@ static int read_rows(hid_t file, const char *name, hid_t memtype, hsize_t start,
     return st < 0 ? -1 : 0;
 }
 
+/* What every table must look like in a file of N samples with P passkeys; T = total tokens. */
+typedef enum { COL_INT, COL_FLOAT, COL_STRING } col_class;
+typedef struct {
+    const char *name;
+    col_class cls;
+    int rank;
+    int dims; /* which shape: 0 = [N], 1 = [N+1], 2 = [N,P], 3 = [N,P,2], 4 = [T] */
+} table_spec;
+
+static const table_spec TABLES[] = {
+    {"offsets", COL_INT, 1, 1},        {"index", COL_INT, 1, 0},           {"context_index", COL_INT, 1, 0},
+    {"context_length", COL_INT, 1, 0}, {"haystack_length", COL_INT, 1, 0}, {"qa_start", COL_INT, 1, 0},
+    {"depth_index", COL_INT, 2, 2},    {"insertion_point", COL_INT, 2, 2}, {"depth_ratio", COL_FLOAT, 2, 2},
+    {"needle_pos", COL_INT, 3, 3},     {"passkey_pos", COL_INT, 3, 3},     {"answer_pos", COL_INT, 3, 3},
+    {"passkeys", COL_STRING, 2, 2},    {"input_ids", COL_INT, 1, 4},       {"labels", COL_INT, 1, 4},
+};
+
+static const char *class_name(col_class c) { return c == COL_INT ? "integers" : c == COL_FLOAT ? "floats" : "strings"; }
+
+/* Checks one table's class, rank and shape; the error names the dataset and the shape it should have. */
+static int check_table(synth_file *f, const table_spec *t, hsize_t total, duo_error *err) {
+    const hsize_t N = (hsize_t)f->n, P = (hsize_t)f->P;
+    hsize_t want[3] = {0};
+    const char *sym;
+    switch (t->dims) {
+    case 0: want[0] = N; sym = "(N)"; break;
+    case 1: want[0] = N + 1; sym = "(N+1)"; break;
+    case 2: want[0] = N; want[1] = P; sym = "(N, P)"; break;
+    case 3: want[0] = N; want[1] = P; want[2] = 2; sym = "(N, P, 2)"; break;
+    default: want[0] = total; sym = "(offsets[N])"; break;
+    }
+    char shape[96];
+    int used = snprintf(shape, sizeof shape, "%s = (", sym);
+    for (int k = 0; k < t->rank; k++)
+        used += snprintf(shape + used, sizeof shape - (size_t)used, "%s%llu", k ? ", " : "", (unsigned long long)want[k]);
+    snprintf(shape + used, sizeof shape - (size_t)used, ")");
+    hid_t ds = H5Lexists(f->file, t->name, H5P_DEFAULT) > 0 ? H5Dopen2(f->file, t->name, H5P_DEFAULT) : -1;
+    H5Eclear2(H5E_DEFAULT);
+    if (ds < 0)
+        return duo_fail(err, "%s: dataset /%s is missing (it should hold %s %s)", f->path, t->name, class_name(t->cls), shape);
+    hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
+    H5T_class_t c = H5Tget_class(type);
+    size_t size = H5Tget_size(type);
+    int rank = H5Sget_simple_extent_ndims(space);
+    hsize_t dims[H5S_MAX_RANK] = {0};
+    if (rank > 0 && rank <= H5S_MAX_RANK) H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Dclose(ds);
+    int class_ok = t->cls == COL_INT ? c == H5T_INTEGER && size <= 8
+                 : t->cls == COL_FLOAT ? c == H5T_FLOAT && size <= 8 : c == H5T_STRING && size > 0 && size < (1u << 20);
+    int shape_ok = rank == t->rank;
+    for (int k = 0; shape_ok && k < rank; k++) shape_ok = dims[k] == want[k];
+    if (class_ok && shape_ok) return 0;
+    char got[128];
+    used = snprintf(got, sizeof got, "(");
+    for (int k = 0; k < rank && k < H5S_MAX_RANK && used < (int)sizeof got - 24; k++)
+        used += snprintf(got + used, sizeof got - (size_t)used, "%s%llu", k ? ", " : "", (unsigned long long)dims[k]);
+    snprintf(got + used, sizeof got - (size_t)used, "%s)", rank == 1 ? "," : "");
+    if (!class_ok)
+        return duo_fail(err, "%s: dataset /%s does not hold %s (it should be %s %s)", f->path, t->name,
+                        class_name(t->cls), class_name(t->cls), shape);
+    return duo_fail(err, "%s: dataset /%s has shape %s; it should have shape %s", f->path, t->name, got, shape);
+}
+
+/* A root attribute that counts something must agree with the tables. */
+static int check_count_attr(synth_file *f, const char *attr, int64_t want, const char *what, duo_error *err) {
+    if (!h5store_has_attr(f->h5, NULL, attr)) return 0;
+    int64_t v;
+    duo_error why = {0};
+    if (h5store_get_attr_i64(f->h5, NULL, attr, &v, &why))
+        return duo_fail(err, "%s: attribute %s is not an integer", f->path, attr);
+    if (v != want)
+        return duo_fail(err, "%s: attribute %s = %lld contradicts the data (%s %lld)", f->path, attr, (long long)v, what,
+                        (long long)want);
+    return 0;
+}
+
 synth_file *synth_file_open(const char *path, duo_error *err) {
     synth_file *f = calloc(1, sizeof *f);
     if (!f || !(f->path = strdup(path))) {
@@ -244,24 +335,40 @@ synth_file *synth_file_open(const char *path, duo_error *err) {
                  SYNTH_FILE_FORMAT);
         goto fail;
     }
+    /* N and P come from /depth_index; every other table is checked against them before any use. */
     int rank = 0;
     size_t dims[H5STORE_MAX_RANK] = {0};
     duo_error why = {0};
-    if (h5store_dims(f->h5, "depth_index", &rank, dims, &why) == 0 && rank == 2) {
-        f->n = (int64_t)dims[0];
-        f->P = (int64_t)dims[1];
+    if (h5store_dims(f->h5, "depth_index", &rank, dims, &why) || rank != 2 || dims[0] < 1 || dims[1] < 1 ||
+        dims[0] > (size_t)INT32_MAX || dims[1] > 1024) {
+        duo_fail(err, "%s: dataset /depth_index must have shape (N, P) with N >= 1 samples and 1 <= P <= 1024 passkeys%s%s",
+                 path, why.msg[0] ? ": " : "", why.msg);
+        goto fail;
     }
-    if (f->n < 1 || f->P < 1 || !(f->offsets = malloc((size_t)(f->n + 1) * sizeof *f->offsets)) ||
-        h5store_read(f->h5, "offsets", DUO_H5_I64, f->offsets, (size_t)f->n + 1, &why)) {
-        duo_fail(err, "%s: missing or malformed sample tables (depth_index, offsets)%s%s", path,
-                 why.msg[0] ? ": " : "", why.msg);
+    f->n = (int64_t)dims[0];
+    f->P = (int64_t)dims[1];
+    if (check_table(f, &TABLES[0], 0, err)) goto fail;
+    if (!(f->offsets = malloc((size_t)(f->n + 1) * sizeof *f->offsets))) {
+        duo_fail(err, "%s: out of memory for %lld offsets", path, (long long)f->n + 1);
+        goto fail;
+    }
+    if (h5store_read(f->h5, "offsets", DUO_H5_I64, f->offsets, (size_t)f->n + 1, err)) goto fail;
+    if (f->offsets[0] != 0) {
+        duo_fail(err, "%s: /offsets[0] is %lld; it must be 0", path, (long long)f->offsets[0]);
         goto fail;
     }
     for (int64_t i = 0; i < f->n; i++)
-        if (f->offsets[i + 1] < f->offsets[i] || f->offsets[0] != 0) {
-            duo_fail(err, "%s: /offsets is not increasing at sample %lld", path, (long long)i);
+        if (f->offsets[i + 1] < f->offsets[i] || f->offsets[i + 1] - f->offsets[i] > (int64_t)INT32_MAX) {
+            duo_fail(err, "%s: /offsets[%lld..%lld] = %lld, %lld: %s", path, (long long)i, (long long)i + 1,
+                     (long long)f->offsets[i], (long long)f->offsets[i + 1],
+                     f->offsets[i + 1] < f->offsets[i] ? "not increasing" : "a sample longer than 2^31 tokens");
             goto fail;
         }
+    for (size_t t = 1; t < sizeof TABLES / sizeof *TABLES; t++)
+        if (check_table(f, &TABLES[t], (hsize_t)f->offsets[f->n], err)) goto fail;
+    if (check_count_attr(f, "num_samples", f->n, "samples", err) ||
+        check_count_attr(f, "num_passkeys", f->P, "passkeys per sample", err))
+        goto fail;
     return f;
 fail:
     synth_file_close(f);
@@ -282,6 +389,49 @@ char *synth_file_attr_str(const synth_file *f, const char *name) {
     if (!h5store_has_attr(f->h5, NULL, name)) return NULL;
     duo_error ignored = {0};
     return h5store_get_attr_str(f->h5, NULL, name, &ignored);
+}
+
+/* Every position stored for sample i must lie inside it, in the order the builder writes them:
+ * needles sorted and disjoint before the QA part, each passkey inside its needle, each answer in the
+ * QA part; lengths and indices are not negative, ratios in [0, 1], token ids not negative. */
+static int check_sample(const synth_file *f, int64_t i, const synth_sample *s, duo_error *err) {
+    const int64_t n = (int64_t)s->n;
+#define BAD(...) do { \
+        char what_[256]; \
+        snprintf(what_, sizeof what_, __VA_ARGS__); \
+        return duo_fail(err, "%s: sample %lld (%lld tokens): %s", f->path, (long long)i, (long long)n, what_); \
+    } while (0)
+    if (s->context_index < 0 || s->context_length < 0 || s->haystack_length < 0)
+        BAD("negative context_index/context_length/haystack_length (%d, %d, %d)", s->context_index, s->context_length,
+            s->haystack_length);
+    if (s->haystack_length > n) BAD("/haystack_length %d is beyond the sample", s->haystack_length);
+    if (s->qa_start < 0 || s->qa_start > n) BAD("/qa_start %d is outside [0, %lld]", s->qa_start, (long long)n);
+    int64_t prev_end = 0;
+    for (int32_t j = 0; j < s->num_passkeys; j++) {
+        const int32_t *np = s->needle_pos[j], *pp = s->passkey_pos[j], *ap = s->answer_pos[j];
+        if (np[0] < prev_end || np[1] < np[0] || np[1] > s->qa_start)
+            BAD("/needle_pos[%lld, %d] = [%d, %d] is not a range after the previous needle (ends at %lld) and "
+                "before /qa_start %d", (long long)i, j, np[0], np[1], (long long)prev_end, s->qa_start);
+        if (pp[0] < np[0] || pp[1] < pp[0] || pp[1] > np[1])
+            BAD("/passkey_pos[%lld, %d] = [%d, %d] is not inside its needle [%d, %d]", (long long)i, j, pp[0], pp[1],
+                np[0], np[1]);
+        if (ap[0] < s->qa_start || ap[1] < ap[0] || ap[1] > n)
+            BAD("/answer_pos[%lld, %d] = [%d, %d] is not inside the QA part [%d, %lld]", (long long)i, j, ap[0], ap[1],
+                s->qa_start, (long long)n);
+        if (!(s->depth_ratio[j] >= 0.0f && s->depth_ratio[j] <= 1.0f))
+            BAD("/depth_ratio[%lld, %d] = %g is outside [0, 1]", (long long)i, j, (double)s->depth_ratio[j]);
+        if (s->depth_index[j] < 0 || s->insertion_point[j] < 0)
+            BAD("negative /depth_index or /insertion_point at [%lld, %d]", (long long)i, j);
+        prev_end = np[1];
+    }
+    for (int64_t t = 0; t < n; t++) {
+        if (s->input_ids[t] < 0) BAD("/input_ids[%lld] = %d is negative", (long long)(f->offsets[i] + t), s->input_ids[t]);
+        if (s->labels[t] < 0 && s->labels[t] != SYNTH_IGNORE_LABEL)
+            BAD("/labels[%lld] = %d is neither a token id nor %d", (long long)(f->offsets[i] + t), s->labels[t],
+                SYNTH_IGNORE_LABEL);
+    }
+#undef BAD
+    return 0;
 }
 
 int synth_file_read(synth_file *f, int64_t i, synth_sample *out, duo_error *err) {
@@ -336,6 +486,7 @@ int synth_file_read(synth_file *f, int64_t i, synth_sample *out, duo_error *err)
     out->context_length = sc[1];
     out->haystack_length = sc[2];
     out->qa_start = sc[3];
+    if (check_sample(f, i, out, err)) goto done;
     for (size_t j = 0; j < P; j++) {
         if (!(out->passkeys[j] = calloc(strsize + 1, 1))) goto done;
         memcpy(out->passkeys[j], keys + j * strsize, strsize);

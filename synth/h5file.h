@@ -31,9 +31,14 @@ typedef struct {
     void *progress_ctx;
 } synth_file_meta;
 
-/* Generates samples 0..num_samples-1 with b and writes them to path. */
+/* Generates samples 0..num_samples-1 with b and writes them to path.  Stops with an error (the
+ * temporary file removed, path untouched) when util/interrupt.h reports Ctrl-C. */
 int synth_file_write(const char *path, const synth_builder *b, int64_t num_samples, const synth_file_meta *meta,
                      duo_error *err);
+/* The same, also recording the tokenizer's fingerprint (data/fingerprint.h; NULL: none) as the root
+ * attribute "tokenizer_fingerprint": `train` refuses a model whose tokenizer differs. */
+int synth_file_write_fp(const char *path, const synth_builder *b, int64_t num_samples, const synth_file_meta *meta,
+                        const char *tokenizer_fingerprint, duo_error *err);
 
 typedef struct synth_file synth_file;
 

@@ -13,6 +13,7 @@
 #include "train/gates.h"
 #include "pattern/heatmap.h"
 #include "train/lr_schedule.h"
+#include "util/interrupt.h"
 #include "util/progress.h"
 
 int train_identity_check(const char *saved, const char *current, duo_error *err) {
@@ -57,22 +58,22 @@ static int write_gates_tsv(const char *dir, const char *name, const duo_gates *g
     return export_write_tsv(path_join(path, sizeof path, dir, name), g->alpha, g->num_layers, g->num_kv_heads, err);
 }
 
-/* Checkpoint after `step` updates: the step TSV, the latest TSV (both atomic), then the state. */
+/* Checkpoint after `step` updates: the state first (atomic; what --resume reads, so a failure here, a
+ * full disk, leaves the previous checkpoint whole and no TSV of a step that has no state), then the
+ * latest TSV and, at a save step, the step TSV (both atomic). */
 static int save_checkpoint(const duo_train_opts *o, const duo_gates *g, const duo_adamw *opt,
-                           const duo_train_log *log, duo_error *err) {
+                           const duo_train_log *log, int step_tsv, duo_error *err) {
     char name[96], path[4096];
-    snprintf(name, sizeof name, "full_attention_heads_step=%ld.tsv", opt->step);
-    if (write_gates_tsv(o->output_dir, name, g, err) ||
-        write_gates_tsv(o->output_dir, "full_attention_heads_latest.tsv", g, err))
+    if (train_state_save(path_join(path, sizeof path, o->output_dir, TRAIN_STATE_FILE), g, opt, log, o->seed,
+                         o->run_identity, err))
         return -1;
-    return train_state_save(path_join(path, sizeof path, o->output_dir, TRAIN_STATE_FILE), g, opt, log, o->seed,
-                            o->run_identity, err);
+    snprintf(name, sizeof name, "full_attention_heads_step=%ld.tsv", opt->step);
+    if (step_tsv && write_gates_tsv(o->output_dir, name, g, err)) return -1;
+    return write_gates_tsv(o->output_dir, "full_attention_heads_latest.tsv", g, err);
 }
 
-/* Which checkpoint a run stopped at step `done` (updates done) leaves behind. */
-static void last_checkpoint_note(char *out, size_t cap, const duo_train_opts *o, long done, long start_step) {
-    long saved = (done / o->save_steps) * o->save_steps;
-    if (saved < start_step) saved = start_step; /* a resumed run's starting state */
+/* Which checkpoint is on disk (the step of the last successful save). */
+static void last_checkpoint_note(char *out, size_t cap, const duo_train_opts *o, long saved) {
     if (saved > 0) snprintf(out, cap, "the last checkpoint (step %ld) is kept in %s", saved, o->output_dir);
     else snprintf(out, cap, "no checkpoint was written yet");
 }
@@ -96,7 +97,9 @@ int train_loop_run(const duo_train_opts *o, duo_objective *obj, duo_train_result
 
     char state_path[4096];
     path_join(state_path, sizeof state_path, o->output_dir, TRAIN_STATE_FILE);
+    res->resumed = 0;
     if (!rc && o->resume && path_exists(state_path)) {
+        res->resumed = 1;
         uint64_t seed;
         char *identity = NULL;
         rc = train_state_load(state_path, &g, &opt, &log, &seed, &identity, err);
@@ -109,6 +112,7 @@ int train_loop_run(const duo_train_opts *o, duo_objective *obj, duo_train_result
             rc = duo_fail(err, "%s is at step %ld, beyond --num_steps %ld", state_path, opt.step, o->num_steps);
     }
     res->start_step = opt.step;
+    long saved = opt.step; /* the step whose state is on disk */
 
     duo_progress bar;
     int bar_on = !rc && o->show_progress && opt.step < o->num_steps;
@@ -121,7 +125,7 @@ int train_loop_run(const duo_train_opts *o, duo_objective *obj, duo_train_result
         rc = obj->run(obj->ctx, s, g.alpha, n, &distill, grad, &sample_len, &ctx_len, err);
         if (rc) {
             char note[160];
-            last_checkpoint_note(note, sizeof note, o, s, res->start_step);
+            last_checkpoint_note(note, sizeof note, o, saved);
             duo_error_prefix(err, "step %ld", s + 1);
             size_t len = strlen(err->msg);
             snprintf(err->msg + len, sizeof err->msg - len, "; %s", note);
@@ -133,7 +137,7 @@ int train_loop_run(const duo_train_opts *o, duo_objective *obj, duo_train_result
         for (size_t i = 0; i < n && finite; i++) finite = isfinite(grad[i]);
         if (!finite) {
             char note[160];
-            last_checkpoint_note(note, sizeof note, o, s, res->start_step);
+            last_checkpoint_note(note, sizeof note, o, saved);
             rc = duo_fail(err, "step %ld: the loss is not finite (distill %g, reg %g, loss %g%s); stopped before "
                                "the update; %s",
                           s + 1, distill, reg, loss, isfinite(loss) ? ", gradient not finite" : "", note);
@@ -147,14 +151,27 @@ int train_loop_run(const duo_train_opts *o, duo_objective *obj, duo_train_result
         if (bar_on)
             progress_update(&bar, opt.step - res->start_step, "step %ld/%ld ctx %ld len %ld distill %.4g reg %.4g lr %.2e",
                             opt.step, o->num_steps, ctx_len, sample_len, distill, reg, lr);
-        if (opt.step % o->save_steps == 0 || opt.step == o->num_steps) rc = save_checkpoint(o, &g, &opt, &log, err);
-        if (!rc && (opt.step % o->save_steps == 0 || opt.step == o->num_steps)) {
+        if (opt.step % o->save_steps == 0 || opt.step == o->num_steps) {
+            rc = save_checkpoint(o, &g, &opt, &log, 1, err);
+            if (!rc) saved = opt.step;
             char path[4096];
-            rc = heatmap_write_png(path_join(path, sizeof path, o->output_dir, "full_attention_heads.png"), g.alpha,
-                                   g.num_layers, g.num_kv_heads, err);
+            if (!rc)
+                rc = heatmap_write_png(path_join(path, sizeof path, o->output_dir, "full_attention_heads.png"), g.alpha,
+                                       g.num_layers, g.num_kv_heads, err);
+        }
+        if (!rc && interrupt_requested()) {
+            res->interrupted = interrupt_requested();
+            break;
         }
     }
     if (bar_on) progress_end(&bar);
+    /* A stop on request (--stop_after, Ctrl-C) between save steps: save the state at this step
+     * boundary, so --resume continues from here and nothing done is lost. */
+    if (!rc && opt.step > saved && opt.step < o->num_steps) {
+        rc = save_checkpoint(o, &g, &opt, &log, 0, err);
+        if (!rc) saved = opt.step;
+    }
+    res->saved_step = saved;
     if (!rc && opt.step == o->num_steps) {
         /* The final pattern: the master gates after the last update (unclamped, as the reference saves). */
         rc = write_gates_tsv(o->output_dir, "full_attention_heads.tsv", &g, err);
@@ -168,6 +185,10 @@ int train_loop_run(const duo_train_opts *o, duo_objective *obj, duo_train_result
     res->end_step = opt.step;
     res->last_distill = distill;
     res->last_reg = reg;
+    if (opt.step == res->start_step && log.len > 0) { /* nothing ran (a finished run resumed): the logged values */
+        res->last_distill = log.distill[log.len - 1];
+        res->last_reg = log.reg[log.len - 1];
+    }
     if (!rc && gates_out) memcpy(gates_out, g.alpha, n * sizeof *gates_out);
     free(grad);
     train_log_free(&log);

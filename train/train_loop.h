@@ -3,7 +3,9 @@
  * gradient, take one AdamW step at the scheduled lr, log; every save_steps steps (and at the end) write
  * full_attention_heads_step=<k>.tsv, full_attention_heads_latest.tsv and the HDF5 state atomically.
  * Resuming from the state continues bit for bit: the objective must be a pure function of (step, gates).
- * A NaN/Inf loss or gradient stops the run before the update, naming the step; the last checkpoint stays. */
+ * A NaN/Inf loss or gradient stops the run before the update, naming the step; the last checkpoint stays.
+ * A stop on request (stop_after, or Ctrl-C / SIGTERM seen through util/interrupt.h at a step boundary)
+ * saves the state of that step before returning, so a resume loses nothing. */
 #ifndef DUO_TRAIN_TRAIN_LOOP_H
 #define DUO_TRAIN_TRAIN_LOOP_H
 
@@ -36,7 +38,10 @@ typedef struct {
 typedef struct {
     long start_step, end_step; /* steps done before this run, and after it */
     int finished;              /* 1 when end_step == num_steps and the final pattern was written */
-    double last_distill, last_reg;
+    double last_distill, last_reg; /* of the last step done (from the log when this run did none) */
+    long saved_step;           /* the step of the state on disk when the loop returned */
+    int interrupted;           /* the signal (SIGINT, SIGTERM) that stopped the run at a step boundary, or 0 */
+    int resumed;               /* 1 when the state was read from output_dir (resume asked and found one) */
 } duo_train_result;
 
 #define TRAIN_STATE_FILE "train_state.h5"

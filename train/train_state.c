@@ -1,7 +1,10 @@
 #include "train/train_state.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 #include "data/h5store.h"
 
@@ -62,6 +65,29 @@ int train_log_append(duo_train_log *log, double distill, double reg, double loss
     return 0;
 }
 
+/* CRC-32 over everything a resume reads, in a fixed order, so a bit flip anywhere in the state (data
+ * or attributes) is caught on load instead of resuming from corrupted gates or moments. */
+static uint32_t state_checksum(size_t n, const float *gates, const float *m, const float *v, const duo_train_log *log,
+                               size_t steps, const int64_t attrs[5], const double adam[4], const char *identity) {
+    uLong c = crc32(0L, Z_NULL, 0);
+#define ADD(p, bytes) if ((bytes) > 0) c = crc32_z(c, (const Bytef *)(p), (z_size_t)(bytes))
+    ADD(gates, n * sizeof *gates);
+    ADD(m, n * sizeof *m);
+    ADD(v, n * sizeof *v);
+    ADD(log->distill, steps * sizeof(double));
+    ADD(log->reg, steps * sizeof(double));
+    ADD(log->loss, steps * sizeof(double));
+    ADD(log->lr, steps * sizeof(double));
+    ADD(log->sample_length, steps * sizeof(int64_t));
+    ADD(log->context_length, steps * sizeof(int64_t));
+    ADD(log->gate_history, steps * n * sizeof(float));
+    ADD(attrs, 5 * sizeof *attrs);
+    ADD(adam, 4 * sizeof *adam);
+    ADD(identity, strlen(identity));
+#undef ADD
+    return (uint32_t)c;
+}
+
 int train_state_save(const char *path, const duo_gates *g, const duo_adamw *opt, const duo_train_log *log,
                      uint64_t rng_seed, const char *run_identity, duo_error *err) {
     size_t L = (size_t)g->num_layers, H = (size_t)g->num_kv_heads, n = L * H, steps = log->len;
@@ -92,6 +118,13 @@ int train_state_save(const char *path, const duo_gates *g, const duo_adamw *opt,
              h5store_set_attr_i64(h, "/", "rng_seed", (int64_t)rng_seed, err) ||
              h5store_set_attr_i64(h, "/", "rng_position", opt->step, err) ||
              h5store_set_attr_str(h, "/", "run_identity", run_identity ? run_identity : "{}", err);
+    if (!rc) {
+        const int64_t attrs[5] = {opt->step, (int64_t)L, (int64_t)H, (int64_t)rng_seed, opt->step};
+        const double adam[4] = {opt->beta1, opt->beta2, opt->eps, opt->weight_decay};
+        uint32_t crc = state_checksum(n, g->alpha, opt->exp_avg, opt->exp_avg_sq, log, steps, attrs, adam,
+                                      run_identity ? run_identity : "{}");
+        rc = h5store_set_attr_i64(h, "/", "checksum_crc32", (int64_t)crc, err);
+    }
     if (rc) {
         h5store_close(h);
         return -1;
@@ -141,7 +174,43 @@ int train_state_load(const char *path, duo_gates *g, duo_adamw *opt, duo_train_l
         *run_identity = h5store_get_attr_str(h, "/", "run_identity", err);
         if (!*run_identity) rc = -1;
     }
+    if (!rc) {
+        int64_t stored = -1, pos = -1;
+        double adam[4] = {0};
+        rc = h5store_get_attr_i64(h, "/", "rng_position", &pos, err) ||
+             h5store_get_attr_f64(h, "/", "adamw_beta1", &adam[0], err) ||
+             h5store_get_attr_f64(h, "/", "adamw_beta2", &adam[1], err) ||
+             h5store_get_attr_f64(h, "/", "adamw_eps", &adam[2], err) ||
+             h5store_get_attr_f64(h, "/", "adamw_weight_decay", &adam[3], err);
+        if (!rc && !h5store_has_attr(h, "/", "checksum_crc32"))
+            rc = duo_fail(err, "%s: no checksum_crc32 attribute (not written by this duo-train, or damaged)", path);
+        if (!rc) rc = h5store_get_attr_i64(h, "/", "checksum_crc32", &stored, err);
+        if (!rc) {
+            const int64_t attrs[5] = {step, L, H, seed, pos};
+            uint32_t crc = state_checksum(n, g->alpha, opt->exp_avg, opt->exp_avg_sq, log, (size_t)step, attrs, adam,
+                                          *run_identity);
+            if ((int64_t)crc != stored)
+                rc = duo_fail(err, "%s is damaged: its checksum does not match its contents (stored %08llx, computed "
+                                   "%08lx); the gates and optimiser state cannot be trusted",
+                              path, (unsigned long long)stored, (unsigned long)crc);
+        }
+        if (!rc && (adam[0] != opt->beta1 || adam[1] != opt->beta2 || adam[2] != opt->eps || adam[3] != opt->weight_decay))
+            rc = duo_fail(err, "%s: AdamW settings (%g, %g, %g, %g) differ from this build's", path, adam[0], adam[1],
+                          adam[2], adam[3]);
+        if (rc) {
+            free(*run_identity);
+            *run_identity = NULL;
+        }
+    }
     h5store_close(h);
     if (rc) duo_error_prefix(err, "resuming from %s", path);
     return rc;
+}
+
+char *train_state_read_identity(const char *path, duo_error *err) {
+    duo_h5 *h = h5store_open(path, 0, err);
+    if (!h) return NULL;
+    char *id = h5store_get_attr_str(h, "/", "run_identity", err);
+    h5store_close(h);
+    return id;
 }

@@ -7,7 +7,8 @@
  *   /log/gate_history                                 float32 [step, layers, kv_heads]
  *   root attributes: step, num_layers, num_kv_heads, adamw_beta1/beta2/eps/weight_decay,
  *   rng_seed and rng_position (the sample stream is a pure function of both: position = next step),
- *   run_identity (JSON of the arguments a resume must match), format "duo-train state 1". */
+ *   run_identity (JSON of the arguments a resume must match), format "duo-train state 1",
+ *   checksum_crc32 (CRC-32 of every dataset and attribute above; a load that does not match fails). */
 #ifndef DUO_TRAIN_TRAIN_STATE_H
 #define DUO_TRAIN_TRAIN_STATE_H
 
@@ -40,5 +41,9 @@ int train_state_save(const char *path, const duo_gates *g, const duo_adamw *opt,
  * *run_identity gets the stored identity JSON (malloc'd).  *rng_seed gets the stored seed. */
 int train_state_load(const char *path, duo_gates *g, duo_adamw *opt, duo_train_log *log, uint64_t *rng_seed,
                      char **run_identity, duo_error *err);
+
+/* The run identity stored in a state file (malloc'd), without loading the rest: lets a caller refuse a
+ * resume with other settings before it writes anything. */
+char *train_state_read_identity(const char *path, duo_error *err);
 
 #endif
