@@ -151,7 +151,7 @@ static duo_step_ctx *step_create(const duo_model *m, const duo_step_opts *opts, 
     rope_inv_freq(&m->cfg, dm.hd, be->act_size == sizeof(float), c->inv_freq);
     c->d_grad = be->ops->alloc(be, G * sizeof(double));
     c->d_distill = be->ops->alloc(be, sizeof(double));
-    c->w = weights_create(m, be, err);
+    c->w = weights_create(m, be, 0, err);
     if (!c->w || backend_check(be, err)) {
         duo_step_free(c);
         return NULL;

@@ -49,7 +49,7 @@ static int run(const duo_model *m, duo_backend *be, const int32_t *ids, size_t n
     f.ids = op->alloc(be, n * sizeof(int32_t));
     double *inv_freq = malloc((size_t)(dm.hd / 2) * sizeof *inv_freq);
     int32_t *pos = malloc(n * sizeof *pos);
-    duo_weights *w = be->failed || !inv_freq || !pos ? NULL : weights_create(m, be, err);
+    duo_weights *w = be->failed || !inv_freq || !pos ? NULL : weights_create(m, be, 0, err);
     int rc = -1;
     if (!w) {
         if (!inv_freq || !pos) duo_fail(err, "out of memory");

@@ -52,7 +52,7 @@ static void *load_whole(duo_weights *w, const duo_tensor *t) {
     return buf;
 }
 
-duo_weights *weights_create(const duo_model *m, duo_backend *be, duo_error *err) {
+duo_weights *weights_create(const duo_model *m, duo_backend *be, int keep_all, duo_error *err) {
     duo_weights *w = calloc(1, sizeof *w);
     if (!w) {
         duo_fail(err, "out of memory");
@@ -60,7 +60,7 @@ duo_weights *weights_create(const duo_model *m, duo_backend *be, duo_error *err)
     }
     w->m = m;
     w->be = be;
-    w->resident = be->weights_resident;
+    w->resident = be->weights_resident || keep_all;
     int nslots = w->resident ? m->cfg.num_hidden_layers : 1;
     w->slots = calloc((size_t)nslots, sizeof *w->slots);
     w->held = malloc((size_t)nslots * sizeof *w->held);

@@ -23,7 +23,9 @@ typedef struct {
 
 typedef struct duo_weights duo_weights;
 
-duo_weights *weights_create(const duo_model *m, duo_backend *be, duo_error *err);
+/* keep_all 1 holds every layer even where the backend does not ask for it (the inference path runs all
+ * layers once per token, so converting them again each time would dominate). */
+duo_weights *weights_create(const duo_model *m, duo_backend *be, int keep_all, duo_error *err);
 /* Layer l, converted if it is not held; NULL with err set on failure. */
 const duo_layer_dev *weights_layer(duo_weights *w, int l, duo_error *err);
 /* [hidden] model.norm, always held. */

@@ -1,0 +1,313 @@
+/* The DuoAttention inference path on the op interface (model/infer.h).  No numeric loop of its own:
+ * every computation is an op; this file orders them and keeps the caches' bookkeeping. */
+#include "model/infer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/backend.h"
+#include "model/kv_cache.h"
+#include "model/layer.h"
+#include "model/rope_freq.h"
+#include "model/weights.h"
+#include "util/clock.h"
+
+/* One layer's head order: full KV heads first (ascending), then streaming ones. */
+typedef struct {
+    int num_full;
+    int *kv_perm; /* [KVH] kv_perm[j] = the checkpoint's KV head at full-first slot j */
+    int *q_perm;  /* [H] the same for query heads (each KV head's group of query heads stays together) */
+    int *q_back;  /* [H] the inverse of q_perm: attention output back to the checkpoint's order */
+} head_order;
+
+struct duo_infer {
+    const duo_model *m;
+    duo_backend *be;
+    duo_infer_opts o;
+    duo_dims dm;
+    duo_weights *w;
+    head_order *order; /* [L] */
+    duo_kv_cache kv;
+    size_t max_len, max_chunk;
+    /* per-forward buffers, max_chunk rows (backend memory) */
+    void *cos_t, *sin_t;     /* [max_len][hd/2] */
+    void *x, *h;             /* [chunk][d] residual stream, normed rows */
+    void *q, *qp, *att, *attp; /* [chunk][qdim] q, q full-first, attention output (checkpoint order, full-first) */
+    void *k, *v, *kp, *vp;   /* [chunk][kvdim] */
+    void *g, *u;             /* [DUO_MLP_CHUNK][inter] */
+    void *last, *logits;     /* [1][d] the final norm of the last row, [1][vocab] */
+    int32_t *d_ids, *d_pos, *d_best; /* [chunk], [chunk], [1] */
+    int32_t *pos;            /* host [chunk] */
+};
+
+static void free_order(duo_infer *c) {
+    for (int l = 0; c->order && l < c->dm.L; l++) {
+        free(c->order[l].kv_perm);
+        free(c->order[l].q_perm);
+        free(c->order[l].q_back);
+    }
+    free(c->order);
+    c->order = NULL;
+}
+
+void infer_free(duo_infer *c) {
+    if (!c) return;
+    duo_backend *be = c->be;
+    void *bufs[] = {c->cos_t, c->sin_t, c->x, c->h, c->q, c->qp, c->att, c->attp, c->k, c->v, c->kp, c->vp,
+                    c->g, c->u, c->last, c->logits, c->d_ids, c->d_pos, c->d_best};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) be->ops->free(be, bufs[i]);
+    kv_cache_free(&c->kv);
+    weights_free(c->w);
+    free_order(c);
+    free(c->pos);
+    free(c);
+}
+
+static int build_order(duo_infer *c, const uint8_t *full, duo_error *err) {
+    const duo_dims *dm = &c->dm;
+    int group = dm->H / dm->KVH;
+    c->order = calloc((size_t)dm->L, sizeof *c->order);
+    if (!c->order) return duo_fail(err, "out of memory");
+    for (int l = 0; l < dm->L; l++) {
+        head_order *o = &c->order[l];
+        o->kv_perm = malloc((size_t)dm->KVH * sizeof *o->kv_perm);
+        o->q_perm = malloc((size_t)dm->H * sizeof *o->q_perm);
+        o->q_back = malloc((size_t)dm->H * sizeof *o->q_back);
+        if (!o->kv_perm || !o->q_perm || !o->q_back) return duo_fail(err, "out of memory");
+        int j = 0;
+        for (int pass = 1; pass >= 0; pass--)
+            for (int g = 0; g < dm->KVH; g++)
+                if ((full[l * dm->KVH + g] != 0) == pass) o->kv_perm[j++] = g;
+        o->num_full = 0;
+        for (int g = 0; g < dm->KVH; g++) o->num_full += full[l * dm->KVH + g] != 0;
+        for (int s = 0; s < dm->KVH; s++)
+            for (int t = 0; t < group; t++) {
+                o->q_perm[s * group + t] = o->kv_perm[s] * group + t;
+                o->q_back[o->kv_perm[s] * group + t] = s * group + t;
+            }
+    }
+    return 0;
+}
+
+duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full, const duo_infer_opts *o,
+                        duo_error *err) {
+    duo_dims dm;
+    if (dims_of(m, &dm, err)) return NULL;
+    if (o->sink_size < 0 || o->recent_size < 1) {
+        duo_fail(err, "sink_size must be >= 0 and recent_size >= 1 (got %d, %d)", o->sink_size, o->recent_size);
+        return NULL;
+    }
+    if (o->prefilling_chunk_size < 0 || o->decoding_simulation_length < 0 || o->max_new_tokens < 1 || o->max_prompt < 1) {
+        duo_fail(err, "prefilling_chunk_size and decoding_simulation_length must be >= 0, max_new_tokens and the "
+                      "prompt length >= 1");
+        return NULL;
+    }
+    duo_infer *c = calloc(1, sizeof *c);
+    if (!c) {
+        duo_fail(err, "out of memory");
+        return NULL;
+    }
+    c->m = m;
+    c->be = be;
+    c->o = *o;
+    c->dm = dm;
+    c->max_len = o->max_prompt + (size_t)o->max_new_tokens;
+    if (c->max_len > (size_t)m->cfg.max_position_embeddings) {
+        duo_fail(err, "%s: a prompt of %zu tokens plus %d new ones exceeds the model's %d positions", m->dir,
+                 o->max_prompt, o->max_new_tokens, m->cfg.max_position_embeddings);
+        free(c);
+        return NULL;
+    }
+    c->max_chunk = o->prefilling_chunk_size > 0 && (size_t)o->prefilling_chunk_size < o->max_prompt
+                       ? (size_t)o->prefilling_chunk_size : o->max_prompt;
+    if (build_order(c, full, err)) {
+        infer_free(c);
+        return NULL;
+    }
+    int *nf = malloc((size_t)dm.L * sizeof *nf);
+    if (!nf) {
+        infer_free(c);
+        duo_fail(err, "out of memory");
+        return NULL;
+    }
+    for (int l = 0; l < dm.L; l++) nf[l] = c->order[l].num_full;
+    int rc = kv_cache_init(&c->kv, be, dm.L, dm.KVH, dm.hd, nf, o->sink_size, o->recent_size, c->max_len,
+                           c->max_chunk, err);
+    free(nf);
+    if (rc) {
+        infer_free(c);
+        return NULL;
+    }
+    size_t a = be->act_size, ch = c->max_chunk, mlp = ch < DUO_MLP_CHUNK ? ch : DUO_MLP_CHUNK;
+    size_t d = (size_t)dm.d, qd = (size_t)dm.qdim, kvd = (size_t)dm.kvdim, half = (size_t)(dm.hd / 2);
+    struct { void **p; size_t bytes; } bufs[] = {
+        {&c->cos_t, c->max_len * half * a}, {&c->sin_t, c->max_len * half * a}, {&c->x, ch * d * a},
+        {&c->h, ch * d * a}, {&c->q, ch * qd * a}, {&c->qp, ch * qd * a}, {&c->att, ch * qd * a},
+        {&c->attp, ch * qd * a}, {&c->k, ch * kvd * a}, {&c->v, ch * kvd * a}, {&c->kp, ch * kvd * a},
+        {&c->vp, ch * kvd * a}, {&c->g, mlp * (size_t)dm.inter * a}, {&c->u, mlp * (size_t)dm.inter * a},
+        {&c->last, d * a}, {&c->logits, (size_t)dm.vocab * a}, {(void **)&c->d_ids, ch * sizeof(int32_t)},
+        {(void **)&c->d_pos, ch * sizeof(int32_t)}, {(void **)&c->d_best, sizeof(int32_t)}};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs && !be->failed; i++) *bufs[i].p = be->ops->alloc(be, bufs[i].bytes);
+    c->pos = malloc(ch * sizeof *c->pos);
+    double *inv_freq = malloc((size_t)(dm.hd / 2) * sizeof *inv_freq);
+    if (!c->pos || !inv_freq) {
+        free(inv_freq);
+        infer_free(c);
+        duo_fail(err, "out of memory");
+        return NULL;
+    }
+    rope_inv_freq(&m->cfg, dm.hd, a == sizeof(float), inv_freq);
+    if (!be->failed) be->ops->rope_tables(be, inv_freq, dm.hd, c->max_len, c->cos_t, c->sin_t);
+    free(inv_freq);
+    if (!be->failed) c->w = weights_create(m, be, 1, err);
+    if (!c->w || backend_check(be, err)) {
+        if (c->w) duo_error_prefix(err, "inference buffers");
+        infer_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* One layer of one forward over the chunk's m rows (positions kv.len .. kv.len + m - 1) in c->x. */
+static void layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, int first_forward) {
+    duo_backend *be = c->be;
+    const duo_ops *op = be->ops;
+    const duo_dims *dm = &c->dm;
+    const head_order *ho = &c->order[l];
+    duo_kv_cache *kv = &c->kv;
+    int group = dm->H / dm->KVH, nf = ho->num_full, ns = dm->KVH - nf, hd = dm->hd;
+    op->rmsnorm(be, c->x, m, dm->d, w->in_norm, dm->eps, c->h);
+    layer_project_q(be, dm, w, c->h, m, c->q, NULL);
+    layer_project_kv(be, dm, w, c->h, m, c->k, c->v, NULL);
+    op->rope(be, c->q, m, dm->H, hd, c->d_pos, c->cos_t, c->sin_t, 0);
+    op->rope(be, c->k, m, dm->KVH, hd, c->d_pos, c->cos_t, c->sin_t, 0);
+    op->permute_heads(be, c->q, m, dm->H, hd, ho->q_perm, c->qp);
+    op->permute_heads(be, c->k, m, dm->KVH, hd, ho->kv_perm, c->kp);
+    op->permute_heads(be, c->v, m, dm->KVH, hd, ho->kv_perm, c->vp);
+    size_t qd = (size_t)dm->qdim, kvd = (size_t)dm->kvdim;
+    if (nf) { /* full heads: every position so far, plus the chunk causally */
+        size_t wf = (size_t)nf * hd;
+        op->copy_rows(be, act_at(be, kv->k_full[l], kv->len * wf), wf, c->kp, kvd, m, (int)wf);
+        op->copy_rows(be, act_at(be, kv->v_full[l], kv->len * wf), wf, c->vp, kvd, m, (int)wf);
+        duo_attn_shape sh = {nf * group, nf, hd, {ATTN_FULL, 0, 0}};
+        duo_attn_args a = {.nq = m, .nk = kv->len + m, .qpos = c->d_pos, .kpos = NULL, .Q = c->qp,
+                           .K = kv->k_full[l], .V = kv->v_full[l], .O = c->attp, .q_stride = qd, .kv_stride = wf,
+                           .o_stride = qd};
+        op->attn_fwd(be, &sh, &a);
+    }
+    if (ns) { /* streaming heads: the sink and the recent window cached, plus the chunk */
+        size_t ws = (size_t)ns * hd, qoff = (size_t)nf * group * hd;
+        op->copy_rows(be, act_at(be, kv->k_stream[l], kv->stream_len * ws), ws, act_at(be, c->kp, (size_t)nf * hd), kvd,
+                      m, (int)ws);
+        op->copy_rows(be, act_at(be, kv->v_stream[l], kv->stream_len * ws), ws, act_at(be, c->vp, (size_t)nf * hd), kvd,
+                      m, (int)ws);
+        duo_attn_mask mask = {ATTN_FULL, 0, 0};
+        if (first_forward && c->o.prefill == PREFILL_STREAMING)
+            mask = (duo_attn_mask){ATTN_STREAM_SDPA, c->o.sink_size, c->o.recent_size};
+        duo_attn_shape sh = {ns * group, ns, hd, mask};
+        duo_attn_args a = {.nq = m, .nk = kv->stream_len + m, .qpos = c->d_pos, .kpos = kv->d_stream_pos,
+                           .Q = act_at(be, c->qp, qoff), .K = kv->k_stream[l], .V = kv->v_stream[l],
+                           .O = act_at(be, c->attp, qoff), .q_stride = qd, .kv_stride = ws, .o_stride = qd};
+        op->attn_fwd(be, &sh, &a);
+    }
+    op->permute_heads(be, c->attp, m, dm->H, hd, ho->q_back, c->att);
+    op->linear(be, c->att, m, dm->qdim, w->wo, dm->d, c->x, 1);
+    op->rmsnorm(be, c->x, m, dm->d, w->post_norm, dm->eps, c->h);
+    layer_mlp_add(be, dm, w, c->h, m, c->x, c->g, c->u);
+}
+
+/* One forward of ids[m]; the greedy next id after its last row into *next, its logits into logits_out
+ * (host [vocab]) when non-NULL. */
+static int forward(duo_infer *c, const int32_t *ids, size_t m, int32_t *next, float *logits_out, duo_error *err) {
+    duo_backend *be = c->be;
+    const duo_ops *op = be->ops;
+    const duo_dims *dm = &c->dm;
+    for (size_t i = 0; i < m; i++)
+        if (ids[i] < 0 || ids[i] >= dm->vocab)
+            return duo_fail(err, "token id %d is outside the vocabulary (%d)", ids[i], dm->vocab);
+    int first = c->kv.len == 0;
+    if (kv_cache_begin(&c->kv, m, err)) return -1;
+    for (size_t i = 0; i < m; i++) c->pos[i] = (int32_t)(c->kv.len + i);
+    op->upload(be, c->d_pos, c->pos, m * sizeof *c->pos);
+    op->upload(be, c->d_ids, ids, m * sizeof *ids);
+    op->embed(be, c->m->embed_tokens, c->d_ids, m, c->x);
+    for (int l = 0; l < dm->L; l++) {
+        const duo_layer_dev *w = weights_layer(c->w, l, err);
+        if (!w) return -1;
+        layer_forward(c, l, w, m, first);
+    }
+    kv_cache_end(&c->kv, m);
+    const void *head = weights_lm_head(c->w, err);
+    if (!head) return -1;
+    op->rmsnorm(be, act_at(be, c->x, (m - 1) * (size_t)dm->d), 1, dm->d, weights_final_norm(c->w), dm->eps, c->last);
+    op->linear(be, c->last, 1, dm->d, head, dm->vocab, c->logits, 0);
+    op->argmax_rows(be, c->logits, 1, dm->vocab, c->d_best);
+    op->download(be, next, c->d_best, sizeof *next);
+    if (logits_out) {
+        if (be->act_size == sizeof(float)) {
+            op->download(be, logits_out, c->logits, (size_t)dm->vocab * sizeof(float));
+        } else { /* a wider compute type: narrowed on the host (a test path) */
+            double *tmp = malloc((size_t)dm->vocab * be->act_size);
+            if (!tmp) return duo_fail(err, "out of memory");
+            op->download(be, tmp, c->logits, (size_t)dm->vocab * be->act_size);
+            for (int i = 0; i < dm->vocab; i++) logits_out[i] = (float)tmp[i];
+            free(tmp);
+        }
+    }
+    return backend_check(be, err);
+}
+
+void infer_result_free(duo_infer_result *res) {
+    free(res->ids);
+    free(res->logits);
+    memset(res, 0, sizeof *res);
+}
+
+int infer_generate(duo_infer *c, const int32_t *prompt, size_t n, const int32_t *eos, int num_eos, duo_stop_fn stop,
+                   void *stop_ctx, size_t keep_logits, duo_infer_result *res, duo_error *err) {
+    memset(res, 0, sizeof *res);
+    if (n == 0) return duo_fail(err, "empty prompt");
+    if (n > c->o.max_prompt)
+        return duo_fail(err, "a prompt of %zu tokens is longer than the %zu this context was made for", n, c->o.max_prompt);
+    size_t vocab = (size_t)c->dm.vocab, max_new = (size_t)c->o.max_new_tokens;
+    if (keep_logits > max_new) keep_logits = max_new;
+    res->ids = malloc(max_new * sizeof *res->ids);
+    res->logits = keep_logits ? malloc(keep_logits * vocab * sizeof *res->logits) : NULL;
+    if (!res->ids || (keep_logits && !res->logits)) {
+        infer_result_free(res);
+        return duo_fail(err, "out of memory");
+    }
+    kv_cache_reset(&c->kv);
+    /* the prompt: chunked prefill of all but its last decoding_simulation_length tokens (at least one token
+     * is prefilled), then those one at a time */
+    size_t sim = (size_t)c->o.decoding_simulation_length < n ? (size_t)c->o.decoding_simulation_length : n - 1;
+    size_t pre = n - sim, chunk = c->max_chunk;
+    int32_t next = 0;
+    int rc = 0;
+    double t0 = clock_wall_s();
+    for (size_t s = 0; s < pre && !rc; s += chunk) {
+        size_t m = pre - s < chunk ? pre - s : chunk;
+        rc = forward(c, prompt + s, m, &next, s + m == n && keep_logits ? res->logits : NULL, err);
+    }
+    double t1 = clock_wall_s();
+    res->prefill_s = t1 - t0;
+    for (size_t i = pre; i < n && !rc; i++, res->decode_tokens++)
+        rc = forward(c, prompt + i, 1, &next, i + 1 == n && keep_logits ? res->logits : NULL, err);
+    res->kv_bytes = kv_cache_bytes(&c->kv);
+    res->kv_bytes_full = kv_cache_bytes_all_full(&c->kv);
+    /* greedy decoding: next is the argmax after the prompt */
+    while (!rc) {
+        res->ids[res->n++] = next;
+        int done = res->n == max_new;
+        for (int e = 0; e < num_eos; e++) done |= next == eos[e];
+        if (!done && stop) done = stop(stop_ctx, res->ids, res->n);
+        if (done) break;
+        float *lrow = res->n < keep_logits ? res->logits + res->n * vocab : NULL;
+        rc = forward(c, &res->ids[res->n - 1], 1, &next, lrow, err);
+        res->decode_tokens++;
+    }
+    res->decode_s = clock_wall_s() - t1;
+    res->logits_rows = keep_logits < res->n ? keep_logits : res->n;
+    if (rc) infer_result_free(res);
+    return rc;
+}
