@@ -13,7 +13,7 @@ fail() { echo "FAIL: cli_hostile/$1 ($2)"; }
 # check NAME WANT_STATUS GREP_PATTERN CMD...: exit status and a message matching the pattern on stderr
 check() {
     local name=$1 want=$2 pat=$3; shift 3
-    timeout 120 "$@" >"$T/out" 2>"$T/err"; local rc=$?
+    timeout -k 10 120 "$@" >"$T/out" 2>"$T/err"; local rc=$?
     if [ "$rc" -eq "$want" ] && grep -qE -- "$pat" "$T/err" && ! grep -qE "runtime error|AddressSanitizer" "$T/err"; then
         pass "$name"
     else
@@ -191,6 +191,14 @@ check fifo_safetensors 1 "not a regular file" "$bin" train --model "$T/fifo-mode
 rm "$T/fifo-model/config.json"
 mkfifo "$T/fifo-model/config.json"
 check fifo_config 1 "not a regular file" "$bin" inspect --model "$T/fifo-model"
+mkdir -p "$T/fifo-tokcfg"
+cp "$rmodel"/config.json "$rmodel"/model.safetensors "$rmodel"/tokenizer.json "$T/fifo-tokcfg/"
+mkfifo "$T/fifo-tokcfg/tokenizer_config.json"
+check fifo_tokenizer_config 1 "tokenizer_config.json: not a regular file" "$bin" synth --model "$T/fifo-tokcfg" \
+    --dataset "$corpus" --out "$T/ftc.h5" "${small[@]}" --num_samples 1
+mkdir -p "$T/fifo-outdir"
+mkfifo "$T/fifo-outdir/config.json"
+check fifo_output_dir_config 1 "fifo-outdir.*(holds|refuse|run|config.json)" "$bin" train "${tiny[@]}" --output_dir "$T/fifo-outdir"
 mkfifo "$T/fifo.jsonl"
 check fifo_corpus 1 "not a regular file" "$bin" synth --model "$rmodel" --dataset "$T/fifo.jsonl" --out "$T/f.h5"
 
