@@ -202,6 +202,22 @@ check fifo_output_dir_config 1 "fifo-outdir.*(holds|refuse|run|config.json)" "$b
 mkfifo "$T/fifo.jsonl"
 check fifo_corpus 1 "not a regular file" "$bin" synth --model "$rmodel" --dataset "$T/fifo.jsonl" --out "$T/f.h5"
 
+# A context length far beyond the model or the machine is refused before the builder grows to it
+# (10^9 tokens used to take 15 GB and minutes): above --model's max_position_embeddings (status 2),
+# above what the machine's memory holds at the builder's bytes per token (status 1).
+check synth_context_beyond_model_positions 2 "context_length_max 5000 is more than the model's max_position_embeddings 4096" \
+    "$bin" synth --model "$rmodel" --dataset "$corpus" --out "$T/pos.h5" --context_length_min 100 --context_length_max 5000
+mkdir -p "$T/hay" && head -c 3000 "$rmodel/retrieval_record.json" > "$T/hay/a.txt"
+check niah_context_beyond_model_positions 2 "context_length 1000000000 is more than the model's max_position_embeddings 4096" \
+    "$bin" synth --niah --haystack_dir "$T/hay" --model "$rmodel" --context_length 1000000000 --depth_percent 50
+mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+if [ "$mem_kb" -lt $(( (1 << 30) * 128 / 1024 )) ]; then
+    check synth_context_beyond_memory 1 "context_length_max 1073741824 needs about 128.0 GiB.*more than this machine" \
+        "$bin" synth --tokenizer "$rmodel" --dataset "$corpus" --out "$T/mem.h5" --context_length_max 1073741824
+    check niah_context_beyond_memory 1 "context_length 1073741824 needs about 128.0 GiB" \
+        "$bin" synth --niah --haystack_dir "$T/hay" --tokenizer "$rmodel" --context_length 1073741824 --depth_percent 50
+else echo "SKIP: cli_hostile/synth_context_beyond_memory (this machine holds 2^30 tokens at 128 bytes each)"; fi
+
 # ---- 5. messages and exit codes ---------------------------------------------------------------
 check train_bad_depth_ratio_exit_2 2 "min_needle_depth_ratio" "$bin" train --model "$rmodel" --dataset "$corpus" \
     --min_needle_depth_ratio 1.5
