@@ -6,7 +6,9 @@
  *   - a directory of .txt files, sorted by name (byte order), one text per file;
  *   - a single .txt file (one text).
  * Texts must be valid UTF-8.  Blank lines are skipped; empty .txt files are skipped.  A corpus that
- * yields no text at all is an error (a caller cycling over it would otherwise spin). */
+ * yields no text at all is an error (a caller cycling over it would otherwise spin), and so is a run
+ * of BLANK_MAX_LINES blank lines or BLANK_MAX_BYTES of blank input in a row: no corpus has that, and
+ * a stream of gigabytes of blank lines would otherwise be read for minutes without a text or a word. */
 #include "data/corpus.h"
 
 #include <dirent.h>
@@ -26,6 +28,8 @@
 #define CHUNK (128u << 10)          /* input and output buffer size */
 #define LINE_KEEP (1u << 20)        /* a line buffer above this is released after its line */
 #define LINE_MAX_BYTES (256u << 20) /* longer lines are refused (a binary file without newlines) */
+#define BLANK_MAX_LINES (1u << 20)  /* this many blank lines in a row end the reading with an error */
+#define BLANK_MAX_BYTES (64u << 20) /* ... and so does this much blank input in a row */
 
 enum source_kind { SOURCE_JSONL, SOURCE_TXT };
 
@@ -55,6 +59,10 @@ struct duo_corpus {
     char *line;
     size_t line_len, line_cap;
     long line_no;
+    unsigned long long dec_base; /* decoded bytes before buf[0] */
+    long blank_lines;            /* blank lines in a row, the last one read included */
+    long blank_from;             /* the first of them */
+    unsigned long long blank_off; /* its decoded byte offset */
     json_t *record;      /* owns the text returned last */
 
     /* .txt files */
@@ -86,6 +94,7 @@ static unsigned long long zstd_consumed(const duo_corpus *c) { return c->raw_rea
 
 /* Refills c->buf with decoded bytes: >0 bytes available, 0 at the end, -1 on error. */
 static long refill(duo_corpus *c, duo_error *err) {
+    c->dec_base += c->buf_len;
     c->buf_pos = c->buf_len = 0;
     if (!c->zstd) {
         if (c->raw_eof) return 0;
@@ -178,8 +187,26 @@ static int is_blank(const char *s, size_t n) {
     return 1;
 }
 
+static unsigned long long decoded_pos(const duo_corpus *c) { return c->dec_base + c->buf_pos; }
+
+/* Counts a blank line into the current run; -1 with an error when the run is past its bounds. */
+static int blank_line(duo_corpus *c, unsigned long long line_start, duo_error *err) {
+    if (c->blank_lines++ == 0) {
+        c->blank_from = c->line_no;
+        c->blank_off = line_start;
+    }
+    unsigned long long bytes = decoded_pos(c) - c->blank_off;
+    if (c->blank_lines < (long)BLANK_MAX_LINES && bytes < BLANK_MAX_BYTES) return 0;
+    return duo_fail(err,
+                    "%s:%ld: %ld blank lines in a row (lines %ld to %ld, %llu bytes from %sbyte offset %llu) and no "
+                    "text: not a JSON-lines corpus (reading gives up after %u blank lines or %u MiB of blank input)",
+                    c->path, c->line_no, c->blank_lines, c->blank_from, c->line_no, bytes,
+                    c->zstd ? "decompressed " : "", c->blank_off, BLANK_MAX_LINES, BLANK_MAX_BYTES >> 20);
+}
+
 static int next_jsonl(duo_corpus *c, const char **text, size_t *len, duo_error *err) {
     for (;;) {
+        unsigned long long line_start = decoded_pos(c);
         int r = read_line(c, err);
         if (r <= 0) return r;
         if (c->line_no == 1 && c->line_len >= 3 && memcmp(c->line, "\xEF\xBB\xBF", 3) == 0) {
@@ -187,7 +214,11 @@ static int next_jsonl(duo_corpus *c, const char **text, size_t *len, duo_error *
             memmove(c->line, c->line + 3, c->line_len - 3 + 1);
             c->line_len -= 3;
         }
-        if (c->line_len == 0 || is_blank(c->line, c->line_len)) continue;
+        if (c->line_len == 0 || is_blank(c->line, c->line_len)) {
+            if (blank_line(c, line_start, err)) return -1;
+            continue;
+        }
+        c->blank_lines = 0;
         size_t bad = utf8_valid_prefix(c->line, c->line_len);
         if (bad < c->line_len)
             return duo_fail(err, "%s:%ld: invalid UTF-8 at byte %zu of the line (byte 0x%02x)", c->path, c->line_no,
