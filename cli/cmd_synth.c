@@ -267,7 +267,7 @@ static int run_build(const synth_args *a) {
     int have_fp = fingerprint_tokenizer(tpath, tok_fp, sizeof tok_fp, &ignored) == 0;
     synth_encoder enc;
     synth_encoder_from_tokenizer(tok, tpath, &enc);
-    synth_text_source src = synth_source_from_corpus(corpus, a->dataset);
+    synth_text_source src = synth_source_from_corpus_prefixes(corpus, a->dataset);
     synth_builder *b = synth_builder_new(&a->p, &enc, &src, &err);
     corpus_close(corpus);
     int rc = 0;

@@ -69,7 +69,11 @@ struct duo_corpus {
     char **names;
     size_t n_names, next_name;
     int single_file;     /* path is one .txt file, not a directory */
-    char *text;
+    FILE *tf;            /* the current .txt file */
+    char *text;          /* what was read of it */
+    size_t text_len, text_cap, text_shown, text_checked; /* read, allocated, returned, checked as UTF-8 */
+    int text_eof;        /* all of it was read */
+    size_t prefix_bytes; /* prefix mode (corpus_read_prefixes): the first read of each file; 0: off */
     char file_path[4096];
 };
 
@@ -279,31 +283,107 @@ static int list_txt_files(duo_corpus *c, duo_error *err) {
     return 0;
 }
 
+/* Reads from the open .txt file until c->text_len is `total` bytes or the file ends (the buffer
+ * grows with what is read, so `total` may be SIZE_MAX: the whole file). */
+static int txt_read_to(duo_corpus *c, size_t total, duo_error *err) {
+    if (!c->text) {
+        if (!(c->text = malloc(CHUNK))) return duo_fail(err, "%s: out of memory", c->file_path);
+        c->text_cap = CHUNK;
+    }
+    while (c->text_len < total && !c->text_eof) {
+        size_t want = total - c->text_len < CHUNK ? total - c->text_len : CHUNK;
+        if (c->text_len + want + 1 > c->text_cap) {
+            size_t cap = c->text_cap ? c->text_cap : CHUNK;
+            while (cap < c->text_len + want + 1) cap *= 2;
+            char *grown = realloc(c->text, cap);
+            if (!grown)
+                return duo_fail(err, "%s: out of memory for %zu bytes of text", c->file_path, c->text_len + want);
+            c->text = grown;
+            c->text_cap = cap;
+        }
+        size_t n = fread(c->text + c->text_len, 1, want, c->tf);
+        if (n < want && ferror(c->tf)) return duo_fail(err, "%s: read error: %s", c->file_path, strerror(errno));
+        c->text_len += n;
+        if (n < want) c->text_eof = 1;
+    }
+    c->text[c->text_len] = '\0';
+    return 0;
+}
+
+/* How much of what was read is shown as the text: all of it at the end of the file, else up to the
+ * last line break read (the last space or tab when there is none); 0 when there is neither yet. */
+static size_t txt_boundary(const duo_corpus *c) {
+    if (c->text_eof) return c->text_len;
+    const char *nl = memrchr(c->text, '\n', c->text_len);
+    if (nl) return (size_t)(nl - c->text) + 1;
+    for (size_t i = c->text_len; i > 0; i--)
+        if (c->text[i - 1] == ' ' || c->text[i - 1] == '\t') return i;
+    return 0;
+}
+
+/* Reads on from the current .txt file until at least `total` bytes are read (or it ends) and a
+ * boundary is found, then checks the newly shown bytes are UTF-8 and shows them. */
+static int txt_show(duo_corpus *c, size_t total, const char **text, size_t *len, duo_error *err) {
+    size_t shown;
+    for (;;) {
+        if (txt_read_to(c, total, err)) return -1;
+        if ((shown = txt_boundary(c)) > c->text_shown || c->text_eof) break;
+        total = c->text_len * 2;  /* no boundary yet: read on */
+    }
+    size_t bad = c->text_checked + utf8_valid_prefix(c->text + c->text_checked, shown - c->text_checked);
+    if (bad < shown) {
+        long line = 1;
+        for (size_t i = 0; i < bad; i++) line += c->text[i] == '\n';
+        return duo_fail(err, "%s:%ld: invalid UTF-8 (byte 0x%02x at offset %zu)", c->file_path, line,
+                        (unsigned char)c->text[bad], bad);
+    }
+    c->text_checked = c->text_shown = shown;
+    size_t bom = c->text_shown >= 3 && memcmp(c->text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* a BOM is not text */
+    *text = c->text + bom;
+    *len = c->text_shown - bom;
+    return 0;
+}
+
+static void txt_close_file(duo_corpus *c) {
+    if (c->tf) fclose(c->tf);
+    c->tf = NULL;
+}
+
+/* The next .txt file: all of it, or (prefix mode) its first prefix_bytes, cut at a line boundary. */
 static int next_txt(duo_corpus *c, const char **text, size_t *len, duo_error *err) {
     while (c->next_name < c->n_names) {
         const char *name = c->names[c->next_name++];
         if (c->single_file) snprintf(c->file_path, sizeof c->file_path, "%s", name);
         else path_join(c->file_path, sizeof c->file_path, c->path, name);
-        free(c->text);
-        size_t n = 0;
-        c->text = file_read_all(c->file_path, &n, err);
-        if (!c->text) return -1;
-        size_t bad = utf8_valid_prefix(c->text, n);
-        if (bad < n) {
-            long line = 1;
-            for (size_t i = 0; i < bad; i++) line += c->text[i] == '\n';
-            return duo_fail(err, "%s:%ld: invalid UTF-8 (byte 0x%02x at offset %zu)", c->file_path, line,
-                            (unsigned char)c->text[bad], bad);
+        txt_close_file(c);
+        c->text_len = c->text_shown = c->text_checked = 0;
+        c->text_eof = 0;
+        if (file_check_regular(c->file_path, err)) return -1;
+        if (!(c->tf = fopen(c->file_path, "rb")))
+            return duo_fail(err, "%s: cannot open: %s", c->file_path, strerror(errno));
+        if (txt_show(c, c->prefix_bytes ? c->prefix_bytes : SIZE_MAX, text, len, err)) return -1;
+        if (c->text_len > LINE_KEEP && c->text_eof && c->text_cap > 2 * c->text_len) {
+            char *fit = realloc(c->text, c->text_len + 1);  /* a whole file: give back the slack */
+            if (fit) c->text = fit, c->text_cap = c->text_len + 1;
+            *text = c->text + (c->text_shown - *len);
         }
-        const char *t = c->text;
-        if (n >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) t += 3, n -= 3;  /* a byte-order mark is not text */
-        if (n == 0) continue;
-        *text = t;
-        *len = n;
+        if (*len == 0 && c->text_eof) continue;  /* an empty file */
         return 1;
     }
     return 0;
 }
+
+int corpus_extend(duo_corpus *c, const char **text, size_t *len, duo_error *err) {
+    if (c->failed) return duo_fail(err, "%s: reading stopped at an earlier error", c->path);
+    if (c->kind != SOURCE_TXT || !c->tf || c->text_eof) return 0;
+    int r = txt_show(c, c->text_len * 2, text, len, err) ? -1 : 1;
+    if (r < 0) c->failed = 1;
+    return r;
+}
+
+int corpus_text_is_prefix(const duo_corpus *c) { return c->kind == SOURCE_TXT && c->tf && !c->text_eof; }
+
+void corpus_read_prefixes(duo_corpus *c, size_t first_bytes) { c->prefix_bytes = first_bytes; }
 
 /* --- open / next / close ------------------------------------------------------------------- */
 
@@ -414,6 +494,7 @@ void corpus_close(duo_corpus *c) {
     json_decref(c->record);
     for (size_t i = 0; i < c->n_names; i++) free(c->names[i]);
     free(c->names);
+    txt_close_file(c);
     free(c->text);
     free(c->path);
     free(c);
