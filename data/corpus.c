@@ -52,6 +52,9 @@ struct duo_corpus {
     unsigned char *zin;
     ZSTD_inBuffer in;
     size_t zret;         /* last ZSTD_decompressStream result: 0 when a frame has just ended */
+    long frame_no;       /* 1-based index of the frame being decoded (skippable frames count) */
+    unsigned long long frame_start; /* its compressed byte offset */
+    long frame_line;     /* the line being read when it began */
 
     /* decoded bytes and the current line */
     unsigned char *buf;
@@ -116,11 +119,19 @@ static long refill(duo_corpus *c, duo_error *err) {
         }
         int input_done = c->raw_eof && c->in.pos == c->in.size;
         if (input_done && c->zret == 0) return 0;  /* every frame complete */
+        if (c->zret == 0 && c->in.pos < c->in.size) {  /* a new frame begins here */
+            c->frame_no++;
+            c->frame_start = zstd_consumed(c);
+            c->frame_line = c->line_no + 1;
+        }
         ZSTD_outBuffer out = {c->buf, CHUNK, 0};
         size_t ret = ZSTD_decompressStream(c->dctx, &out, &c->in);
         if (ZSTD_isError(ret))
-            return duo_fail(err, "%s: corrupt zstd data near compressed byte %llu (after %ld complete lines): %s", c->path,
-                            zstd_consumed(c), c->line_no, ZSTD_getErrorName(ret));
+            return duo_fail(err,
+                            "%s: corrupt zstd data in frame %ld (compressed bytes from %llu; the error shows at byte "
+                            "%llu), reading line %ld (the frame began at line %ld): %s",
+                            c->path, c->frame_no, c->frame_start, zstd_consumed(c), c->line_no + 1, c->frame_line,
+                            ZSTD_getErrorName(ret));
         c->zret = ret;
         if (out.pos > 0) {
             c->buf_len = out.pos;
@@ -128,8 +139,10 @@ static long refill(duo_corpus *c, duo_error *err) {
         }
         if (input_done) {  /* no input left and nothing more came out */
             if (ret != 0)
-                return duo_fail(err, "%s: truncated zstd data: the file ends inside a frame (after %ld complete lines)",
-                                c->path, c->line_no);
+                return duo_fail(err,
+                                "%s: truncated zstd data: the file ends at compressed byte %llu, inside frame %ld "
+                                "(compressed bytes from %llu), reading line %ld",
+                                c->path, c->raw_read, c->frame_no, c->frame_start, c->line_no + 1);
             return 0;
         }
     }
@@ -409,6 +422,8 @@ static int start_jsonl(duo_corpus *c, duo_error *err) {
         if (!c->dctx) return duo_fail(err, "%s: cannot create a zstd decoder", c->path);
         c->in = (ZSTD_inBuffer){c->zin, (size_t)n, 0};
         c->zret = 1;  /* nothing decoded yet: an input that stops now is truncated */
+        c->frame_no = 1;
+        c->frame_line = 1;
     } else {
         memcpy(c->buf, c->zin, (size_t)n);
         c->buf_len = (size_t)n;

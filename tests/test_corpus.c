@@ -555,6 +555,30 @@ TEST(blank_line_stream_gives_up) {
               "%.900s", err.msg);
 }
 
+/* Corruption in a later frame of a many-frame file names that frame, its compressed start, where the
+ * error showed and the line being read, so the damage can be found (and cut) in the file. */
+TEST(corrupt_zstd_names_frame_and_line) {
+    const char *a = "{\"text\":\"one\"}\n{\"text\":\"two\"}\n", *b = "{\"text\":\"three\"}\n{\"text\":\"four\"}\n";
+    size_t na, nb;
+    unsigned char *za = zstd_frame(a, strlen(a), &na), *zb = zstd_frame(b, strlen(b), &nb);
+    CHECK(za && zb);
+    unsigned char *both = malloc(na + nb);
+    memcpy(both, za, na);
+    memcpy(both + na, zb, nb);
+    both[na + nb - 2] ^= 0x5a; /* inside frame 2's checksum */
+    const char *p = tmp_file("frames.jsonl.zst");
+    CHECK(write_bytes(p, both, na + nb) == 0);
+    char want[96];
+    snprintf(want, sizeof want, "in frame 2 (compressed bytes from %zu;", na);
+    CHECK_ERROR(p, p, "corrupt zstd data", want, "the frame began at line 3");
+    CHECK(write_bytes(p, both, na + nb / 2) == 0); /* cut inside frame 2 */
+    snprintf(want, sizeof want, "ends at compressed byte %zu, inside frame 2 (compressed bytes from %zu)", na + nb / 2, na);
+    CHECK_ERROR(p, p, "truncated zstd data", want);
+    free(both);
+    free(za);
+    free(zb);
+}
+
 /* ---- .txt directories ---- */
 
 TEST(txt_directory_sorted_by_name) {
