@@ -495,6 +495,14 @@ int corpus_next(duo_corpus *c, const char **text, size_t *len, duo_error *err) {
     return r;
 }
 
+long corpus_line_of(const duo_corpus *c, size_t offset) {
+    if (c->kind != SOURCE_TXT) return c->line_no;
+    size_t bom = c->text_shown >= 3 && memcmp(c->text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    long line = 1;
+    for (size_t i = 0; i < bom + offset && i < c->text_shown; i++) line += c->text[i] == '\n';
+    return line;
+}
+
 long corpus_position(const duo_corpus *c) { return c->kind == SOURCE_TXT ? (long)c->next_name : c->line_no; }
 
 const char *corpus_current_file(const duo_corpus *c) { return c->kind == SOURCE_TXT && c->next_name ? c->file_path : c->path; }

@@ -28,6 +28,8 @@ int corpus_text_is_prefix(const duo_corpus *c);
 /* A longer prefix of the last text (twice the bytes read so far, cut as above, or all of it): 1 with
  * *text and *len replaced, 0 when the last text is already whole, -1 on error. */
 int corpus_extend(duo_corpus *c, const char **text, size_t *len, duo_error *err);
+/* The line of the last text's byte `offset` in its file: its JSON line, or the line of a .txt file. */
+long corpus_line_of(const duo_corpus *c, size_t offset);
 /* The file the last text came from (the .txt file, or the JSON-lines file itself). */
 const char *corpus_current_file(const duo_corpus *c);
 

@@ -59,6 +59,10 @@ check synth_context_beyond_32_bits 2 "context_length_max must be between" "$bin"
 printf '{"text": "one two three. \\u0000 four five six seven."}\n' > "$T/nul.jsonl"
 check corpus_nul_named 1 "nul.jsonl:1: .*NUL" "$bin" synth --model "$rmodel" --dataset "$T/nul.jsonl" --out "$T/nul.h5" \
     --context_length_min 10 --context_length_max 20 --allow_repeat
+# in a .txt file the NUL's own line is named (it was the file's index among the corpus files)
+printf 'one two three four.\nfive six \000 seven eight.\n' > "$T/nul.txt"
+check corpus_nul_txt_line 1 "nul.txt:2: .*NUL" "$bin" synth --model "$rmodel" --dataset "$T/nul.txt" --out "$T/nult.h5" \
+    --context_length_min 10 --context_length_max 20 --allow_repeat
 # samples built with another tokenizer
 "$bin" synth --model "$rmodel" --dataset "$corpus" --out "$T/rm.h5" --num_samples 2 "${small[@]}" >/dev/null 2>&1
 mkdir -p "$T/othertok"
@@ -219,6 +223,11 @@ if [ "$mem_kb" -lt $(( (1 << 30) * 128 / 1024 )) ]; then
 else echo "SKIP: cli_hostile/synth_context_beyond_memory (this machine holds 2^30 tokens at 128 bytes each)"; fi
 
 # ---- 5. messages and exit codes ---------------------------------------------------------------
+# a pattern's config.json that is JSON but not an object: said so, without a "line -1"
+mkdir -p "$T/arraycfg" && printf '1.0\t0.5\n0.2\t0.9\n' > "$T/arraycfg/full_attention_heads.tsv" && echo '[1, 2]' > "$T/arraycfg/config.json"
+check export_config_not_object 1 "arraycfg/config.json: not a JSON object" "$bin" export --pattern "$T/arraycfg" --sparsity 0.5 \
+    --output "$T/arraycfg-out"
+if grep -q "line -1" "$T/err"; then fail export_config_no_line_minus_1 "$(cat "$T/err")"; else pass export_config_no_line_minus_1; fi
 check train_bad_depth_ratio_exit_2 2 "min_needle_depth_ratio" "$bin" train --model "$rmodel" --dataset "$corpus" \
     --min_needle_depth_ratio 1.5
 "$bin" train "${tiny[@]}" --lr 2>"$T/err" >/dev/null
