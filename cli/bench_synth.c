@@ -73,7 +73,7 @@ int bench_synth(int argc, char **argv) {
     }
     synth_encoder enc;
     synth_encoder_from_tokenizer(tok, tpath, &enc);
-    synth_text_source src = synth_source_from_corpus(corpus, dataset);
+    synth_text_source src = synth_source_from_corpus_prefixes(corpus, dataset);
     synth_builder *b = synth_builder_new(&p, &enc, &src, &err);
     corpus_close(corpus);
     double t_hay = clock_wall_s();

@@ -9,6 +9,7 @@
 
 #include "data/corpus.h"
 #include "data/tokenizer.h"
+#include "synth/context_bound.h"
 #include "synth/encoder_tok.h"
 #include "synth/h5file.h"
 #include "synth/multipasskey.h"
@@ -225,6 +226,15 @@ static duo_tokenizer *load_tokenizer(const synth_args *a, const char *fallback, 
     return tokenizer_load(path, err);
 }
 
+/* The longest context a builder will grow to, bounded before it starts: by --model's
+ * max_position_embeddings (a usage error, 2) and by the machine's memory (1). */
+static int check_context_bound(int64_t tokens, const char *option, const char *model) {
+    duo_error err = {0};
+    if (synth_check_context_positions(tokens, option, model, &err)) return cli_usage_error("synth", "%s", err.msg);
+    if (synth_check_context_memory(tokens, option, &err)) return cli_fail(&err);
+    return 0;
+}
+
 static void progress_cb(void *ctx, int64_t done, int64_t total) {
     (void)total;
     progress_update((duo_progress *)ctx, (long)done, NULL);
@@ -246,12 +256,18 @@ static int run_build(const synth_args *a) {
         duo_error_prefix(&err, "--dataset");
         return cli_fail(&err);
     }
+    int bound = check_context_bound(a->p.context_length_max, "context_length_max", a->model);
+    if (bound) {
+        corpus_close(corpus);
+        tokenizer_free(tok);
+        return bound;
+    }
     char tok_fp[64];
     duo_error ignored;
     int have_fp = fingerprint_tokenizer(tpath, tok_fp, sizeof tok_fp, &ignored) == 0;
     synth_encoder enc;
     synth_encoder_from_tokenizer(tok, tpath, &enc);
-    synth_text_source src = synth_source_from_corpus(corpus, a->dataset);
+    synth_text_source src = synth_source_from_corpus_prefixes(corpus, a->dataset);
     synth_builder *b = synth_builder_new(&a->p, &enc, &src, &err);
     corpus_close(corpus);
     int rc = 0;
@@ -356,6 +372,13 @@ static int run_niah(synth_args *a) {
     if (!corpus) {
         tokenizer_free(tok);
         return cli_fail(&err);
+    }
+    int bound = check_context_bound(a->np.context_lengths_max, a->list || a->have_niah_max ? "context_lengths_max"
+                                                                                           : "context_length", a->model);
+    if (bound) {
+        corpus_close(corpus);
+        tokenizer_free(tok);
+        return bound;
     }
     synth_encoder enc;
     synth_encoder_from_tokenizer(tok, tpath, &enc);

@@ -91,7 +91,7 @@ static synth_builder *corpus_builder(const duo_train_args *a, duo_tokenizer **to
     if (!corpus) return NULL;
     synth_encoder enc;
     synth_encoder_from_tokenizer(*tok, a->model, &enc);
-    synth_text_source src = synth_source_from_corpus(corpus, a->dataset);
+    synth_text_source src = synth_source_from_corpus_prefixes(corpus, a->dataset);
     synth_builder *b = synth_builder_new(&p, &enc, &src, err);
     corpus_close(corpus);
     return b;

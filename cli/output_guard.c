@@ -32,6 +32,7 @@ static int is_run_file(const char *name) {
 
 /* 1 when path is a config.json that duo-train wrote (a run's, not a model's). */
 static int is_run_config(const char *path) {
+    if (file_check_regular(path, NULL)) return 0;  /* a FIFO would block json_load_file */
     json_error_t je;
     json_t *o = json_load_file(path, 0, &je);
     int ours = json_is_object(o) && json_object_get(o, "exp_name") && json_object_get(o, "reg_weight") &&

@@ -6,7 +6,9 @@
  *   - a directory of .txt files, sorted by name (byte order), one text per file;
  *   - a single .txt file (one text).
  * Texts must be valid UTF-8.  Blank lines are skipped; empty .txt files are skipped.  A corpus that
- * yields no text at all is an error (a caller cycling over it would otherwise spin). */
+ * yields no text at all is an error (a caller cycling over it would otherwise spin), and so is a run
+ * of BLANK_MAX_LINES blank lines or BLANK_MAX_BYTES of blank input in a row: no corpus has that, and
+ * a stream of gigabytes of blank lines would otherwise be read for minutes without a text or a word. */
 #include "data/corpus.h"
 
 #include <dirent.h>
@@ -26,6 +28,8 @@
 #define CHUNK (128u << 10)          /* input and output buffer size */
 #define LINE_KEEP (1u << 20)        /* a line buffer above this is released after its line */
 #define LINE_MAX_BYTES (256u << 20) /* longer lines are refused (a binary file without newlines) */
+#define BLANK_MAX_LINES (1u << 20)  /* this many blank lines in a row end the reading with an error */
+#define BLANK_MAX_BYTES (64u << 20) /* ... and so does this much blank input in a row */
 
 enum source_kind { SOURCE_JSONL, SOURCE_TXT };
 
@@ -48,6 +52,9 @@ struct duo_corpus {
     unsigned char *zin;
     ZSTD_inBuffer in;
     size_t zret;         /* last ZSTD_decompressStream result: 0 when a frame has just ended */
+    long frame_no;       /* 1-based index of the frame being decoded (skippable frames count) */
+    unsigned long long frame_start; /* its compressed byte offset */
+    long frame_line;     /* the line being read when it began */
 
     /* decoded bytes and the current line */
     unsigned char *buf;
@@ -55,13 +62,21 @@ struct duo_corpus {
     char *line;
     size_t line_len, line_cap;
     long line_no;
+    unsigned long long dec_base; /* decoded bytes before buf[0] */
+    long blank_lines;            /* blank lines in a row, the last one read included */
+    long blank_from;             /* the first of them */
+    unsigned long long blank_off; /* its decoded byte offset */
     json_t *record;      /* owns the text returned last */
 
     /* .txt files */
     char **names;
     size_t n_names, next_name;
     int single_file;     /* path is one .txt file, not a directory */
-    char *text;
+    FILE *tf;            /* the current .txt file */
+    char *text;          /* what was read of it */
+    size_t text_len, text_cap, text_shown, text_checked; /* read, allocated, returned, checked as UTF-8 */
+    int text_eof;        /* all of it was read */
+    size_t prefix_bytes; /* prefix mode (corpus_read_prefixes): the first read of each file; 0: off */
     char file_path[4096];
 };
 
@@ -86,6 +101,7 @@ static unsigned long long zstd_consumed(const duo_corpus *c) { return c->raw_rea
 
 /* Refills c->buf with decoded bytes: >0 bytes available, 0 at the end, -1 on error. */
 static long refill(duo_corpus *c, duo_error *err) {
+    c->dec_base += c->buf_len;
     c->buf_pos = c->buf_len = 0;
     if (!c->zstd) {
         if (c->raw_eof) return 0;
@@ -103,11 +119,19 @@ static long refill(duo_corpus *c, duo_error *err) {
         }
         int input_done = c->raw_eof && c->in.pos == c->in.size;
         if (input_done && c->zret == 0) return 0;  /* every frame complete */
+        if (c->zret == 0 && c->in.pos < c->in.size) {  /* a new frame begins here */
+            c->frame_no++;
+            c->frame_start = zstd_consumed(c);
+            c->frame_line = c->line_no + 1;
+        }
         ZSTD_outBuffer out = {c->buf, CHUNK, 0};
         size_t ret = ZSTD_decompressStream(c->dctx, &out, &c->in);
         if (ZSTD_isError(ret))
-            return duo_fail(err, "%s: corrupt zstd data near compressed byte %llu (after %ld complete lines): %s", c->path,
-                            zstd_consumed(c), c->line_no, ZSTD_getErrorName(ret));
+            return duo_fail(err,
+                            "%s: corrupt zstd data in frame %ld (compressed bytes from %llu; the error shows at byte "
+                            "%llu), reading line %ld (the frame began at line %ld): %s",
+                            c->path, c->frame_no, c->frame_start, zstd_consumed(c), c->line_no + 1, c->frame_line,
+                            ZSTD_getErrorName(ret));
         c->zret = ret;
         if (out.pos > 0) {
             c->buf_len = out.pos;
@@ -115,8 +139,10 @@ static long refill(duo_corpus *c, duo_error *err) {
         }
         if (input_done) {  /* no input left and nothing more came out */
             if (ret != 0)
-                return duo_fail(err, "%s: truncated zstd data: the file ends inside a frame (after %ld complete lines)",
-                                c->path, c->line_no);
+                return duo_fail(err,
+                                "%s: truncated zstd data: the file ends at compressed byte %llu, inside frame %ld "
+                                "(compressed bytes from %llu), reading line %ld",
+                                c->path, c->raw_read, c->frame_no, c->frame_start, c->line_no + 1);
             return 0;
         }
     }
@@ -178,8 +204,26 @@ static int is_blank(const char *s, size_t n) {
     return 1;
 }
 
+static unsigned long long decoded_pos(const duo_corpus *c) { return c->dec_base + c->buf_pos; }
+
+/* Counts a blank line into the current run; -1 with an error when the run is past its bounds. */
+static int blank_line(duo_corpus *c, unsigned long long line_start, duo_error *err) {
+    if (c->blank_lines++ == 0) {
+        c->blank_from = c->line_no;
+        c->blank_off = line_start;
+    }
+    unsigned long long bytes = decoded_pos(c) - c->blank_off;
+    if (c->blank_lines < (long)BLANK_MAX_LINES && bytes < BLANK_MAX_BYTES) return 0;
+    return duo_fail(err,
+                    "%s:%ld: %ld blank lines in a row (lines %ld to %ld, %llu bytes from %sbyte offset %llu) and no "
+                    "text: not a JSON-lines corpus (reading gives up after %u blank lines or %u MiB of blank input)",
+                    c->path, c->line_no, c->blank_lines, c->blank_from, c->line_no, bytes,
+                    c->zstd ? "decompressed " : "", c->blank_off, BLANK_MAX_LINES, BLANK_MAX_BYTES >> 20);
+}
+
 static int next_jsonl(duo_corpus *c, const char **text, size_t *len, duo_error *err) {
     for (;;) {
+        unsigned long long line_start = decoded_pos(c);
         int r = read_line(c, err);
         if (r <= 0) return r;
         if (c->line_no == 1 && c->line_len >= 3 && memcmp(c->line, "\xEF\xBB\xBF", 3) == 0) {
@@ -187,7 +231,11 @@ static int next_jsonl(duo_corpus *c, const char **text, size_t *len, duo_error *
             memmove(c->line, c->line + 3, c->line_len - 3 + 1);
             c->line_len -= 3;
         }
-        if (c->line_len == 0 || is_blank(c->line, c->line_len)) continue;
+        if (c->line_len == 0 || is_blank(c->line, c->line_len)) {
+            if (blank_line(c, line_start, err)) return -1;
+            continue;
+        }
+        c->blank_lines = 0;
         size_t bad = utf8_valid_prefix(c->line, c->line_len);
         if (bad < c->line_len)
             return duo_fail(err, "%s:%ld: invalid UTF-8 at byte %zu of the line (byte 0x%02x)", c->path, c->line_no,
@@ -248,31 +296,107 @@ static int list_txt_files(duo_corpus *c, duo_error *err) {
     return 0;
 }
 
+/* Reads from the open .txt file until c->text_len is `total` bytes or the file ends (the buffer
+ * grows with what is read, so `total` may be SIZE_MAX: the whole file). */
+static int txt_read_to(duo_corpus *c, size_t total, duo_error *err) {
+    if (!c->text) {
+        if (!(c->text = malloc(CHUNK))) return duo_fail(err, "%s: out of memory", c->file_path);
+        c->text_cap = CHUNK;
+    }
+    while (c->text_len < total && !c->text_eof) {
+        size_t want = total - c->text_len < CHUNK ? total - c->text_len : CHUNK;
+        if (c->text_len + want + 1 > c->text_cap) {
+            size_t cap = c->text_cap ? c->text_cap : CHUNK;
+            while (cap < c->text_len + want + 1) cap *= 2;
+            char *grown = realloc(c->text, cap);
+            if (!grown)
+                return duo_fail(err, "%s: out of memory for %zu bytes of text", c->file_path, c->text_len + want);
+            c->text = grown;
+            c->text_cap = cap;
+        }
+        size_t n = fread(c->text + c->text_len, 1, want, c->tf);
+        if (n < want && ferror(c->tf)) return duo_fail(err, "%s: read error: %s", c->file_path, strerror(errno));
+        c->text_len += n;
+        if (n < want) c->text_eof = 1;
+    }
+    c->text[c->text_len] = '\0';
+    return 0;
+}
+
+/* How much of what was read is shown as the text: all of it at the end of the file, else up to the
+ * last line break read (the last space or tab when there is none); 0 when there is neither yet. */
+static size_t txt_boundary(const duo_corpus *c) {
+    if (c->text_eof) return c->text_len;
+    const char *nl = memrchr(c->text, '\n', c->text_len);
+    if (nl) return (size_t)(nl - c->text) + 1;
+    for (size_t i = c->text_len; i > 0; i--)
+        if (c->text[i - 1] == ' ' || c->text[i - 1] == '\t') return i;
+    return 0;
+}
+
+/* Reads on from the current .txt file until at least `total` bytes are read (or it ends) and a
+ * boundary is found, then checks the newly shown bytes are UTF-8 and shows them. */
+static int txt_show(duo_corpus *c, size_t total, const char **text, size_t *len, duo_error *err) {
+    size_t shown;
+    for (;;) {
+        if (txt_read_to(c, total, err)) return -1;
+        if ((shown = txt_boundary(c)) > c->text_shown || c->text_eof) break;
+        total = c->text_len * 2;  /* no boundary yet: read on */
+    }
+    size_t bad = c->text_checked + utf8_valid_prefix(c->text + c->text_checked, shown - c->text_checked);
+    if (bad < shown) {
+        long line = 1;
+        for (size_t i = 0; i < bad; i++) line += c->text[i] == '\n';
+        return duo_fail(err, "%s:%ld: invalid UTF-8 (byte 0x%02x at offset %zu)", c->file_path, line,
+                        (unsigned char)c->text[bad], bad);
+    }
+    c->text_checked = c->text_shown = shown;
+    size_t bom = c->text_shown >= 3 && memcmp(c->text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* a BOM is not text */
+    *text = c->text + bom;
+    *len = c->text_shown - bom;
+    return 0;
+}
+
+static void txt_close_file(duo_corpus *c) {
+    if (c->tf) fclose(c->tf);
+    c->tf = NULL;
+}
+
+/* The next .txt file: all of it, or (prefix mode) its first prefix_bytes, cut at a line boundary. */
 static int next_txt(duo_corpus *c, const char **text, size_t *len, duo_error *err) {
     while (c->next_name < c->n_names) {
         const char *name = c->names[c->next_name++];
         if (c->single_file) snprintf(c->file_path, sizeof c->file_path, "%s", name);
         else path_join(c->file_path, sizeof c->file_path, c->path, name);
-        free(c->text);
-        size_t n = 0;
-        c->text = file_read_all(c->file_path, &n, err);
-        if (!c->text) return -1;
-        size_t bad = utf8_valid_prefix(c->text, n);
-        if (bad < n) {
-            long line = 1;
-            for (size_t i = 0; i < bad; i++) line += c->text[i] == '\n';
-            return duo_fail(err, "%s:%ld: invalid UTF-8 (byte 0x%02x at offset %zu)", c->file_path, line,
-                            (unsigned char)c->text[bad], bad);
+        txt_close_file(c);
+        c->text_len = c->text_shown = c->text_checked = 0;
+        c->text_eof = 0;
+        if (file_check_regular(c->file_path, err)) return -1;
+        if (!(c->tf = fopen(c->file_path, "rb")))
+            return duo_fail(err, "%s: cannot open: %s", c->file_path, strerror(errno));
+        if (txt_show(c, c->prefix_bytes ? c->prefix_bytes : SIZE_MAX, text, len, err)) return -1;
+        if (c->text_len > LINE_KEEP && c->text_eof && c->text_cap > 2 * c->text_len) {
+            char *fit = realloc(c->text, c->text_len + 1);  /* a whole file: give back the slack */
+            if (fit) c->text = fit, c->text_cap = c->text_len + 1;
+            *text = c->text + (c->text_shown - *len);
         }
-        const char *t = c->text;
-        if (n >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) t += 3, n -= 3;  /* a byte-order mark is not text */
-        if (n == 0) continue;
-        *text = t;
-        *len = n;
+        if (*len == 0 && c->text_eof) continue;  /* an empty file */
         return 1;
     }
     return 0;
 }
+
+int corpus_extend(duo_corpus *c, const char **text, size_t *len, duo_error *err) {
+    if (c->failed) return duo_fail(err, "%s: reading stopped at an earlier error", c->path);
+    if (c->kind != SOURCE_TXT || !c->tf || c->text_eof) return 0;
+    int r = txt_show(c, c->text_len * 2, text, len, err) ? -1 : 1;
+    if (r < 0) c->failed = 1;
+    return r;
+}
+
+int corpus_text_is_prefix(const duo_corpus *c) { return c->kind == SOURCE_TXT && c->tf && !c->text_eof; }
+
+void corpus_read_prefixes(duo_corpus *c, size_t first_bytes) { c->prefix_bytes = first_bytes; }
 
 /* --- open / next / close ------------------------------------------------------------------- */
 
@@ -298,6 +422,8 @@ static int start_jsonl(duo_corpus *c, duo_error *err) {
         if (!c->dctx) return duo_fail(err, "%s: cannot create a zstd decoder", c->path);
         c->in = (ZSTD_inBuffer){c->zin, (size_t)n, 0};
         c->zret = 1;  /* nothing decoded yet: an input that stops now is truncated */
+        c->frame_no = 1;
+        c->frame_line = 1;
     } else {
         memcpy(c->buf, c->zin, (size_t)n);
         c->buf_len = (size_t)n;
@@ -369,6 +495,14 @@ int corpus_next(duo_corpus *c, const char **text, size_t *len, duo_error *err) {
     return r;
 }
 
+long corpus_line_of(const duo_corpus *c, size_t offset) {
+    if (c->kind != SOURCE_TXT) return c->line_no;
+    size_t bom = c->text_shown >= 3 && memcmp(c->text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    long line = 1;
+    for (size_t i = 0; i < bom + offset && i < c->text_shown; i++) line += c->text[i] == '\n';
+    return line;
+}
+
 long corpus_position(const duo_corpus *c) { return c->kind == SOURCE_TXT ? (long)c->next_name : c->line_no; }
 
 const char *corpus_current_file(const duo_corpus *c) { return c->kind == SOURCE_TXT && c->next_name ? c->file_path : c->path; }
@@ -383,6 +517,7 @@ void corpus_close(duo_corpus *c) {
     json_decref(c->record);
     for (size_t i = 0; i < c->n_names; i++) free(c->names[i]);
     free(c->names);
+    txt_close_file(c);
     free(c->text);
     free(c->path);
     free(c);

@@ -19,6 +19,17 @@ void corpus_close(duo_corpus *c);
 duo_corpus *corpus_open_memory(const void *data, size_t len, const char *name, duo_error *err);
 /* Where the last text came from: its line number (JSON lines) or the 1-based index of its .txt file. */
 long corpus_position(const duo_corpus *c);
+/* Prefix mode, for a reader that needs only the beginning of a long text: each .txt file is read
+ * only up to first_bytes (then cut at its last line break read, or its last space or tab), and
+ * corpus_extend reads on.  JSON lines are always whole. */
+void corpus_read_prefixes(duo_corpus *c, size_t first_bytes);
+/* 1 when the last text is a prefix of its file (prefix mode, more to read). */
+int corpus_text_is_prefix(const duo_corpus *c);
+/* A longer prefix of the last text (twice the bytes read so far, cut as above, or all of it): 1 with
+ * *text and *len replaced, 0 when the last text is already whole, -1 on error. */
+int corpus_extend(duo_corpus *c, const char **text, size_t *len, duo_error *err);
+/* The line of the last text's byte `offset` in its file: its JSON line, or the line of a .txt file. */
+long corpus_line_of(const duo_corpus *c, size_t offset);
 /* The file the last text came from (the .txt file, or the JSON-lines file itself). */
 const char *corpus_current_file(const duo_corpus *c);
 

@@ -120,7 +120,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, duo_error 
     remove_stale_temps(path);
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "wb");
-    if (!f) return duo_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
+    if (!f) return duo_fail(err, "%s: cannot create: %s", path, strerror(errno));  /* the user's name, not tmp's */
     int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {

@@ -70,6 +70,40 @@ static int find_layer(duo_model *m, int i, duo_error *err) {
     return 0;
 }
 
+/* The layer index of a "model.layers.<i>." tensor name, or -1 for any other name. */
+static long long layer_of(const char *name) {
+    static const char prefix[] = "model.layers.";
+    if (strncmp(name, prefix, sizeof prefix - 1)) return -1;
+    const char *p = name + sizeof prefix - 1;
+    long long i = 0;
+    if (*p < '0' || *p > '9') return -1;
+    for (; *p >= '0' && *p <= '9'; p++)
+        if ((i = i * 10 + (*p - '0')) > (1LL << 40)) return 1LL << 40;  /* absurd: far beyond any config */
+    return *p == '.' ? i : -1;
+}
+
+/* A checkpoint with layers the config does not have is another (bigger) model: training it as the
+ * config says would find the heads of its first layers only, silently.  Names the lowest such layer's
+ * first tensor (by name). */
+static int check_no_extra_layers(const duo_model *m, duo_error *err) {
+    const duo_tensor *first = NULL;
+    long long first_layer = -1;
+    for (size_t k = 0; k < checkpoint_num_tensors(m->ckpt); k++) {
+        const duo_tensor *t = checkpoint_tensor(m->ckpt, k);
+        long long l = layer_of(t->name);
+        if (l < m->cfg.num_hidden_layers) continue;
+        if (!first || l < first_layer || (l == first_layer && strcmp(t->name, first->name) < 0)) {
+            first = t;
+            first_layer = l;
+        }
+    }
+    if (!first) return 0;
+    return duo_fail(err,
+                    "%s: tensor '%s' is of layer %lld, but config.json has num_hidden_layers %d: the config does "
+                    "not describe this checkpoint",
+                    first->file, first->name, first_layer, m->cfg.num_hidden_layers);
+}
+
 /* The folder's last component ("tiny-llama" for "tests/fixtures/tiny-llama/"); for "." or ".." the
  * name of the folder they stand for. */
 static void base_name(char *out, size_t cap, const char *dir) {
@@ -111,6 +145,7 @@ int model_open(const char *dir, duo_model *m, duo_error *err) {
     if (!(m->embed_tokens = expect(m, "model.embed_tokens.weight", c->vocab_size, c->hidden_size, err))) goto fail;
     for (int i = 0; i < c->num_hidden_layers; i++)
         if (find_layer(m, i, err)) goto fail;
+    if (check_no_extra_layers(m, err)) goto fail;
     if (!(m->norm = expect(m, "model.norm.weight", c->hidden_size, 0, err))) goto fail;
     /* Tied checkpoints normally omit lm_head.weight; when one is stored anyway, transformers ties it
      * to the embedding regardless, and so do we. */

@@ -93,7 +93,7 @@ int tok_added_build_sets(duo_tokenizer *tok, tok_work *w, duo_error *err) {
 static int is_word_char(const duo_tokenizer *tok, pcre2_match_data *md, const char *s, size_t n) {
     unsigned char c = (unsigned char)s[0];
     if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    return pcre2_match(tok->word_char.code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, md, NULL) >= 0;
+    return pcre2_match(tok->word_char.code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED, md, tok->word_char.mctx) >= 0;
 }
 
 static int ends_with_word(const duo_tokenizer *tok, pcre2_match_data *md, const char *s, size_t len) {

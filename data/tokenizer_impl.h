@@ -42,9 +42,19 @@ size_t tok_pieces_bytes(tok_pieces *p, const char *s, size_t len);
 void tok_pieces_add(tok_pieces *p, const char *s, size_t len, int32_t id, int at_start);
 
 /* A regex: PCRE2 with UTF + UCP (JIT when available).  Matches are found as Rust's onig
- * find_iter does (an empty match right after the previous match is skipped). */
+ * find_iter does (an empty match right after the previous match is skipped).  Every match runs under
+ * the limits below, so a pattern that backtracks catastrophically on some text (`(a+)+$` on a run of
+ * a's and a b) fails with an error naming the pattern instead of running for minutes.  Real tokenizer
+ * patterns (GPT-2, Llama-3, Qwen, SentencePiece) need a few steps per matched character: the limits
+ * are far above that (see tokenizer_regex.c). */
+#define TOK_REGEX_MATCH_LIMIT 10000000u  /* PCRE2's "match()" calls (backtracking points) per match */
+#define TOK_REGEX_DEPTH_LIMIT 1000000u   /* nested backtracking frames per match (interpreter) */
+#define TOK_REGEX_HEAP_LIMIT_KIB 262144u /* 256 MiB of backtracking frames per match (interpreter) */
 typedef struct {
     pcre2_code *code;
+    pcre2_match_context *mctx;  /* the limits above */
+    char *pattern;              /* the pattern as written in tokenizer.json, for messages */
+    size_t pattern_len;
 } tok_regex;
 
 int tok_regex_compile(tok_regex *re, const char *pattern, size_t len, int literal, duo_error *err);

@@ -74,12 +74,46 @@ int tok_regex_compile(tok_regex *re, const char *pattern, size_t len, int litera
                         (size_t)off, (char *)msg);
     }
     pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);  /* falls back to the interpreter if unavailable */
+    /* The JIT honours the match limit (and stops at its own 32 KiB stack); the interpreter all three. */
+    re->mctx = pcre2_match_context_create(NULL);
+    re->pattern = malloc(len + 1);
+    if (!re->mctx || !re->pattern) {
+        tok_regex_free(re);
+        return duo_fail(err, "regex \"%.*s\": out of memory", (int)(len > 200 ? 200 : len), pattern);
+    }
+    pcre2_set_match_limit(re->mctx, TOK_REGEX_MATCH_LIMIT);
+    pcre2_set_depth_limit(re->mctx, TOK_REGEX_DEPTH_LIMIT);
+    pcre2_set_heap_limit(re->mctx, TOK_REGEX_HEAP_LIMIT_KIB);
+    memcpy(re->pattern, pattern, len);
+    re->pattern[len] = 0;
+    re->pattern_len = len;
     return 0;
 }
 
 void tok_regex_free(tok_regex *re) {
     pcre2_code_free(re->code);
-    re->code = NULL;
+    pcre2_match_context_free(re->mctx);
+    free(re->pattern);
+    memset(re, 0, sizeof *re);
+}
+
+/* The error of a failed pcre2_match: a limit hit names the limit, the pattern and where it was. */
+static int match_error(const tok_regex *re, int rc, size_t at, duo_error *err) {
+    int plen = (int)(re->pattern_len > 200 ? 200 : re->pattern_len);
+    const char *more = re->pattern_len > 200 ? "..." : "";
+    char limit[64] = "";
+    if (rc == PCRE2_ERROR_MATCHLIMIT) snprintf(limit, sizeof limit, "match limit (%u steps)", TOK_REGEX_MATCH_LIMIT);
+    if (rc == PCRE2_ERROR_DEPTHLIMIT) snprintf(limit, sizeof limit, "depth limit (%u)", TOK_REGEX_DEPTH_LIMIT);
+    if (rc == PCRE2_ERROR_HEAPLIMIT) snprintf(limit, sizeof limit, "heap limit (%u KiB)", TOK_REGEX_HEAP_LIMIT_KIB);
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) snprintf(limit, sizeof limit, "JIT stack limit");
+    if (limit[0])
+        return duo_fail(err,
+                        "regex \"%.*s%s\" hit PCRE2's %s matching from byte %zu of a text piece: the pattern "
+                        "backtracks catastrophically on this text (no real tokenizer's pattern does)",
+                        plen, re->pattern, more, limit, at);
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(rc, msg, sizeof msg);
+    return duo_fail(err, "regex \"%.*s%s\": match failed at byte %zu: %s", plen, re->pattern, more, at, (char *)msg);
 }
 
 static void spans_push(tok_spans *s, size_t a, size_t b) {
@@ -102,13 +136,9 @@ int tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s,
     out->oom = 0;
     size_t last_end = 0, last_match_end = (size_t)-1;
     while (last_end <= len) {
-        int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, last_end, PCRE2_NO_UTF_CHECK, md, NULL);
+        int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, last_end, PCRE2_NO_UTF_CHECK, md, re->mctx);
         if (rc == PCRE2_ERROR_NOMATCH) break;
-        if (rc < 0) {
-            PCRE2_UCHAR msg[256];
-            pcre2_get_error_message(rc, msg, sizeof msg);
-            return duo_fail(err, "regex match failed: %s", (char *)msg);
-        }
+        if (rc < 0) return match_error(re, rc, last_end, err);
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
         size_t a = ov[0], b = ov[1];
         if (b < a) b = a;  /* \K tricks; never in tokenizer patterns */

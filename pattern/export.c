@@ -223,8 +223,10 @@ int export_binary_pattern(const char *pattern_dir, const char *out_dir, int by_s
     json_t *cfg = json_load_file(path, 0, &jerr);
     if (!cfg || !json_is_object(cfg)) {
         free(gates);
+        int parsed = cfg != NULL;  /* valid JSON but not an object: jansson has no line for that */
         json_decref(cfg);
-        return duo_fail(err, "%s: line %d: %s", path, jerr.line, cfg ? "not a JSON object" : jerr.text);
+        return parsed ? duo_fail(err, "%s: not a JSON object", path)
+                      : duo_fail(err, "%s: line %d: %s", path, jerr.line, jerr.text);
     }
     if (!json_is_integer(json_object_get(cfg, "sink_size")) || !json_is_integer(json_object_get(cfg, "recent_size"))) {
         free(gates);

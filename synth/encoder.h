@@ -32,6 +32,10 @@ typedef struct {
     void *ctx;
     int (*next)(void *ctx, const char **text, size_t *len, duo_error *err);
     const char *name; /* for messages: the corpus path */
+    /* Optional (NULL: every text is whole): the last text may be a prefix of a longer one, cut at a line
+     * break (or a space); extend replaces it with a longer prefix or all of it (1), 0 when it is whole,
+     * -1 on error.  The multi-passkey builder reads a huge text only as far as its haystack needs. */
+    int (*extend)(void *ctx, const char **text, size_t *len, duo_error *err);
 } synth_text_source;
 
 /* transformers' PreTrainedTokenizerBase.clean_up_tokenization, in place; returns the new length. */

@@ -51,19 +51,34 @@ void synth_encoder_from_tokenizer(const duo_tokenizer *tok, const char *path, sy
 
 /* The corpus keeps a NUL inside a text (valid JSON, "\u0000"), but the builders decode and re-encode
  * haystack text as C strings, which would cut it there silently: such a text is refused by name. */
+static int refuse_nul(duo_corpus *c, const char *text, size_t len, duo_error *err) {
+    const char *nul = memchr(text, '\0', len);
+    if (!nul) return 0;
+    size_t at = (size_t)(nul - text);
+    return duo_fail(err, "%s:%ld: the text contains a NUL character (\\u0000) at byte %zu; a haystack cannot hold "
+                         "one: remove it (or the line)", corpus_current_file(c), corpus_line_of(c, at), at);
+}
+
 static int corpus_source_next(void *ctx, const char **text, size_t *len, duo_error *err) {
     duo_corpus *c = ctx;
     int r = corpus_next(c, text, len, err);
-    const char *nul = r == 1 ? memchr(*text, '\0', *len) : NULL;
-    if (nul)
-        return duo_fail(err, "%s:%ld: the text contains a NUL character (\\u0000) at byte %zu; a haystack cannot hold "
-                             "one: remove it (or the line)", corpus_current_file(c), corpus_position(c),
-                        (size_t)(nul - *text));
-    return r;
+    return r == 1 && refuse_nul(c, *text, *len, err) ? -1 : r;
 }
 
 synth_text_source synth_source_from_corpus(duo_corpus *c, const char *name) {
-    synth_text_source s = {c, corpus_source_next, name};
+    synth_text_source s = {c, corpus_source_next, name, NULL};
+    return s;
+}
+
+static int corpus_source_extend(void *ctx, const char **text, size_t *len, duo_error *err) {
+    duo_corpus *c = ctx;
+    int r = corpus_extend(c, text, len, err);
+    return r == 1 && refuse_nul(c, *text, *len, err) ? -1 : r;
+}
+
+synth_text_source synth_source_from_corpus_prefixes(duo_corpus *c, const char *name) {
+    corpus_read_prefixes(c, SYNTH_TEXT_FIRST_BYTES);
+    synth_text_source s = {c, corpus_source_next, name, corpus_source_extend};
     return s;
 }
 
@@ -73,7 +88,7 @@ synth_builder *synth_builder_from_paths(const synth_params *p, const duo_tokeniz
     if (!c) return NULL;
     synth_encoder enc;
     synth_encoder_from_tokenizer(tok, tok_path, &enc);
-    synth_text_source src = synth_source_from_corpus(c, corpus_path);
+    synth_text_source src = synth_source_from_corpus_prefixes(c, corpus_path);
     synth_builder *b = synth_builder_new(p, &enc, &src, err);
     corpus_close(c);
     return b;

@@ -16,6 +16,11 @@ void synth_encoder_from_tokenizer(const duo_tokenizer *tok, const char *path, sy
 int synth_read_clean_up_flag(const char *path);
 
 synth_text_source synth_source_from_corpus(duo_corpus *c, const char *name);
+/* The same for the multi-passkey builder, which needs only the first context_length_max tokens of the
+ * haystack: a .txt file is read SYNTH_TEXT_FIRST_BYTES at a time (corpus_read_prefixes), as far as
+ * the builder asks (synth_text_source.extend). */
+#define SYNTH_TEXT_FIRST_BYTES (1u << 20)
+synth_text_source synth_source_from_corpus_prefixes(duo_corpus *c, const char *name);
 
 /* The trainer's one-call setup for on-the-fly samples: opens corpus_path, builds the haystack with tok
  * (tok_path: where tok was loaded from, for tokenizer_config.json), closes the corpus.  tok must

@@ -8,6 +8,9 @@
 #include "data/utf8.h"
 #include "synth/rng.h"
 
+/* Tokens a text prefix must have beyond twice what the haystack still lacks (see gather_haystack). */
+#define SYNTH_PREFIX_MARGIN_TOKENS 4096
+
 struct synth_builder {
     synth_params p;
     char *strings[5]; /* owned copies of the templates p points to */
@@ -172,6 +175,23 @@ static int gather_haystack(synth_builder *b, synth_text_source *src, strbuf *S, 
             if ((n_t = count_tokens(b, text, len, 0, err)) < 0) {
                 duo_error_prefix(err, "corpus %s, text %zu: ", src->name, ntexts + 1);
                 goto done;
+            }
+            /* A text given as a prefix (a huge .txt file) is read on until its tokens reach twice what
+             * the haystack still lacks plus a margin: the haystack keeps only its first max tokens, and
+             * the prefix ends at a line break (or space) far beyond them, so those tokens are the ones
+             * the whole text gives (tests/test_synth_tok.c compares with the text cut short). */
+            while (src->extend && n_t < 2 * (max - est) + SYNTH_PREFIX_MARGIN_TOKENS) {
+                int r = src->extend(src->ctx, &text, &len, err);
+                if (r < 0) goto done;
+                if (r == 0) break;
+                if (utf8_valid_prefix(text, len) != len) {
+                    duo_fail(err, "corpus %s: text %zu is not valid UTF-8", src->name, ntexts + 1);
+                    goto done;
+                }
+                if ((n_t = count_tokens(b, text, len, 0, err)) < 0) {
+                    duo_error_prefix(err, "corpus %s, text %zu: ", src->name, ntexts + 1);
+                    goto done;
+                }
             }
             if (ntexts == cap) {
                 cap = cap ? 2 * cap : 64;

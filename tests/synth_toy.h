@@ -54,7 +54,7 @@ static int toy_next(void *ctx, const char **text, size_t *len, duo_error *err) {
 }
 
 static synth_text_source toy_source(toy_texts *t) {
-    synth_text_source s = {t, toy_next, "toy-corpus"};
+    synth_text_source s = {t, toy_next, "toy-corpus", NULL};
     return s;
 }
 

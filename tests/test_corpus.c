@@ -502,6 +502,83 @@ TEST(corrupt_and_truncated_zstd) {
     CHECK_ERROR(p, p, "corrupt zstd");
 }
 
+/* A stream of blank lines (an 8 GB one ran 148 s without a text or a word) ends with an error after
+ * BLANK_MAX_LINES (2^20) blank lines or 64 MiB of blank input in a row, naming the file, the lines and
+ * the byte offset where the run began; fewer blank lines before a text still read. */
+TEST(blank_line_stream_gives_up) {
+    size_t n = (1u << 20) + 100;
+    char *blank = malloc(n + 32);
+    memset(blank, '\n', n);
+    strcpy(blank + n, "{\"text\":\"late\"}\n");
+    duo_error err = {{0}};
+    const char *txt;
+    size_t len;
+    duo_corpus *c = corpus_open_memory(blank, strlen(blank), "blank.jsonl", &err);
+    CHECK_MSG(c, "%.900s", err.msg);
+    int r = corpus_next(c, &txt, &len, &err);
+    corpus_close(c);
+    CHECK(r == -1);
+    CHECK_MSG(strstr(err.msg, "blank.jsonl:1048576: 1048576 blank lines in a row (lines 1 to 1048576") &&
+                  strstr(err.msg, "from byte offset 0"),
+              "%.900s", err.msg);
+    /* the same, compressed: the offset is in the decompressed stream */
+    size_t zn;
+    void *z = zstd_frame(blank, strlen(blank), &zn);
+    const char *p = tmp_file("blank.jsonl.zst");
+    CHECK(z && write_bytes(p, z, zn) == 0);
+    free(z);
+    CHECK_ERROR(p, p, ":1048576: 1048576 blank lines", "decompressed byte offset 0");
+    /* 1000 blank lines before a text are fine */
+    c = corpus_open_memory(blank + n - 1000, 1000 + strlen(blank + n), "some-blank.jsonl", &err);
+    CHECK_MSG(c, "%.900s", err.msg);
+    r = corpus_next(c, &txt, &len, &err);
+    int late = r == 1 && len == 4 && !memcmp(txt, "late", 4);
+    corpus_close(c);
+    CHECK_MSG(late, "%d %.900s", r, err.msg);
+    free(blank);
+    /* long blank lines (4 KiB of spaces each) after a first text: the 64 MiB bound, from byte 13 */
+    size_t line = 4096, lines = (64u << 20) / line + 8, head = 13;
+    char *spaces = malloc(head + lines * line + 1);
+    memcpy(spaces, "{\"text\":\"a\"}\n", head);
+    for (size_t i = 0; i < lines; i++) {
+        memset(spaces + head + i * line, ' ', line - 1);
+        spaces[head + i * line + line - 1] = '\n';
+    }
+    c = corpus_open_memory(spaces, head + lines * line, "spaces.jsonl", &err);
+    CHECK_MSG(c, "%.900s", err.msg);
+    int r1 = corpus_next(c, &txt, &len, &err), r2 = corpus_next(c, &txt, &len, &err);
+    corpus_close(c);
+    free(spaces);
+    CHECK(r1 == 1 && r2 == -1);
+    CHECK_MSG(strstr(err.msg, "spaces.jsonl:16385: 16384 blank lines in a row (lines 2 to 16385, 67108864 bytes from "
+                              "byte offset 13)") && strstr(err.msg, "64 MiB"),
+              "%.900s", err.msg);
+}
+
+/* Corruption in a later frame of a many-frame file names that frame, its compressed start, where the
+ * error showed and the line being read, so the damage can be found (and cut) in the file. */
+TEST(corrupt_zstd_names_frame_and_line) {
+    const char *a = "{\"text\":\"one\"}\n{\"text\":\"two\"}\n", *b = "{\"text\":\"three\"}\n{\"text\":\"four\"}\n";
+    size_t na, nb;
+    unsigned char *za = zstd_frame(a, strlen(a), &na), *zb = zstd_frame(b, strlen(b), &nb);
+    CHECK(za && zb);
+    unsigned char *both = malloc(na + nb);
+    memcpy(both, za, na);
+    memcpy(both + na, zb, nb);
+    both[na + nb - 2] ^= 0x5a; /* inside frame 2's checksum */
+    const char *p = tmp_file("frames.jsonl.zst");
+    CHECK(write_bytes(p, both, na + nb) == 0);
+    char want[96];
+    snprintf(want, sizeof want, "in frame 2 (compressed bytes from %zu;", na);
+    CHECK_ERROR(p, p, "corrupt zstd data", want, "the frame began at line 3");
+    CHECK(write_bytes(p, both, na + nb / 2) == 0); /* cut inside frame 2 */
+    snprintf(want, sizeof want, "ends at compressed byte %zu, inside frame 2 (compressed bytes from %zu)", na + nb / 2, na);
+    CHECK_ERROR(p, p, "truncated zstd data", want);
+    free(both);
+    free(za);
+    free(zb);
+}
+
 /* ---- .txt directories ---- */
 
 TEST(txt_directory_sorted_by_name) {

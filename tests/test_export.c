@@ -212,4 +212,14 @@ TEST(tsv_sample_for_numpy) {
     CHECK(file_write_atomic(path, v, sizeof v, &err) == 0);
 }
 
+/* A write that cannot even start names the user's file, not the temporary one beside it. */
+TEST(atomic_write_failure_names_the_file) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/no-such-dir/full_attention_heads.tsv", test_tmpdir());
+    duo_error err = {{0}};
+    CHECK(file_write_atomic(path, "1\n", 2, &err) == -1);
+    CHECK_MSG(strstr(err.msg, path) == err.msg && strstr(err.msg, "cannot create") && !strstr(err.msg, ".tmp."),
+              "%.600s", err.msg);
+}
+
 TEST_MAIN()

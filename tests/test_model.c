@@ -80,6 +80,7 @@ typedef struct {
     int with_lm_head;       /* 1: store lm_head.weight */
     const char *dtype;      /* "F32" default */
     int qwen;               /* 2: store q/k/v biases; 3: store q_norm/k_norm [4] */
+    int extra_layers;       /* 1: also store tensors of layers 12 and 1, which a 1-layer config lacks */
 } gen_opts;
 
 static void add_tensor(json_t *hdr, const gen_opts *o, const char *name, int64_t d0, int64_t d1, size_t *offset) {
@@ -133,6 +134,11 @@ static const char *gen_model(const char *config, const gen_opts *o) {
     } else if (o->qwen == 3) {
         add_tensor(hdr, o, "model.layers.0.self_attn.q_norm.weight", 4, 0, &off);
         add_tensor(hdr, o, "model.layers.0.self_attn.k_norm.weight", 4, 0, &off);
+    }
+    if (o->extra_layers) {
+        add_tensor(hdr, o, "model.layers.12.self_attn.q_proj.weight", 8, 8, &off);
+        add_tensor(hdr, o, "model.layers.1.post_attention_layernorm.weight", 8, 0, &off);
+        add_tensor(hdr, o, "model.layers.1.input_layernorm.weight", 8, 0, &off);
     }
     add_tensor(hdr, o, "model.norm.weight", 8, 0, &off);
     if (o->with_lm_head) add_tensor(hdr, o, "lm_head.weight", 16, 8, &off);
@@ -287,6 +293,17 @@ TEST(bad_missing_tensors) {
     dir = gen_model("{\"model_type\":\"llama\",\"hidden_size\":8,\"intermediate_size\":12,\"num_hidden_layers\":2,"
                     "\"num_attention_heads\":2,\"num_key_value_heads\":1,\"vocab_size\":16}", &(gen_opts){.with_lm_head = 1});
     EXPECT_MODEL_FAILS(dir, dir, "'model.layers.1.input_layernorm.weight' is missing");
+}
+
+/* config.json with fewer num_hidden_layers than the checkpoint: refused (training it would find the
+ * heads of the first layers of a bigger model, silently), naming the first tensor of the lowest layer
+ * the config lacks and the config's value. */
+TEST(bad_checkpoint_has_more_layers_than_config) {
+    gen_opts o = {.with_lm_head = 1, .extra_layers = 1};
+    const char *dir = gen_model(GEN_CONFIG(""), &o);
+    EXPECT_MODEL_FAILS(dir, "model.safetensors",
+                       "tensor 'model.layers.1.input_layernorm.weight' is of layer 1, but config.json has "
+                       "num_hidden_layers 1");
 }
 
 TEST(bad_config) {

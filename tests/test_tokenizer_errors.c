@@ -3,6 +3,7 @@
  * unknown tokens, unknown model / normalizer / pre-tokenizer / decoder types, invalid regexes,
  * corrupt zstd, bad tokenizer_config.json, invalid UTF-8 text. */
 #include <sys/stat.h>
+#include <time.h>
 
 #include "data/tokenizer.h"
 #include "tests/harness.h"
@@ -240,6 +241,36 @@ TEST(unk_token_missing_from_vocab_fails_at_encode) {
     CHECK(ok_known);
     CHECK(rc == -1);
     CHECK_MSG(strstr(err.msg, "unk_token \"<unk>\" is not in the vocabulary"), "%.600s", err.msg);
+}
+
+/* A Split regex that backtracks catastrophically, `(a+)+$` on a run of a's then a b (2^n paths):
+ * PCRE2's match limit stops it in milliseconds with an error naming the tokenizer file and the
+ * pattern, instead of a match that runs for minutes (40 a's: about 10^12 steps). */
+TEST(catastrophic_split_regex_hits_match_limit) {
+    const char *dir = test_tmpdir();
+    const char *json = make_json(GOOD_MODEL, 0,
+                                 "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(a+)+$\"},"
+                                 "\"behavior\":\"Isolated\",\"invert\":false}",
+                                 0, 0, 0);
+    const char *path = write_file(dir, "tokenizer.json", json, strlen(json));
+    duo_error err;
+    duo_tokenizer *tok = tokenizer_load(path, &err);
+    CHECK_MSG(tok, "%.600s", err.msg);
+    char text[64];
+    memset(text, 'a', 40);
+    text[40] = 'b';
+    duo_ids ids = {0};
+    int ok_short = tokenizer_encode(tok, "aaab", 4, 0, &ids, &err) == 0; /* a short run still encodes */
+    time_t t0 = time(NULL);
+    int rc = tokenizer_encode(tok, text, 41, 0, &ids, &err);
+    double secs = difftime(time(NULL), t0);
+    ids_free(&ids);
+    tokenizer_free(tok);
+    CHECK(ok_short);
+    CHECK(rc == -1);
+    CHECK_MSG(secs < 10, "the match ran %.0f s before giving up", secs);
+    CHECK_MSG(strstr(err.msg, path) && strstr(err.msg, "\"(a+)+$\"") && strstr(err.msg, "match limit"), "%.600s",
+              err.msg);
 }
 
 TEST_MAIN()

@@ -13,7 +13,7 @@ fail() { echo "FAIL: cli_hostile/$1 ($2)"; }
 # check NAME WANT_STATUS GREP_PATTERN CMD...: exit status and a message matching the pattern on stderr
 check() {
     local name=$1 want=$2 pat=$3; shift 3
-    timeout 120 "$@" >"$T/out" 2>"$T/err"; local rc=$?
+    timeout -k 10 120 "$@" >"$T/out" 2>"$T/err"; local rc=$?
     if [ "$rc" -eq "$want" ] && grep -qE -- "$pat" "$T/err" && ! grep -qE "runtime error|AddressSanitizer" "$T/err"; then
         pass "$name"
     else
@@ -58,6 +58,10 @@ check synth_context_beyond_32_bits 2 "context_length_max must be between" "$bin"
     --dataset "$corpus" --out "$T/x.h5" --context_length_max 4294967796
 printf '{"text": "one two three. \\u0000 four five six seven."}\n' > "$T/nul.jsonl"
 check corpus_nul_named 1 "nul.jsonl:1: .*NUL" "$bin" synth --model "$rmodel" --dataset "$T/nul.jsonl" --out "$T/nul.h5" \
+    --context_length_min 10 --context_length_max 20 --allow_repeat
+# in a .txt file the NUL's own line is named (it was the file's index among the corpus files)
+printf 'one two three four.\nfive six \000 seven eight.\n' > "$T/nul.txt"
+check corpus_nul_txt_line 1 "nul.txt:2: .*NUL" "$bin" synth --model "$rmodel" --dataset "$T/nul.txt" --out "$T/nult.h5" \
     --context_length_min 10 --context_length_max 20 --allow_repeat
 # samples built with another tokenizer
 "$bin" synth --model "$rmodel" --dataset "$corpus" --out "$T/rm.h5" --num_samples 2 "${small[@]}" >/dev/null 2>&1
@@ -191,10 +195,39 @@ check fifo_safetensors 1 "not a regular file" "$bin" train --model "$T/fifo-mode
 rm "$T/fifo-model/config.json"
 mkfifo "$T/fifo-model/config.json"
 check fifo_config 1 "not a regular file" "$bin" inspect --model "$T/fifo-model"
+mkdir -p "$T/fifo-tokcfg"
+cp "$rmodel"/config.json "$rmodel"/model.safetensors "$rmodel"/tokenizer.json "$T/fifo-tokcfg/"
+mkfifo "$T/fifo-tokcfg/tokenizer_config.json"
+check fifo_tokenizer_config 1 "tokenizer_config.json: not a regular file" "$bin" synth --model "$T/fifo-tokcfg" \
+    --dataset "$corpus" --out "$T/ftc.h5" "${small[@]}" --num_samples 1
+mkdir -p "$T/fifo-outdir"
+mkfifo "$T/fifo-outdir/config.json"
+check fifo_output_dir_config 1 "fifo-outdir.*(holds|refuse|run|config.json)" "$bin" train "${tiny[@]}" --output_dir "$T/fifo-outdir"
 mkfifo "$T/fifo.jsonl"
 check fifo_corpus 1 "not a regular file" "$bin" synth --model "$rmodel" --dataset "$T/fifo.jsonl" --out "$T/f.h5"
 
+# A context length far beyond the model or the machine is refused before the builder grows to it
+# (10^9 tokens used to take 15 GB and minutes): above --model's max_position_embeddings (status 2),
+# above what the machine's memory holds at the builder's bytes per token (status 1).
+check synth_context_beyond_model_positions 2 "context_length_max 5000 is more than the model's max_position_embeddings 4096" \
+    "$bin" synth --model "$rmodel" --dataset "$corpus" --out "$T/pos.h5" --context_length_min 100 --context_length_max 5000
+mkdir -p "$T/hay" && head -c 3000 "$rmodel/retrieval_record.json" > "$T/hay/a.txt"
+check niah_context_beyond_model_positions 2 "context_length 1000000000 is more than the model's max_position_embeddings 4096" \
+    "$bin" synth --niah --haystack_dir "$T/hay" --model "$rmodel" --context_length 1000000000 --depth_percent 50
+mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+if [ "$mem_kb" -lt $(( (1 << 30) * 128 / 1024 )) ]; then
+    check synth_context_beyond_memory 1 "context_length_max 1073741824 needs about 128.0 GiB.*more than this machine" \
+        "$bin" synth --tokenizer "$rmodel" --dataset "$corpus" --out "$T/mem.h5" --context_length_max 1073741824
+    check niah_context_beyond_memory 1 "context_length 1073741824 needs about 128.0 GiB" \
+        "$bin" synth --niah --haystack_dir "$T/hay" --tokenizer "$rmodel" --context_length 1073741824 --depth_percent 50
+else echo "SKIP: cli_hostile/synth_context_beyond_memory (this machine holds 2^30 tokens at 128 bytes each)"; fi
+
 # ---- 5. messages and exit codes ---------------------------------------------------------------
+# a pattern's config.json that is JSON but not an object: said so, without a "line -1"
+mkdir -p "$T/arraycfg" && printf '1.0\t0.5\n0.2\t0.9\n' > "$T/arraycfg/full_attention_heads.tsv" && echo '[1, 2]' > "$T/arraycfg/config.json"
+check export_config_not_object 1 "arraycfg/config.json: not a JSON object" "$bin" export --pattern "$T/arraycfg" --sparsity 0.5 \
+    --output "$T/arraycfg-out"
+if grep -q "line -1" "$T/err"; then fail export_config_no_line_minus_1 "$(cat "$T/err")"; else pass export_config_no_line_minus_1; fi
 check train_bad_depth_ratio_exit_2 2 "min_needle_depth_ratio" "$bin" train --model "$rmodel" --dataset "$corpus" \
     --min_needle_depth_ratio 1.5
 "$bin" train "${tiny[@]}" --lr 2>"$T/err" >/dev/null
