@@ -30,6 +30,15 @@ int cli_fail(const duo_error *err);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out);
 int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long max, long *out);
 
+/* Comma-separated numbers ("0,0.5,1") into out[cap]; *n gets how many.  A usage error (2) names the option
+ * when the text is not such a list or holds more than cap values; 0 on success. */
+int cli_parse_list(const char *cmd, const char *opt, const char *s, double *out, int cap, int *n);
+
+/* The longest context a sample builder will grow to, bounded before it starts: by the model's
+ * max_position_embeddings (model may be NULL: not checked; a usage error, 2) and by the machine's memory
+ * (a failure, 1); 0 when it fits. */
+int cli_check_context_bound(const char *cmd, long long tokens, const char *option, const char *model);
+
 /* --backend VALUE: cpu, cuda (or auto, the default).  A name this build lacks is a usage error (2):
  * "cuda" in a build without CUDA says so.  Sets *out to the name; 0 on success. */
 int cli_parse_backend(const char *cmd, const char *value, const char **out);

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "kernels/backend.h"
+#include "synth/context_bound.h"
 
 void cli_normalize_long_options(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
@@ -84,4 +85,26 @@ int cli_getopt_error(const char *cmd, int c, int optopt_value, const char *arg) 
     if (arg && !strncmp(arg, "--", 2) && strchr(arg, '='))
         return cli_usage_error(cmd, "option '%.*s' takes no value", (int)(strchr(arg, '=') - arg), arg);
     return cli_usage_error(cmd, "unknown option '%s'", arg ? arg : "?");
+}
+
+int cli_parse_list(const char *cmd, const char *opt, const char *s, double *out, int cap, int *n) {
+    *n = 0;
+    for (const char *p = s; *p;) {
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || (*end && *end != ',') || errno || !isfinite(v))
+            return cli_usage_error(cmd, "--%s expects numbers separated by commas, got '%s'", opt, s);
+        if (*n == cap) return cli_usage_error(cmd, "--%s takes at most %d values", opt, cap);
+        out[(*n)++] = v;
+        p = *end ? end + 1 : end;
+    }
+    return *n ? 0 : cli_usage_error(cmd, "--%s needs at least one value", opt);
+}
+
+int cli_check_context_bound(const char *cmd, long long tokens, const char *option, const char *model) {
+    duo_error err = {{0}};
+    if (model && synth_check_context_positions(tokens, option, model, &err)) return cli_usage_error(cmd, "%s", err.msg);
+    if (synth_check_context_memory(tokens, option, &err)) return cli_fail(&err);
+    return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "data/model.h"
 #include "cli/cli.h"
+#include "util/format.h"
 
 static void inspect_usage(FILE *f) {
     fprintf(f,
@@ -66,18 +67,6 @@ static const char *grouped(long long v, char *buf, size_t cap) {
         buf[o++] = digits[i];
     }
     buf[o] = '\0';
-    return buf;
-}
-
-/* "12.3 MiB" */
-static const char *human(double bytes, char *buf, size_t cap) {
-    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (bytes >= 1024 && u < 4) {
-        bytes /= 1024;
-        u++;
-    }
-    snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
     return buf;
 }
 
@@ -146,7 +135,7 @@ static void print_text(const duo_model *m, const inspect_facts *f) {
     weights_dtype(f, d, sizeof d);
     printf("weights             %s%s%s%s, %s bytes (%s)", d, c->torch_dtype[0] ? " (config: " : "", c->torch_dtype,
            c->torch_dtype[0] ? ")" : "", grouped((long long)f->weight_bytes, a, sizeof a),
-           human((double)f->weight_bytes, b, sizeof b));
+           format_bytes((double)f->weight_bytes, b, sizeof b));
     printf("; %s bytes on disk\n", grouped((long long)f->file_bytes, a, sizeof a));
     printf("gates               %lld (%d layers x %d KV heads)\n", f->gates, c->num_hidden_layers, c->num_key_value_heads);
     long long kv_native = f->kv_elems_per_token * (long long)dtype_size(f->kv_dtype), kv_bf16 = f->kv_elems_per_token * 2;
@@ -158,7 +147,7 @@ static void print_text(const duo_model *m, const inspect_facts *f) {
     char label[32];
     snprintf(label, sizeof label, "KV cache at %d", c->max_position_embeddings);
     printf("%-20s%s in BF16 (per sequence of max positions)\n", label,
-           human((double)kv_bf16 * c->max_position_embeddings, a, sizeof a));
+           format_bytes((double)kv_bf16 * c->max_position_embeddings, a, sizeof a));
     size_t nf = checkpoint_num_files(m->ckpt);
     for (size_t i = 0; i < nf; i++) {
         const char *p = checkpoint_file_path(m->ckpt, i);

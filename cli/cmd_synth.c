@@ -226,15 +226,6 @@ static duo_tokenizer *load_tokenizer(const synth_args *a, const char *fallback, 
     return tokenizer_load(path, err);
 }
 
-/* The longest context a builder will grow to, bounded before it starts: by --model's
- * max_position_embeddings (a usage error, 2) and by the machine's memory (1). */
-static int check_context_bound(int64_t tokens, const char *option, const char *model) {
-    duo_error err = {0};
-    if (synth_check_context_positions(tokens, option, model, &err)) return cli_usage_error("synth", "%s", err.msg);
-    if (synth_check_context_memory(tokens, option, &err)) return cli_fail(&err);
-    return 0;
-}
-
 static void progress_cb(void *ctx, int64_t done, int64_t total) {
     (void)total;
     progress_update((duo_progress *)ctx, (long)done, NULL);
@@ -256,7 +247,7 @@ static int run_build(const synth_args *a) {
         duo_error_prefix(&err, "--dataset");
         return cli_fail(&err);
     }
-    int bound = check_context_bound(a->p.context_length_max, "context_length_max", a->model);
+    int bound = cli_check_context_bound("synth", a->p.context_length_max, "context_length_max", a->model);
     if (bound) {
         corpus_close(corpus);
         tokenizer_free(tok);
@@ -373,7 +364,7 @@ static int run_niah(synth_args *a) {
         tokenizer_free(tok);
         return cli_fail(&err);
     }
-    int bound = check_context_bound(a->np.context_lengths_max, a->list || a->have_niah_max ? "context_lengths_max"
+    int bound = cli_check_context_bound("synth", a->np.context_lengths_max, a->list || a->have_niah_max ? "context_lengths_max"
                                                                                            : "context_length", a->model);
     if (bound) {
         corpus_close(corpus);

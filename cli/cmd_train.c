@@ -11,6 +11,7 @@
 #include "kernels/backend.h"
 #include "kernels/gate.h"
 #include "model/duo_step.h"
+#include "synth/context_bound.h"
 #include "synth/encoder_tok.h"
 #include "synth/h5file.h"
 #include "synth/multipasskey.h"
@@ -71,24 +72,22 @@ static int is_hdf5(const char *path) {
 }
 
 /* The builder for on-the-fly samples: the model's tokenizer, the corpus, the data flags. */
-static synth_builder *corpus_builder(const duo_train_args *a, duo_tokenizer **tok, duo_error *err) {
+/* *usage is set to 1 when the failure is a flag out of what the model or the machine allows. */
+static synth_builder *corpus_builder(const duo_train_args *a, duo_tokenizer **tok, int *usage, duo_error *err) {
     synth_params p;
-    synth_params_default(&p);
-    p.context_length_min = (int32_t)a->context_length_min;
-    p.context_length_max = (int32_t)a->context_length_max;
-    p.context_lengths_num_intervals = (int32_t)a->context_lengths_num_intervals;
-    p.depth_ratio_num_intervals = (int32_t)a->depth_ratio_num_intervals;
-    p.num_passkeys = (int32_t)a->num_passkeys;
-    p.passkey_length = (int32_t)a->passkey_length;
-    p.buffer_size = (int32_t)a->buffer_size;
-    p.min_depth_ratio = a->min_needle_depth_ratio;
-    p.max_depth_ratio = a->max_needle_depth_ratio;
-    p.seed = (uint64_t)a->seed;
+    train_args_synth_params(a, &p);
     if (synth_params_validate(&p, err)) return NULL;
     *tok = tokenizer_load(a->model, err);
     if (!*tok) return NULL;
     duo_corpus *corpus = corpus_open(a->dataset, err);
     if (!corpus) return NULL;
+    /* the longest context the builder grows to, bounded before it starts (a readable corpus first, so
+     * a bad --dataset is named as such) */
+    *usage = synth_check_context_positions(p.context_length_max, "context_length_max", a->model, err) != 0;
+    if (*usage || synth_check_context_memory(p.context_length_max, "context_length_max", err)) {
+        corpus_close(corpus);
+        return NULL;
+    }
     synth_encoder enc;
     synth_encoder_from_tokenizer(*tok, a->model, &enc);
     synth_text_source src = synth_source_from_corpus_prefixes(corpus, a->dataset);
@@ -131,7 +130,7 @@ int cmd_train(int argc, char **argv) {
     char *identity = NULL;
     float *gates = NULL;
     json_t *cfg = NULL;
-    int rc = 1;
+    int rc = 1, reported = 0;
 
     int64_t num_samples = 0;
     size_t dlen = strlen(a.dataset);
@@ -150,7 +149,13 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
     } else {
-        gen = corpus_builder(&a, &tok, &err);
+        int usage = 0;
+        gen = corpus_builder(&a, &tok, &usage, &err);
+        if (!gen && usage) {
+            rc = cli_usage_error("train", "%s", err.msg);
+            reported = 1;
+            goto done;
+        }
         if (!gen) {
             duo_error_prefix(&err, "generating samples from corpus %s", a.dataset);
             goto done;
@@ -229,7 +234,7 @@ int cmd_train(int argc, char **argv) {
     }
     rc = r.interrupted ? 128 + r.interrupted : 0;
 done:
-    if (rc == 1) {
+    if (rc == 1 && !reported) {
         cli_fail(&err);
         if (interrupt_requested()) fprintf(stderr, "duo-train train: interrupted\n");
     }

@@ -83,20 +83,25 @@ void train_args_usage(FILE *f) {
 
 /* The data flags are checked as `synth` checks them, at parse time (a bad value is a usage error, 2).
  * A .h5 dataset brings its own values (a given flag must then agree with the file, checked on open). */
+void train_args_synth_params(const duo_train_args *a, synth_params *p) {
+    synth_params_default(p);
+    p->context_length_min = (int32_t)a->context_length_min;
+    p->context_length_max = (int32_t)a->context_length_max;
+    p->context_lengths_num_intervals = (int32_t)a->context_lengths_num_intervals;
+    p->depth_ratio_num_intervals = (int32_t)a->depth_ratio_num_intervals;
+    p->num_passkeys = (int32_t)a->num_passkeys;
+    p->passkey_length = (int32_t)a->passkey_length;
+    p->buffer_size = (int32_t)a->buffer_size;
+    p->min_depth_ratio = a->min_needle_depth_ratio;
+    p->max_depth_ratio = a->max_needle_depth_ratio;
+    p->seed = (uint64_t)a->seed;
+}
+
 static int check_data_flags(const duo_train_args *a) {
     size_t n = strlen(a->dataset);
     if (n >= 3 && !strcmp(a->dataset + n - 3, ".h5")) return 0;
     synth_params p;
-    synth_params_default(&p);
-    p.context_length_min = (int32_t)a->context_length_min;
-    p.context_length_max = (int32_t)a->context_length_max;
-    p.context_lengths_num_intervals = (int32_t)a->context_lengths_num_intervals;
-    p.depth_ratio_num_intervals = (int32_t)a->depth_ratio_num_intervals;
-    p.num_passkeys = (int32_t)a->num_passkeys;
-    p.passkey_length = (int32_t)a->passkey_length;
-    p.buffer_size = (int32_t)a->buffer_size;
-    p.min_depth_ratio = a->min_needle_depth_ratio;
-    p.max_depth_ratio = a->max_needle_depth_ratio;
+    train_args_synth_params(a, &p);
     duo_error err;
     if (synth_params_validate(&p, &err)) return cli_usage_error("train", "%s", err.msg);
     return 0;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "model/duo_step.h"
+#include "synth/params.h"
 
 typedef struct {
     const char *model;       /* --model (alias --model_name) */
@@ -33,6 +34,8 @@ void train_args_default(duo_train_args *a);
  * usage error was printed, 1 after --help was printed (exit 0). */
 int train_args_parse(int argc, char **argv, duo_train_args *a);
 void train_args_usage(FILE *f);
+/* The sample builder's parameters from the data flags (corpus datasets). */
+void train_args_synth_params(const duo_train_args *a, synth_params *p);
 
 /* Takes the data parameters from the dataset file's root attributes; a flag the user gave that
  * differs from the file is an error naming both values. */

@@ -212,6 +212,8 @@ check fifo_corpus 1 "not a regular file" "$bin" synth --model "$rmodel" --datase
 check synth_context_beyond_model_positions 2 "context_length_max 5000 is more than the model's max_position_embeddings 4096" \
     "$bin" synth --model "$rmodel" --dataset "$corpus" --out "$T/pos.h5" --context_length_min 100 --context_length_max 5000
 mkdir -p "$T/hay" && head -c 3000 "$rmodel/retrieval_record.json" > "$T/hay/a.txt"
+check train_context_beyond_model_positions 2 "context_length_max 5000 is more than the model's max_position_embeddings 4096" \
+    "$bin" train --model "$rmodel" --dataset "$corpus" --output_dir "$T/pos_train" --context_length_max 5000
 check niah_context_beyond_model_positions 2 "context_length 1000000000 is more than the model's max_position_embeddings 4096" \
     "$bin" synth --niah --haystack_dir "$T/hay" --model "$rmodel" --context_length 1000000000 --depth_percent 50
 mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
