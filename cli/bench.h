@@ -2,8 +2,14 @@
 #ifndef DUO_CLI_BENCH_H
 #define DUO_CLI_BENCH_H
 
+#include "data/model_config.h"
+
 int bench_tokenizer(int argc, char **argv); /* duo-train bench tokenizer ... */
 int bench_synth(int argc, char **argv);     /* duo-train bench synth ... */
 int bench_step(int argc, char **argv);      /* duo-train bench step --backend cpu ... */
+int bench_infer(int argc, char **argv);     /* duo-train bench infer ... */
+
+/* cfg of a named random shape ("1b": a Llama-3.2-1B-like body, "small"); -1 for an unknown name. */
+int bench_random_shape(const char *name, duo_model_config *cfg);
 
 #endif

@@ -37,23 +37,6 @@ static double sgemm_gflops(int s, double *per_cpu_s) {
     return 2.0 * s * (double)s * s / best / 1e9;
 }
 
-static int random_shape(const char *name, duo_model_config *c) {
-    memset(c, 0, sizeof *c);
-    snprintf(c->model_type, sizeof c->model_type, "llama");
-    c->rms_norm_eps = 1e-5;
-    c->rope_theta = 500000;
-    c->max_position_embeddings = 131072;
-    if (!strcmp(name, "1b")) { /* Llama-3.2-1B-like body, 1.0B non-embedding-ish with a 32K vocab */
-        c->hidden_size = 2048; c->intermediate_size = 8192; c->num_hidden_layers = 16;
-        c->num_attention_heads = 32; c->num_key_value_heads = 8; c->head_dim = 64; c->vocab_size = 32000;
-    } else if (!strcmp(name, "small")) {
-        c->hidden_size = 256; c->intermediate_size = 768; c->num_hidden_layers = 4;
-        c->num_attention_heads = 8; c->num_key_value_heads = 4; c->head_dim = 32; c->vocab_size = 1000;
-    } else {
-        return -1;
-    }
-    return 0;
-}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -127,7 +110,7 @@ int bench_step(int argc, char **argv) {
         if (model_open(model_dir, &m, &err)) return cli_fail(&err);
     } else {
         duo_model_config cfg;
-        if (random_shape(shape, &cfg)) return cli_usage_error("bench step", "unknown --random-shape '%s' (1b, small)", shape);
+        if (bench_random_shape(shape, &cfg)) return cli_usage_error("bench step", "unknown --random-shape '%s' (1b, small)", shape);
         if (random_model_create(&cfg, DUO_BF16, 42, 1.0, &m, &err)) return cli_fail(&err);
     }
     double weight_bytes = 0;

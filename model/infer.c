@@ -120,21 +120,7 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
     }
     c->max_chunk = o->prefilling_chunk_size > 0 && (size_t)o->prefilling_chunk_size < o->max_prompt
                        ? (size_t)o->prefilling_chunk_size : o->max_prompt;
-    if (build_order(c, full, err)) {
-        infer_free(c);
-        return NULL;
-    }
-    int *nf = malloc((size_t)dm.L * sizeof *nf);
-    if (!nf) {
-        infer_free(c);
-        duo_fail(err, "out of memory");
-        return NULL;
-    }
-    for (int l = 0; l < dm.L; l++) nf[l] = c->order[l].num_full;
-    int rc = kv_cache_init(&c->kv, be, dm.L, dm.KVH, dm.hd, nf, o->sink_size, o->recent_size, c->max_len,
-                           c->max_chunk, err);
-    free(nf);
-    if (rc) {
+    if (infer_set_pattern(c, full, err)) {
         infer_free(c);
         return NULL;
     }
@@ -166,6 +152,19 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
         return NULL;
     }
     return c;
+}
+
+int infer_set_pattern(duo_infer *c, const uint8_t *full, duo_error *err) {
+    free_order(c);
+    kv_cache_free(&c->kv);
+    if (build_order(c, full, err)) return -1;
+    int *nf = malloc((size_t)c->dm.L * sizeof *nf);
+    if (!nf) return duo_fail(err, "out of memory");
+    for (int l = 0; l < c->dm.L; l++) nf[l] = c->order[l].num_full;
+    int rc = kv_cache_init(&c->kv, c->be, c->dm.L, c->dm.KVH, c->dm.hd, nf, c->o.sink_size, c->o.recent_size,
+                           c->max_len, c->max_chunk, err);
+    free(nf);
+    return rc;
 }
 
 /* One layer of one forward over the chunk's m rows (positions kv.len .. kv.len + m - 1) in c->x. */

@@ -40,6 +40,8 @@ typedef struct duo_infer duo_infer;
 duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full, const duo_infer_opts *o,
                         duo_error *err);
 void infer_free(duo_infer *ctx);
+/* Another pattern for the same model and options (the weights stay loaded). */
+int infer_set_pattern(duo_infer *ctx, const uint8_t *full, duo_error *err);
 
 /* After every generated token: return 1 to stop (the token stays in the output). */
 typedef int (*duo_stop_fn)(void *stop_ctx, const int32_t *generated, size_t n);

@@ -1,0 +1,360 @@
+#include "eval/sweep.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/fileio.h"
+#include "data/json.h"
+#include "data/model.h"
+#include "data/tokenizer.h"
+#include "eval/scores.h"
+#include "eval/sweep_prompts.h"
+#include "eval/sweep_report.h"
+#include "kernels/backend.h"
+#include "kernels/gate.h"
+#include "model/infer.h"
+#include "pattern/export.h"
+#include "util/progress.h"
+
+void sweep_opts_default(sweep_opts *o) {
+    memset(o, 0, sizeof *o);
+    const double sp[] = {0, 0.25, 0.5, 0.75, 1};
+    memcpy(o->sparsities, sp, sizeof sp);
+    o->num_sparsities = 5;
+    o->context_lengths[0] = 1000;
+    o->num_context_lengths = 1;
+    const double depths[] = {0, 25, 50, 75, 100};
+    memcpy(o->depths, depths, sizeof depths);
+    o->num_depths = 5;
+    o->samples = 10;
+    o->sink_size = o->recent_size = -1;
+    o->prefilling_chunk_size = 0;
+    o->decoding_simulation_length = 50;
+    o->prefill = PREFILL_REFERENCE;
+    o->seed = 42;
+    o->baselines = SWEEP_BASE_PATTERN | SWEEP_BASE_RANDOM | SWEEP_BASE_INVERTED;
+    o->random_patterns = 1;
+    o->backend = "auto";
+    o->output_dir = "sweep_out";
+    o->show_progress = 1;
+    synth_params_default(&o->passkey);
+    niah_params_default(&o->niah);
+}
+
+/* splitmix64: the seeded random patterns' gates. */
+static double unit_random(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0;
+}
+
+/* The EOS ids that end generation: generation_config.json's eos_token_id (a number or a list), else
+ * config.json's. */
+static int eos_ids(const duo_model *m, int32_t *eos, int cap) {
+    char path[1100];
+    int n = 0;
+    path_join(path, sizeof path, m->dir, "generation_config.json");
+    if (path_exists(path)) {
+        json_t *root = duo_json_load_file(path, 0, NULL);
+        json_t *e = root ? json_object_get(root, "eos_token_id") : NULL;
+        if (json_is_integer(e)) eos[n++] = (int32_t)json_integer_value(e);
+        for (size_t i = 0; json_is_array(e) && i < json_array_size(e) && n < cap; i++)
+            if (json_is_integer(json_array_get(e, i))) eos[n++] = (int32_t)json_integer_value(json_array_get(e, i));
+        json_decref(root);
+    }
+    if (!n && m->cfg.eos_token_id >= 0) eos[n++] = m->cfg.eos_token_id;
+    return n;
+}
+
+/* The pattern's sink_size / recent_size (config.json next to its TSV), where the user gave none. */
+static int pattern_windows(const char *dir, int *sink, int *recent, duo_error *err) {
+    char path[4200];
+    path_join(path, sizeof path, dir, "config.json");
+    json_t *root = duo_json_load_file(path, 0, err);
+    if (!root) {
+        duo_error_prefix(err, "the pattern's settings (give --sink_size and --recent_size instead)");
+        return -1;
+    }
+    const char *keys[2] = {"sink_size", "recent_size"};
+    int *dst[2] = {sink, recent};
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (*dst[k] >= 0) continue;
+        json_t *v = json_object_get(root, keys[k]);
+        if (!json_is_integer(v) || json_integer_value(v) < (k ? 1 : 0) || json_integer_value(v) > (1 << 30))
+            rc = duo_fail(err, "%s: no usable \"%s\" (give --%s)", path, keys[k], keys[k]);
+        else *dst[k] = (int)json_integer_value(v);
+    }
+    json_decref(root);
+    return rc;
+}
+
+typedef struct {
+    const duo_tokenizer *tok;
+    int passkey_words;
+} stop_ctx;
+
+/* Passkey answers end at the sample's separator: stop at the first newline after some text, or once the
+ * passkey's word count is out and followed by a space. */
+static int passkey_stop(void *vctx, const int32_t *ids, size_t n) {
+    stop_ctx *s = vctx;
+    size_t len = 0;
+    char *text = tokenizer_decode_len(s->tok, ids, n, 1, &len);
+    if (!text) return 0;
+    int words = 0, in_word = 0, stop = 0;
+    for (size_t i = 0; i < len && !stop; i++) {
+        int space = text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
+        if (text[i] == '\n' && words > 0) stop = 1;
+        if (!space && !in_word) words++;
+        if (space && in_word && words >= s->passkey_words) stop = 1;
+        in_word = !space;
+    }
+    free(text);
+    return stop;
+}
+
+static char *strip_copy(const char *s, size_t len) {
+    while (len && (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')) s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\t' || s[len - 1] == '\r')) len--;
+    char *out = malloc(len + 1);
+    if (out) {
+        memcpy(out, s, len);
+        out[len] = 0;
+    }
+    return out;
+}
+
+typedef struct {
+    const sweep_opts *o;
+    const duo_model *m;
+    const duo_tokenizer *tok;
+    duo_infer *ctx;
+    const sweep_prompts *ps;
+    sweep_report *rep;
+    FILE *jsonl;
+    duo_progress *bar;
+    long done;
+    int32_t eos[8];
+    int num_eos;
+} sweep_run_ctx;
+
+/* Every prompt on one binary pattern; adds into the cells of (sparsity s, baseline b). */
+static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uint8_t *full, double achieved,
+                       duo_error *err) {
+    const sweep_opts *o = r->o;
+    if (infer_set_pattern(r->ctx, full, err)) return -1;
+    stop_ctx sc = {r->tok, o->passkey.passkey_length};
+    for (size_t i = 0; i < r->ps->n; i++) {
+        const sweep_prompt *p = &r->ps->p[i];
+        duo_infer_result res;
+        if (infer_generate(r->ctx, p->ids, p->n, r->eos, r->num_eos, o->task == SWEEP_PASSKEY ? passkey_stop : NULL,
+                           &sc, 0, &res, err)) {
+            duo_error_prefix(err, "prompt %zu (%zu tokens)", i, p->n);
+            return -1;
+        }
+        size_t len = 0;
+        char *raw = tokenizer_decode_len(r->tok, res.ids, res.n, 1, &len);
+        char *response = raw ? strip_copy(raw, len) : NULL;
+        free(raw);
+        if (!response) {
+            infer_result_free(&res);
+            return duo_fail(err, "out of memory decoding a response");
+        }
+        sweep_cell *c = sweep_report_cell(r->rep, s, b, p->ctx_index, p->depth_index);
+        double acc = 0, words = 0, rouge = 0;
+        int rc = 0;
+        if (o->task == SWEEP_PASSKEY) {
+            duo_passkey_score ps;
+            rc = duo_score_passkey(response, p->expected, &ps, err);
+            acc = ps.exact;
+            words = ps.fraction;
+        } else {
+            rc = duo_niah_rouge_score(p->needle, response, &rouge, err) ||
+                 duo_niah_overlap_score(response, p->expected, &words, err);
+            acc = rouge / 10;
+        }
+        double decode_ms = res.decode_tokens ? 1000 * res.decode_s / (double)res.decode_tokens : 0;
+        if (!rc) {
+            c->count++;
+            c->achieved += achieved;
+            c->accuracy += acc;
+            c->words += words;
+            c->rouge_x10 += rouge;
+            c->prompt_tokens += (double)p->n;
+            c->kv_bytes += (double)res.kv_bytes;
+            c->kv_full_bytes += (double)res.kv_bytes_full;
+            c->prefill_s += res.prefill_s;
+            c->decode_ms_per_token += decode_ms;
+            json_t *line = json_pack("{s:f, s:f, s:s, s:i, s:i, s:i, s:I, s:s, s:s, s:f, s:f, s:I, s:f, s:f}",
+                                     "sparsity", o->sparsities[s], "achieved_sparsity", achieved, "baseline",
+                                     SWEEP_BASELINE_NAMES[b], "seed", seed_index, "context_length",
+                                     o->context_lengths[p->ctx_index], "sample", p->sample, "prompt_tokens",
+                                     (json_int_t)p->n, "expected", p->expected, "response", response, "accuracy", acc,
+                                     o->task == SWEEP_PASSKEY ? "word_accuracy" : "overlap", words, "kv_bytes",
+                                     (json_int_t)res.kv_bytes, "prefill_s", res.prefill_s, "decode_ms_per_token",
+                                     decode_ms);
+            if (line && o->task == SWEEP_NIAH) {
+                json_object_set_new(line, "depth_percent", json_real(o->depths[p->depth_index]));
+                json_object_set_new(line, "rouge1_x10", json_real(rouge));
+            }
+            json_t *gen = json_array();
+            for (size_t k = 0; gen && k < res.n; k++) json_array_append_new(gen, json_integer(res.ids[k]));
+            if (line) json_object_set_new(line, "generated_ids", gen);
+            char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+            if (!text || fprintf(r->jsonl, "%s\n", text) < 0 || fflush(r->jsonl))
+                rc = duo_fail(err, "cannot write responses.jsonl");
+            free(text);
+            json_decref(line);
+        }
+        free(response);
+        infer_result_free(&res);
+        if (rc) return -1;
+        r->done++;
+        if (r->bar)
+            progress_update(r->bar, r->done, "sparsity %.2f %s ctx %d", o->sparsities[s], SWEEP_BASELINE_NAMES[b],
+                            o->context_lengths[p->ctx_index]);
+    }
+    return 0;
+}
+
+static int check_opts(const sweep_opts *o, const duo_model *m, duo_error *err) {
+    if (o->num_sparsities < 1 || o->num_context_lengths < 1 || (o->task == SWEEP_NIAH && o->num_depths < 1))
+        return duo_fail(err, "nothing to sweep: give at least one sparsity, context length and depth");
+    for (int s = 0; s < o->num_sparsities; s++)
+        if (!(o->sparsities[s] >= 0 && o->sparsities[s] <= 1))
+            return duo_fail(err, "sparsity %g is outside [0, 1]", o->sparsities[s]);
+    for (int c = 0; c < o->num_context_lengths; c++)
+        if (o->context_lengths[c] < 1 || o->context_lengths[c] >= m->cfg.max_position_embeddings)
+            return duo_fail(err, "context length %d is outside what %s can read (1 .. %d positions)",
+                            o->context_lengths[c], m->dir, m->cfg.max_position_embeddings - 1);
+    if (!o->baselines) return duo_fail(err, "no baseline to run (--baselines pattern,random,inverted)");
+    return 0;
+}
+
+int sweep_run(const sweep_opts *opts, duo_error *err) {
+    sweep_opts o = *opts;
+    duo_model m;
+    if (model_open(o.model_dir, &m, err)) return -1;
+    duo_tokenizer *tok = NULL;
+    duo_backend *be = NULL;
+    duo_infer *ctx = NULL;
+    double *gates = NULL, *bin = NULL, *aux = NULL;
+    uint8_t *full = NULL;
+    sweep_prompts ps = {0};
+    sweep_report rep = {0};
+    FILE *jsonl = NULL;
+    int rc = -1, L = m.cfg.num_hidden_layers, KVH = m.cfg.num_key_value_heads;
+    size_t G = (size_t)L * (size_t)KVH;
+    char path[4200];
+    if (check_opts(&o, &m, err)) goto done;
+    /* the pattern: real-valued gates of this model's shape */
+    int rows = 0, cols = 0;
+    path_join(path, sizeof path, o.pattern_dir, "full_attention_heads.tsv");
+    if (export_read_tsv(path, &gates, &rows, &cols, err)) goto done;
+    if (rows != L || cols != KVH) {
+        duo_fail(err, "%s is a pattern of another shape: %d x %d gates, %s has %d layers x %d KV heads", path, rows, cols,
+                 m.dir, L, KVH);
+        goto done;
+    }
+    if ((o.sink_size < 0 || o.recent_size < 0) && pattern_windows(o.pattern_dir, &o.sink_size, &o.recent_size, err))
+        goto done;
+    tok = tokenizer_load(o.model_dir, err);
+    if (!tok) goto done;
+    if (!o.max_new_tokens) o.max_new_tokens = o.task == SWEEP_PASSKEY ? 4 * o.passkey.passkey_length + 8 : 50;
+    if (sweep_prompts_build(&o, tok, o.model_dir, &ps, err)) goto done;
+    if (ps.longest + (size_t)o.max_new_tokens > (size_t)m.cfg.max_position_embeddings) {
+        duo_fail(err, "the longest prompt (%zu tokens) plus %d new tokens exceeds %s's %d positions", ps.longest,
+                 o.max_new_tokens, m.dir, m.cfg.max_position_embeddings);
+        goto done;
+    }
+    be = backend_open(o.backend, err);
+    if (!be) goto done;
+    bin = malloc(G * sizeof *bin);
+    aux = malloc(G * sizeof *aux);
+    full = malloc(G);
+    rep.o = &o;
+    rep.num_depths = o.task == SWEEP_NIAH ? o.num_depths : 1;
+    rep.prefill_name = o.prefill == PREFILL_STREAMING ? "streaming" : "reference";
+    rep.cells = calloc((size_t)o.num_sparsities * SWEEP_NUM_BASELINES * (size_t)o.num_context_lengths *
+                           (size_t)rep.num_depths, sizeof *rep.cells);
+    if (!bin || !aux || !full || !rep.cells) {
+        duo_fail(err, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < G; i++) full[i] = 1;
+    duo_infer_opts io = {.sink_size = o.sink_size, .recent_size = o.recent_size,
+                         .prefilling_chunk_size = o.prefilling_chunk_size,
+                         .decoding_simulation_length = o.decoding_simulation_length, .prefill = o.prefill,
+                         .max_new_tokens = o.max_new_tokens, .max_prompt = ps.longest};
+    ctx = infer_create(&m, be, full, &io, err);
+    if (!ctx) goto done;
+    if (make_dirs(o.output_dir, err)) goto done;
+    jsonl = fopen(path_join(path, sizeof path, o.output_dir, "responses.jsonl"), "w");
+    if (!jsonl) {
+        duo_fail(err, "%s: cannot create", path);
+        goto done;
+    }
+    sweep_run_ctx r = {&o, &m, tok, ctx, &ps, &rep, jsonl, NULL, 0, {0}, 0};
+    r.num_eos = eos_ids(&m, r.eos, 8);
+    int per_sparsity = ((o.baselines & SWEEP_BASE_PATTERN) != 0) + ((o.baselines & SWEEP_BASE_INVERTED) != 0) +
+                       ((o.baselines & SWEEP_BASE_RANDOM) ? o.random_patterns : 0);
+    duo_progress bar;
+    if (o.show_progress) {
+        progress_start(&bar, "sweep", (long)((size_t)o.num_sparsities * (size_t)per_sparsity * ps.n));
+        r.bar = &bar;
+    }
+    fprintf(stderr, "duo-train sweep: %zu %s prompts (%zu tokens at most), %d sparsities x %d patterns, sink %d recent %d, "
+                    "prefill %s on the %s backend\n",
+            ps.n, o.task == SWEEP_NIAH ? "needle" : "passkey", ps.longest, o.num_sparsities, per_sparsity, o.sink_size,
+            o.recent_size, rep.prefill_name, be->name);
+    rc = 0;
+    for (int s = 0; s < o.num_sparsities && !rc; s++)
+        for (int b = 0; b < SWEEP_NUM_BASELINES && !rc; b++) {
+            if (!((o.baselines >> b) & 1)) continue;
+            int seeds = b == 1 ? o.random_patterns : 1;
+            for (int k = 0; k < seeds && !rc; k++) {
+                if (b == 0) memcpy(aux, gates, G * sizeof *aux);
+                if (b == 2) /* inverted: the heads the pattern ranks lowest stay full */
+                    for (size_t i = 0; i < G; i++) aux[i] = 1 - gate_clamp(gates[i]);
+                if (b == 1) { /* random: seeded uniform gates, the same draw at every sparsity */
+                    uint64_t st = o.seed * 1000003ull + (uint64_t)k;
+                    for (size_t i = 0; i < G; i++) aux[i] = unit_random(&st);
+                }
+                double achieved = export_binarise_sparsity(aux, G, o.sparsities[s], bin);
+                if (achieved < 0) {
+                    rc = duo_fail(err, "out of memory");
+                    break;
+                }
+                for (size_t i = 0; i < G; i++) full[i] = bin[i] != 0;
+                rc = run_pattern(&r, s, b, k, full, achieved, err);
+            }
+        }
+    if (o.show_progress) progress_end(&bar);
+    if (rc) goto done;
+    sweep_report_finish(&rep);
+    sweep_report_table(&rep, stdout);
+    int plots = 0;
+    rc = sweep_report_csv(&rep, path_join(path, sizeof path, o.output_dir, "sweep.csv"), err) ||
+         sweep_report_plots(&rep, o.output_dir, &plots, err);
+    if (!rc)
+        printf("sweep: %s/sweep.csv, %s/responses.jsonl and %d plot%s in %s\n", o.output_dir, o.output_dir, plots,
+               plots == 1 ? "" : "s", o.output_dir);
+done:
+    if (jsonl) fclose(jsonl);
+    infer_free(ctx);
+    backend_free(be);
+    sweep_prompts_free(&ps);
+    tokenizer_free(tok);
+    free(rep.cells);
+    free(gates);
+    free(bin);
+    free(aux);
+    free(full);
+    model_close(&m);
+    return rc ? -1 : 0;
+}

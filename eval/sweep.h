@@ -1,0 +1,48 @@
+/* `duo-train sweep` (DESIGN §4): what a pattern is worth.  For every sparsity, the pattern binarised as
+ * `export` does and its baselines at the same sparsity (seeded random patterns, the inverted pattern)
+ * run the task's prompts on the DuoAttention inference path (model/infer.h); per (sparsity, baseline,
+ * context length[, depth]) the score, the KV-cache bytes against full attention, prefill seconds and
+ * decode milliseconds per token go to a table on stdout, sweep.csv, responses.jsonl (every prompt's
+ * response) and PNG plots. */
+#ifndef DUO_EVAL_SWEEP_H
+#define DUO_EVAL_SWEEP_H
+
+#include <stdint.h>
+
+#include "data/error.h"
+#include "model/infer.h"
+#include "synth/niah.h"
+#include "synth/params.h"
+
+#define SWEEP_MAX_LIST 64
+
+typedef enum { SWEEP_PASSKEY = 0, SWEEP_NIAH } sweep_task;
+enum { SWEEP_BASE_PATTERN = 1, SWEEP_BASE_RANDOM = 2, SWEEP_BASE_INVERTED = 4 };
+
+typedef struct {
+    const char *model_dir, *pattern_dir, *dataset, *output_dir, *backend;
+    sweep_task task;
+    double sparsities[SWEEP_MAX_LIST];
+    int num_sparsities;
+    int32_t context_lengths[SWEEP_MAX_LIST];
+    int num_context_lengths;
+    double depths[SWEEP_MAX_LIST]; /* NIAH depth percents */
+    int num_depths;
+    int samples;            /* passkey prompts per context length */
+    int sink_size, recent_size; /* -1: the pattern's config.json */
+    int prefilling_chunk_size, decoding_simulation_length, max_new_tokens; /* max_new_tokens 0: the task's */
+    duo_prefill_mode prefill;
+    uint64_t seed;
+    unsigned baselines;     /* SWEEP_BASE_* */
+    int random_patterns;    /* random baselines per sparsity (their mean is reported) */
+    synth_params passkey;   /* the sample builder's flags (passkey task) */
+    niah_params niah;       /* the needle builder's templates (NIAH task) */
+    int show_progress;
+} sweep_opts;
+
+void sweep_opts_default(sweep_opts *o);
+/* Runs the sweep; 0, or -1 with err set.  Usage-level problems (a pattern of another shape, a context
+ * longer than the model's positions) are errors naming the value. */
+int sweep_run(const sweep_opts *o, duo_error *err);
+
+#endif

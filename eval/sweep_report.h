@@ -1,0 +1,40 @@
+/* The sweep's results per cell (sparsity x baseline x context length x depth) and how they are shown: a
+ * table on stdout, sweep.csv, and PNG plots (accuracy against sparsity per baseline; for NIAH a depth x
+ * length heat map per sparsity, as the reference's plot). */
+#ifndef DUO_EVAL_SWEEP_REPORT_H
+#define DUO_EVAL_SWEEP_REPORT_H
+
+#include <stdio.h>
+
+#include "eval/sweep.h"
+
+#define SWEEP_NUM_BASELINES 3 /* pattern, random, inverted */
+
+typedef struct {
+    long count;           /* prompts (x random patterns) averaged */
+    double achieved;      /* achieved sparsity (share of streaming heads), mean */
+    double accuracy;      /* passkey: exact match; niah: ROUGE-1 F (results-file score / 10) */
+    double words;         /* passkey: fraction of passkey words right; niah: the plot's word overlap / 12 */
+    double rouge_x10;     /* niah: ROUGE-1 F x 10 (the reference's results-file score) */
+    double prompt_tokens; /* tokens of the prompts, mean */
+    double kv_bytes, kv_full_bytes, prefill_s, decode_ms_per_token;
+} sweep_cell;
+
+typedef struct {
+    const sweep_opts *o;
+    int num_depths;       /* 1 for passkey */
+    sweep_cell *cells;    /* [sparsity][baseline][context][depth] (sums until sweep_report_finish) */
+    const char *prefill_name;
+} sweep_report;
+
+extern const char *const SWEEP_BASELINE_NAMES[SWEEP_NUM_BASELINES];
+
+sweep_cell *sweep_report_cell(sweep_report *r, int sparsity, int baseline, int ctx, int depth);
+/* Turns the sums into means. */
+void sweep_report_finish(sweep_report *r);
+void sweep_report_table(const sweep_report *r, FILE *f);
+int sweep_report_csv(const sweep_report *r, const char *path, duo_error *err);
+/* The plots into dir; *written gets how many files. */
+int sweep_report_plots(const sweep_report *r, const char *dir, int *written, duo_error *err);
+
+#endif
