@@ -117,6 +117,16 @@ static char *make_passkey(synth_rng *r, int32_t words) {
     return out;
 }
 
+/* Tokens of corpus text number ntexts (0-based) after checking it is valid UTF-8; -1 with err naming it. */
+static long text_tokens(const synth_builder *b, const synth_text_source *src, size_t ntexts, const char *text,
+                        size_t len, duo_error *err) {
+    if (utf8_valid_prefix(text, len) != len)
+        return duo_fail(err, "corpus %s: text %zu is not valid UTF-8", src->name, ntexts + 1);
+    long n = count_tokens(b, text, len, 0, err);
+    if (n < 0) duo_error_prefix(err, "corpus %s, text %zu: ", src->name, ntexts + 1);
+    return n;
+}
+
 /* The reference's haystack loop: `for text in corpus: if len(encode(haystack)) >= max: break;
  * haystack += text`.  Counting with a full re-encode per text would be quadratic, so each text is
  * tokenised once and the running sum is an estimate; the exact count of the concatenation (which can
@@ -168,14 +178,7 @@ static int gather_haystack(synth_builder *b, synth_text_source *src, strbuf *S, 
                 duo_fail(err, "corpus %s: text %zu is empty", src->name, ntexts + 1);
                 goto done;
             }
-            if (utf8_valid_prefix(text, len) != len) {
-                duo_fail(err, "corpus %s: text %zu is not valid UTF-8", src->name, ntexts + 1);
-                goto done;
-            }
-            if ((n_t = count_tokens(b, text, len, 0, err)) < 0) {
-                duo_error_prefix(err, "corpus %s, text %zu: ", src->name, ntexts + 1);
-                goto done;
-            }
+            if ((n_t = text_tokens(b, src, ntexts, text, len, err)) < 0) goto done;
             /* A text given as a prefix (a huge .txt file) is read on until its tokens reach twice what
              * the haystack still lacks plus a margin: the haystack keeps only its first max tokens, and
              * the prefix ends at a line break (or space) far beyond them, so those tokens are the ones
@@ -184,14 +187,7 @@ static int gather_haystack(synth_builder *b, synth_text_source *src, strbuf *S, 
                 int r = src->extend(src->ctx, &text, &len, err);
                 if (r < 0) goto done;
                 if (r == 0) break;
-                if (utf8_valid_prefix(text, len) != len) {
-                    duo_fail(err, "corpus %s: text %zu is not valid UTF-8", src->name, ntexts + 1);
-                    goto done;
-                }
-                if ((n_t = count_tokens(b, text, len, 0, err)) < 0) {
-                    duo_error_prefix(err, "corpus %s, text %zu: ", src->name, ntexts + 1);
-                    goto done;
-                }
+                if ((n_t = text_tokens(b, src, ntexts, text, len, err)) < 0) goto done;
             }
             if (ntexts == cap) {
                 cap = cap ? 2 * cap : 64;
