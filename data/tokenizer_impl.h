@@ -68,6 +68,8 @@ typedef struct {
     size_t n, cap;
     int oom;           /* a match was dropped for want of memory */
 } tok_spans;
+/* Appends [a, b) to s; on out of memory sets s->oom and drops it. */
+void tok_spans_push(tok_spans *s, size_t a, size_t b);
 /* All matches of re in s[0..len). */
 int tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s, size_t len, tok_spans *out,
                        duo_error *err);

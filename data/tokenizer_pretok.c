@@ -179,17 +179,8 @@ static void char_matches(const char *s, size_t len, int (*pred)(uint32_t, const 
         size_t n;
         uint32_t cp = tok_utf8_decode(s + i, &n);
         if (pred(cp, p)) {
-            if (out->n == out->cap) {
-                size_t cap = out->cap ? out->cap * 2 : 64;
-                tok_span *v = realloc(out->v, cap * sizeof *out->v);
-                if (!v) {
-                    out->oom = 1;
-                    return;
-                }
-                out->v = v;
-                out->cap = cap;
-            }
-            out->v[out->n++] = (tok_span){i, i + n};
+            tok_spans_push(out, i, i + n);
+            if (out->oom) return;
         }
         i += n;
     }

@@ -116,7 +116,7 @@ static int match_error(const tok_regex *re, int rc, size_t at, duo_error *err) {
     return duo_fail(err, "regex \"%.*s%s\": match failed at byte %zu: %s", plen, re->pattern, more, at, (char *)msg);
 }
 
-static void spans_push(tok_spans *s, size_t a, size_t b) {
+void tok_spans_push(tok_spans *s, size_t a, size_t b) {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         tok_span *v = realloc(s->v, cap * sizeof *s->v);
@@ -147,7 +147,7 @@ int tok_regex_find_all(const tok_regex *re, pcre2_match_data *md, const char *s,
             continue;
         }
         last_end = last_match_end = b;
-        spans_push(out, a, b);
+        tok_spans_push(out, a, b);
     }
     if (out->oom) return duo_fail(err, "regex match: out of memory for %zu matches", out->n);
     return 0;
