@@ -12,7 +12,6 @@
 #include "data/model.h"
 #include "kernels/backend.h"
 #include "model/infer.h"
-#include "model/random_model.h"
 #include "pattern/export.h"
 #include "util/clock.h"
 
@@ -69,13 +68,8 @@ int bench_infer(int argc, char **argv) {
 
     duo_model m;
     duo_error err = {{0}};
-    if (model_dir) {
-        if (model_open(model_dir, &m, &err)) return cli_fail(&err);
-    } else {
-        duo_model_config cfg;
-        if (bench_random_shape(shape, &cfg)) return cli_usage_error("bench infer", "unknown --random-shape '%s' (1b, small)", shape);
-        if (random_model_create(&cfg, DUO_BF16, 42, 1.0, &m, &err)) return cli_fail(&err);
-    }
+    int orc = bench_model_open("bench infer", model_dir, shape, &m);
+    if (orc) return orc;
     const duo_model_config *c = &m.cfg;
     size_t G = (size_t)c->num_hidden_layers * (size_t)c->num_key_value_heads;
     double *gates = malloc(G * sizeof *gates), *bin = malloc(G * sizeof *bin);
@@ -134,7 +128,6 @@ done:
     free(bin);
     free(full);
     free(ids);
-    if (model_dir) model_close(&m);
-    else random_model_free(&m);
+    bench_model_close(model_dir, &m);
     return rc;
 }

@@ -1,8 +1,10 @@
-/* The model shapes `bench` builds with random weights. */
+/* The models `bench` runs on: a checkpoint folder, or a named shape with random bf16 weights. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/bench.h"
+#include "cli/cli.h"
+#include "model/random_model.h"
 
 int bench_random_shape(const char *name, duo_model_config *c) {
     memset(c, 0, sizeof *c);
@@ -20,4 +22,17 @@ int bench_random_shape(const char *name, duo_model_config *c) {
         return -1;
     }
     return 0;
+}
+
+int bench_model_open(const char *cmd, const char *model_dir, const char *shape, duo_model *m) {
+    duo_error err = {{0}};
+    if (model_dir) return model_open(model_dir, m, &err) ? cli_fail(&err) : 0;
+    duo_model_config cfg;
+    if (bench_random_shape(shape, &cfg)) return cli_usage_error(cmd, "unknown --random-shape '%s' (1b, small)", shape);
+    return random_model_create(&cfg, DUO_BF16, 42, 1.0, m, &err) ? cli_fail(&err) : 0;
+}
+
+void bench_model_close(const char *model_dir, duo_model *m) {
+    if (model_dir) model_close(m);
+    else random_model_free(m);
 }

@@ -12,7 +12,6 @@
 #include "data/model.h"
 #include "kernels/backend.h"
 #include "model/duo_step.h"
-#include "model/random_model.h"
 #include "cli/bench.h"
 #include "cli/cli.h"
 #include "util/clock.h"
@@ -106,13 +105,8 @@ int bench_step(int argc, char **argv) {
     duo_model m;
     duo_error err = {{0}};
     double t0 = clock_wall_s();
-    if (model_dir) {
-        if (model_open(model_dir, &m, &err)) return cli_fail(&err);
-    } else {
-        duo_model_config cfg;
-        if (bench_random_shape(shape, &cfg)) return cli_usage_error("bench step", "unknown --random-shape '%s' (1b, small)", shape);
-        if (random_model_create(&cfg, DUO_BF16, 42, 1.0, &m, &err)) return cli_fail(&err);
-    }
+    int orc = bench_model_open("bench step", model_dir, shape, &m);
+    if (orc) return orc;
     double weight_bytes = 0;
     {
         const duo_tensor *ts[] = {m.embed_tokens, m.norm, m.lm_head != m.embed_tokens ? m.lm_head : NULL};
@@ -146,7 +140,7 @@ int bench_step(int argc, char **argv) {
     duo_step_ctx *ctx = be ? duo_step_create(&m, &so, be, &err) : NULL;
     if (!ctx) {
         backend_free(be);
-        if (model_dir) model_close(&m); else random_model_free(&m);
+        bench_model_close(model_dir, &m);
         return cli_fail(&err);
     }
     printf("backend: %s\n", be->name);
@@ -188,6 +182,6 @@ int bench_step(int argc, char **argv) {
     free(grad);
     duo_step_free(ctx);
     backend_free(be);
-    if (model_dir) model_close(&m); else random_model_free(&m);
+    bench_model_close(model_dir, &m);
     return rc;
 }
