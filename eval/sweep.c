@@ -131,7 +131,6 @@ static char *strip_copy(const char *s, size_t len) {
 
 typedef struct {
     const sweep_opts *o;
-    const duo_model *m;
     const duo_tokenizer *tok;
     duo_infer *ctx;
     const sweep_prompts *ps;
@@ -299,7 +298,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
         duo_fail(err, "%s: cannot create", path);
         goto done;
     }
-    sweep_run_ctx r = {&o, &m, tok, ctx, &ps, &rep, jsonl, NULL, 0, {0}, 0};
+    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, jsonl, NULL, 0, {0}, 0};
     r.num_eos = eos_ids(&m, r.eos, 8);
     int per_sparsity = ((o.baselines & SWEEP_BASE_PATTERN) != 0) + ((o.baselines & SWEEP_BASE_INVERTED) != 0) +
                        ((o.baselines & SWEEP_BASE_RANDOM) ? o.random_patterns : 0);

@@ -405,9 +405,7 @@ static int step_run(duo_step_ctx *c, const int32_t *ids, const int32_t *labels, 
     if (nlab == 0) return duo_fail(err, "sample of %zu tokens has no label positions (all -100)", n);
     for (size_t i = 0; i < G; i++)
         if (!isfinite(c->gates_host[i])) return duo_fail(err, "gate [%zu][%zu] is not finite", i / KVH, i % KVH);
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= dm->vocab)
-            return duo_fail(err, "token id %d at position %zu is outside the vocabulary (%d)", ids[i], i, dm->vocab);
+    if (dims_check_ids(dm, ids, n, err)) return -1;
     if (ensure_n(c, n, err) || build_sets(c, labels, n, err)) return -1;
     op->rope_tables(be, c->inv_freq, dm->hd, n, c->cos_t, c->sin_t);
     op->upload(be, c->d_ids, ids, n * sizeof *ids);

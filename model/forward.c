@@ -29,9 +29,7 @@ static int run(const duo_model *m, duo_backend *be, const int32_t *ids, size_t n
                duo_error *err) {
     duo_dims dm;
     if (dims_of(m, &dm, err)) return -1;
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= dm.vocab)
-            return duo_fail(err, "token id %d at position %zu is outside the vocabulary (%d)", ids[i], i, dm.vocab);
+    if (dims_check_ids(&dm, ids, n, err)) return -1;
     const duo_ops *op = be->ops;
     size_t a = be->act_size, d = (size_t)dm.d, mlp = n < DUO_MLP_CHUNK ? n : DUO_MLP_CHUNK;
     fwd_bufs f = {0};

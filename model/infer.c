@@ -215,15 +215,12 @@ static void layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m,
     layer_mlp_add(be, dm, w, c->h, m, c->x, c->g, c->u);
 }
 
-/* One forward of ids[m]; the greedy next id after its last row into *next, its logits into logits_out
+/* One forward of ids[m] (checked by the caller); the greedy next id after its last row into *next, its logits into logits_out
  * (host [vocab]) when non-NULL. */
 static int forward(duo_infer *c, const int32_t *ids, size_t m, int32_t *next, float *logits_out, duo_error *err) {
     duo_backend *be = c->be;
     const duo_ops *op = be->ops;
     const duo_dims *dm = &c->dm;
-    for (size_t i = 0; i < m; i++)
-        if (ids[i] < 0 || ids[i] >= dm->vocab)
-            return duo_fail(err, "token id %d is outside the vocabulary (%d)", ids[i], dm->vocab);
     int first = c->kv.len == 0;
     if (kv_cache_begin(&c->kv, m, err)) return -1;
     for (size_t i = 0; i < m; i++) c->pos[i] = (int32_t)(c->kv.len + i);
@@ -268,6 +265,7 @@ int infer_generate(duo_infer *c, const int32_t *prompt, size_t n, const int32_t 
     if (n == 0) return duo_fail(err, "empty prompt");
     if (n > c->o.max_prompt)
         return duo_fail(err, "a prompt of %zu tokens is longer than the %zu this context was made for", n, c->o.max_prompt);
+    if (dims_check_ids(&c->dm, prompt, n, err)) return -1; /* generated ids come from argmax: always inside */
     size_t vocab = (size_t)c->dm.vocab, max_new = (size_t)c->o.max_new_tokens;
     if (keep_logits > max_new) keep_logits = max_new;
     res->ids = malloc(max_new * sizeof *res->ids);

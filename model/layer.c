@@ -19,6 +19,13 @@ int dims_of(const duo_model *m, duo_dims *dm, duo_error *err) {
     return 0;
 }
 
+int dims_check_ids(const duo_dims *dm, const int32_t *ids, size_t n, duo_error *err) {
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= dm->vocab)
+            return duo_fail(err, "token id %d at position %zu is outside the vocabulary (%d)", ids[i], i, dm->vocab);
+    return 0;
+}
+
 void layer_mlp_add(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, const void *X, size_t m, void *Y,
                    void *g, void *u) {
     const duo_ops *op = be->ops;

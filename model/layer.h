@@ -25,6 +25,10 @@ typedef struct {
 /* The dimensions of m; -1 with err set when the attention shape is unusable. */
 int dims_of(const duo_model *m, duo_dims *dm, duo_error *err);
 
+/* 0 when every id of ids[n] is inside the vocabulary; else -1 with err naming the first one outside and its
+ * position. */
+int dims_check_ids(const duo_dims *dm, const int32_t *ids, size_t n, duo_error *err);
+
 /* Scratch of a full-attention layer pass over n rows (backend memory, activation elements). */
 typedef struct {
     void *h;    /* [n][d] normed input, then normed residual */
