@@ -46,17 +46,38 @@ const char *backend_list(void) {
 #endif
 }
 
-duo_backend *backend_open(const char *name, duo_error *err) {
-    if (!strcmp(name, "cpu")) return backend_cpu_create(0, err);
+int duo_precision_parse(const char *s, duo_precision *p) {
+    if (!strcmp(s, "fp32") || !strcmp(s, "float32")) *p = DUO_PREC_FP32;
+    else if (!strcmp(s, "bf16") || !strcmp(s, "bfloat16")) *p = DUO_PREC_BF16;
+    else return -1;
+    return 0;
+}
+
+const char *duo_precision_name(duo_precision p) {
+    return p == DUO_PREC_BF16 ? "bf16" : p == DUO_PREC_FP32 ? "fp32" : "default";
+}
+
+static duo_backend *cpu_open(duo_precision prec, duo_error *err) {
+    if (prec == DUO_PREC_BF16) {
+        duo_fail(err, "--dtype bf16 needs the CUDA backend; the CPU backend computes in fp32");
+        return NULL;
+    }
+    return backend_cpu_create(0, err);
+}
+
+duo_backend *backend_open(const char *name, duo_error *err) { return backend_open_prec(name, DUO_PREC_DEFAULT, err); }
+
+duo_backend *backend_open_prec(const char *name, duo_precision prec, duo_error *err) {
+    if (!strcmp(name, "cpu")) return cpu_open(prec, err);
 #ifdef DUO_HAVE_CUDA
-    if (!strcmp(name, "cuda")) return cuda_backend_create(err);
+    if (!strcmp(name, "cuda")) return cuda_backend_create((int)prec, err);
     if (!strcmp(name, "auto")) {
         duo_error ignored;
-        if (cuda_backend_ready(&ignored)) return cuda_backend_create(err);
-        return backend_cpu_create(0, err);
+        if (cuda_backend_ready(&ignored)) return cuda_backend_create((int)prec, err);
+        return cpu_open(prec, err);
     }
 #else
-    if (!strcmp(name, "auto")) return backend_cpu_create(0, err);
+    if (!strcmp(name, "auto")) return cpu_open(prec, err);
     if (!strcmp(name, "cuda")) {
         duo_fail(err, "this duo-train was built without CUDA (nvcc was not found when it was built)");
         return NULL;

@@ -17,6 +17,18 @@ int backend_check(duo_backend *be, duo_error *err);
 
 /* 1 if this build has the named backend ("cpu" always; "cuda" when built with nvcc). */
 int backend_built(const char *name);
+/* Compute precision of a backend (--dtype): fp32 everywhere, or bf16 weights and GEMM operands with
+ * float32 accumulation, softmax statistics, gates, loss and optimiser state.  DEFAULT: bf16 on a GPU
+ * (as the reference trains), fp32 on the CPU. */
+typedef enum { DUO_PREC_DEFAULT = -1, DUO_PREC_FP32 = 0, DUO_PREC_BF16 = 1 } duo_precision;
+/* "fp32" / "bf16" -> 0 and *p set; -1 for anything else. */
+int duo_precision_parse(const char *s, duo_precision *p);
+const char *duo_precision_name(duo_precision p);
+
+/* backend_open with a precision; a precision the backend cannot run (bf16 on the CPU) is an error
+ * naming both. */
+duo_backend *backend_open_prec(const char *name, duo_precision prec, duo_error *err);
+
 /* A backend by name: "cpu", "cuda", or "auto" (cuda where it is built, a device answers and its
  * training ops exist; else cpu).  NULL with err set when it cannot be had (for cuda: the driver's
  * reason).  Callers check backend_built() first to tell a usage error from a failure. */

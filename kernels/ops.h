@@ -130,6 +130,12 @@ struct duo_backend {
     size_t act_size;    /* bytes of one activation element */
     size_t weight_size; /* bytes of one weight element */
     int weights_resident; /* 1: keep every layer's weights (a GPU); 0: convert one layer at a time */
+    /* The device layer (kernels/prims.h): the primitives this backend implements (NULL: none, the op table
+     * is fused code of its own), the element types behind act_size / weight_size, and the most memory
+     * the attention composite may use for its score tiles (it shrinks its tiles to fit). */
+    const struct duo_prims *prims;
+    int act_type, weight_type;  /* duo_elem */
+    size_t attn_workspace_bytes;
     int failed;         /* 1 once a call failed; status says which */
     duo_error status;
     void *impl;         /* the backend's own state */

@@ -4,6 +4,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/prims.h"
 
 void *cpu_alloc(duo_backend *be, size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
@@ -32,5 +33,7 @@ duo_backend *backend_cpu_create(int f64, duo_error *err) {
     be->ops = f64 ? &cpu_ops_f64 : &cpu_ops_f32;
     be->name = f64 ? "cpu-f64" : "cpu";
     be->act_size = be->weight_size = f64 ? sizeof(double) : sizeof(float);
+    be->act_type = be->weight_type = f64 ? DUO_E_F64 : DUO_E_F32;
+    be->attn_workspace_bytes = (size_t)64 << 20;
     return be;
 }

@@ -19,7 +19,7 @@ extern "C" int cuda_backend_ready(duo_error *err) {
     return 0;
 }
 
-extern "C" struct duo_backend *cuda_backend_create(duo_error *err) {
+extern "C" struct duo_backend *cuda_backend_create(int precision, duo_error *err) {
     if (device_answers(err)) return NULL;
     duo_fail(err, "a CUDA device answers, but this build's CUDA backend has no training ops yet; use --backend cpu");
     return NULL;

@@ -17,8 +17,9 @@ struct duo_backend;
 /* 1 if device 0 answers and this build's CUDA instance of the op table is complete, so `auto` may
  * pick it; else 0 with err saying why (the driver's reason, or the missing ops). */
 int cuda_backend_ready(duo_error *err);
-/* The CUDA backend on device 0; NULL with err set (the driver's reason when no device answers). */
-struct duo_backend *cuda_backend_create(duo_error *err);
+/* The CUDA backend on device 0 at a precision (duo_precision of kernels/backend.h: -1 default = bf16,
+ * 0 fp32, 1 bf16); NULL with err set (the driver's reason when no device answers). */
+struct duo_backend *cuda_backend_create(int precision, duo_error *err);
 void cuda_backend_free(struct duo_backend *be);
 
 /* Name and memory of device 0, for `inspect`/`bench`; -1 if no usable GPU. */
