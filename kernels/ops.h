@@ -106,6 +106,12 @@ typedef struct duo_ops {
     /* Masked attention with scale 1/sqrt(head_dim) (the operands above). */
     void (*attn_fwd)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *a);
     void (*attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *a);
+    /* For query row r and query head h: amax[r * num_heads + h] = the key row (0..nk-1, an index into
+     * K's rows) of the largest scaled score among the keys the mask lets row r see (the first of equal
+     * ones; the softmax is monotonic, so this is the argmax of the attention weights), -1 if it sees
+     * none.  Operands as attn_fwd (Q, K, qpos, kpos, strides); V, O, lse, dO unused.
+     * amax: backend memory, int32 [nq][num_heads]. */
+    void (*attn_argmax)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *a, int32_t *amax);
 
     /* ---- DuoAttention ---------------------------------------------------------------------- */
     /* ATT = (1 - a) * SA + a * FA per query head (rows of num_heads*head_dim, m rows), with
@@ -132,10 +138,11 @@ struct duo_backend {
     int weights_resident; /* 1: keep every layer's weights (a GPU); 0: convert one layer at a time */
     /* The device layer (kernels/prims.h): the primitives this backend implements (NULL: none, the op table
      * is fused code of its own), the element types behind act_size / weight_size, and the most memory
-     * the attention composite may use for its score tiles (it shrinks its tiles to fit). */
+     * the composites may use for their scratch (attention score tiles, bf16 copies of GEMM operands):
+     * they shrink their tiles / row blocks to fit. */
     const struct duo_prims *prims;
     int act_type, weight_type;  /* duo_elem */
-    size_t attn_workspace_bytes;
+    size_t composite_workspace_bytes;
     int failed;         /* 1 once a call failed; status says which */
     duo_error status;
     void *impl;         /* the backend's own state */

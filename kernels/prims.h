@@ -26,6 +26,11 @@
 
 typedef struct duo_backend duo_backend;
 
+/* The composites' scratch budget (be->composite_workspace_bytes) of each backend, so that a memory plan
+ * made without a device (model/step_plan) counts what the device will allocate. */
+#define DUO_CPU_COMPOSITE_WORKSPACE_BYTES ((size_t)64 << 20)
+#define DUO_CUDA_COMPOSITE_WORKSPACE_BYTES ((size_t)2 << 30)
+
 /* Element types a primitive reads or writes. */
 typedef enum { DUO_E_F32 = 0, DUO_E_F64 = 1, DUO_E_BF16 = 2 } duo_elem;
 

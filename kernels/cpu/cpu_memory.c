@@ -34,6 +34,6 @@ duo_backend *backend_cpu_create(int f64, duo_error *err) {
     be->name = f64 ? "cpu-f64" : "cpu";
     be->act_size = be->weight_size = f64 ? sizeof(double) : sizeof(float);
     be->act_type = be->weight_type = f64 ? DUO_E_F64 : DUO_E_F32;
-    be->attn_workspace_bytes = (size_t)64 << 20;
+    be->composite_workspace_bytes = DUO_CPU_COMPOSITE_WORKSPACE_BYTES;
     return be;
 }
