@@ -1,4 +1,7 @@
-/* Random in-memory Llama weights: every tensor is a duo_tensor over a malloc'd buffer. */
+/* Random Llama weights: every tensor is a duo_tensor over a malloc'd buffer filled by a host generator,
+ * or (random_model_create_device) a tensor without host data that the CUDA backend's load_tensor fills
+ * on the device from the tensor's seed, offset and amplitude (an 8B model's 16 GB never exist on the
+ * host). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,10 +9,26 @@
 
 #include "model/random_model.h"
 
+/* A tensor and the parameters it was (or is to be) generated from; t first, so a duo_tensor pointer of a
+ * device-generated tensor leads back to its spec. */
 typedef struct {
-    duo_tensor *tensors; /* owned; data freed per tensor */
+    duo_tensor t;
+    duo_random_spec spec;
+} random_tensor;
+
+typedef struct {
+    random_tensor *tensors; /* owned; host data freed per tensor */
     size_t count;
 } random_store;
+
+/* The file name of device-generated tensors: compared by address, so no checkpoint can forge it. */
+static const char RANDOM_DEVICE_FILE[] = "(random, generated on the device)";
+
+int random_tensor_spec(const duo_tensor *t, duo_random_spec *spec) {
+    if (!t || t->data || t->file != RANDOM_DEVICE_FILE) return 0;
+    *spec = ((const random_tensor *)(const void *)t)->spec;
+    return 1;
+}
 
 static uint64_t splitmix(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
@@ -25,11 +44,27 @@ static uint16_t f32_to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
-/* Fills t (count elements of dtype) with offset + uniform(-amp, amp); the stream depends on seed only. */
-static int fill(duo_tensor *t, duo_dtype dtype, const char *name, int64_t d0, int64_t d1, uint64_t seed,
-                double offset, double amp) {
+/* Fills t (count elements of dtype) with offset + uniform(-amp, amp); the stream depends on seed only.
+ * on_device: no host data, only the spec (the backend generates the values). */
+static int fill(random_tensor *rt, int on_device, duo_dtype dtype, const char *name, int64_t d0, int64_t d1,
+                uint64_t seed, double offset, double amp) {
+    duo_tensor *t = &rt->t;
     size_t count = (size_t)d0 * (size_t)(d1 ? d1 : 1);
     size_t esz = dtype == DUO_F32 ? 4 : 2;
+    rt->spec.seed = seed;
+    rt->spec.offset = offset;
+    rt->spec.amp = amp;
+    t->name = name;
+    t->dtype = dtype;
+    t->ndim = d1 ? 2 : 1;
+    t->shape[0] = d0;
+    t->shape[1] = d1;
+    t->nbytes = count * esz;
+    if (on_device) {
+        t->data = NULL;
+        t->file = RANDOM_DEVICE_FILE;
+        return 0;
+    }
     void *data = malloc(count * esz);
     if (!data) return -1;
 #pragma omp parallel for schedule(static)
@@ -43,19 +78,13 @@ static int fill(duo_tensor *t, duo_dtype dtype, const char *name, int64_t d0, in
             else ((uint16_t *)data)[i] = f32_to_bf16(v);
         }
     }
-    t->name = name;
-    t->dtype = dtype;
-    t->ndim = d1 ? 2 : 1;
-    t->shape[0] = d0;
-    t->shape[1] = d1;
     t->data = data;
-    t->nbytes = count * esz;
     t->file = "(random)";
     return 0;
 }
 
-int random_model_create(const duo_model_config *cfg, duo_dtype dtype, uint64_t seed, double scale,
-                        duo_model *m, duo_error *err) {
+static int create(const duo_model_config *cfg, duo_dtype dtype, uint64_t seed, double scale, int on_device,
+                  duo_model *m, duo_error *err) {
     if (dtype == DUO_F16) return duo_fail(err, "random models are f32 or bf16");
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
@@ -81,7 +110,8 @@ int random_model_create(const duo_model_config *cfg, duo_dtype dtype, uint64_t s
     double ah = scale * sqrt(3.0 / (double)h), aq = scale * sqrt(3.0 / (double)q), ai = scale * sqrt(3.0 / (double)inter);
     uint64_t k = seed * 1000003u;
     int bad = 0;
-#define NEXT(name, d0, d1, off, amp) (bad |= fill(&st->tensors[st->count], dtype, name, d0, d1, ++k, off, amp), &st->tensors[st->count++])
+#define NEXT(name, d0, d1, off, amp) \
+    (bad |= fill(&st->tensors[st->count], on_device, dtype, name, d0, d1, ++k, off, amp), &st->tensors[st->count++].t)
     m->embed_tokens = NEXT("model.embed_tokens.weight", c->vocab_size, h, 0, 1.0);
     m->norm = NEXT("model.norm.weight", h, 0, 1.0, 0.1);
     m->lm_head = c->tie_word_embeddings ? m->embed_tokens : NEXT("lm_head.weight", c->vocab_size, h, 0, ah);
@@ -105,10 +135,20 @@ int random_model_create(const duo_model_config *cfg, duo_dtype dtype, uint64_t s
     return 0;
 }
 
+int random_model_create(const duo_model_config *cfg, duo_dtype dtype, uint64_t seed, double scale,
+                        duo_model *m, duo_error *err) {
+    return create(cfg, dtype, seed, scale, 0, m, err);
+}
+
+int random_model_create_device(const duo_model_config *cfg, duo_dtype dtype, uint64_t seed, double scale,
+                               duo_model *m, duo_error *err) {
+    return create(cfg, dtype, seed, scale, 1, m, err);
+}
+
 void random_model_free(duo_model *m) {
     random_store *st = (random_store *)(void *)m->ckpt;
     if (st) {
-        for (size_t i = 0; i < st->count; i++) free((void *)st->tensors[i].data);
+        for (size_t i = 0; i < st->count; i++) free((void *)st->tensors[i].t.data);
         free(st->tensors);
         free(st);
     }
