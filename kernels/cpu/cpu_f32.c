@@ -2,5 +2,6 @@
 #define T float
 #define S f32
 #define GEMM cblas_sgemm
+#define MATH(name) name##_f
 #define EXP expf
 #include "kernels/cpu/cpu_ops_impl.h"

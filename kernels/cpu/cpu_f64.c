@@ -2,5 +2,6 @@
 #define T double
 #define S f64
 #define GEMM cblas_dgemm
+#define MATH(name) name##_d
 #define EXP exp
 #include "kernels/cpu/cpu_ops_impl.h"

@@ -10,6 +10,8 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/gate.h"
+#include "kernels/math/attn_rows.h"
+#include "kernels/math/elem.h"
 #include "kernels/ops.h"
 
 #define CAT_(a, b) a##_##b
