@@ -25,6 +25,8 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 
 HAVE_NVCC := $(shell command -v $(NVCC) >/dev/null 2>&1 && echo 1)
 CU_SRC    := $(wildcard kernels/cuda/*.cu)
+# kernels/math/headers_check.cu: the shared host/device math headers compiled as device code.
+CU_SRC    += $(wildcard kernels/math/*.cu)
 ifeq ($(HAVE_NVCC),1)
   CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/%.o)
   CUDA_HOME ?= $(patsubst %/bin/,%,$(dir $(shell command -v $(NVCC))))

@@ -114,12 +114,13 @@ typedef struct duo_prims {
     void (*swiglu_bwd)(duo_backend *be, const void *G, const void *U, const void *dA, size_t count, void *dG, void *dU);
     /* dB = coef * (A - B) */
     void (*sqdiff_grad)(duo_backend *be, const void *A, const void *B, size_t count, double coef, void *dB);
-    /* per query head h (rows of nheads*hd): OUT = (1 - c[h]) * X + c[h] * Y  (c host, nheads floats, the
-     * clamped gates per query head).  OUT may be X. */
-    void (*head_blend)(duo_backend *be, const void *X, const void *Y, size_t m, int nheads, int hd, const float *c,
+    /* per query head h (rows of nheads*hd): OUT = (1 - a) * X + a * Y with a = (act type) c[h]  (c host,
+     * nheads doubles, the clamped gates per query head: double so that the float64 instance's
+     * finite differences see the gate unrounded; kernels/math duo_blend_*).  OUT may be X. */
+    void (*head_blend)(duo_backend *be, const void *X, const void *Y, size_t m, int nheads, int hd, const double *c,
                        void *OUT);
-    /* X[r] head h *= c[h]  (c host, nheads floats) */
-    void (*head_scale)(duo_backend *be, void *X, size_t m, int nheads, int hd, const float *c);
+    /* X[r] head h *= (act type) c[h]  (c host, nheads doubles) */
+    void (*head_scale)(duo_backend *be, void *X, size_t m, int nheads, int hd, const double *c);
     /* RMSNorm backward given each row's stats (from rmsnorm_bwd_stats): dX (accumulate 0: =, 1: +=). */
     void (*rmsnorm_bwd_apply)(duo_backend *be, const void *X, size_t m, int d, const void *w, const double *stats,
                               const void *dY, void *dX, int accumulate);

@@ -5,59 +5,10 @@
 #ifndef DUO_CPU_ATTN_COMMON
 #define DUO_CPU_ATTN_COMMON
 #define ATTN_CHUNK 64
-
-/* Rows of kpos[0..nk) holding a position < p (kpos NULL: row r is position r). */
-static size_t cpu_rows_below(const int32_t *kpos, size_t nk, long long p) {
-    if (!kpos) return p <= 0 ? 0 : (size_t)p < nk ? (size_t)p : nk;
-    size_t lo = 0, hi = nk;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (kpos[mid] < p) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
-}
-
-/* The key rows a chunk of queries (positions pmin..pmax) needs: rows [0, a_rows) (positions below
- * a_pos, the sink) and rows [b_row, b_row + b_rows) (positions b_pos..pmax, the recent windows).  The
- * chunk's score matrix has a_rows + b_rows columns in that order. */
-typedef struct {
-    long long a_pos, b_pos;
-    size_t a_rows, b_row, b_rows;
-} cpu_key_span;
-
-static cpu_key_span cpu_chunk_keys(const duo_attn_mask *mk, const int32_t *kpos, size_t nk, long long pmin,
-                                   long long pmax) {
-    cpu_key_span ks;
-    long long a = attn_mask_sink_end(mk);
-    if (a > pmax + 1) a = pmax + 1;
-    long long b = attn_mask_recent_lo(mk, pmin);
-    if (b < a) b = a;
-    ks.a_pos = a;
-    ks.b_pos = b;
-    ks.a_rows = cpu_rows_below(kpos, nk, a);
-    ks.b_row = cpu_rows_below(kpos, nk, b);
-    size_t b_end = cpu_rows_below(kpos, nk, pmax + 1);
-    ks.b_rows = b_end > ks.b_row ? b_end - ks.b_row : 0;
-    return ks;
-}
-
-/* The score columns query position i sees: [0, *a_end) and [*b_start, *b_end).  The mask has the shape
- * "j <= i and (j < sink_end or j >= recent_lo(i))" (kernels/attn_mask.h): range A holds the keys below
- * min(sink_end, i + 1), range B the keys from max(recent_lo(i), the span's b_pos) up to i. */
-static inline void cpu_row_cols(const duo_attn_mask *mk, const cpu_key_span *ks, const int32_t *kpos, size_t nk,
-                                long long i, int *a_end, int *b_start, int *b_end) {
-    long long a = ks->a_pos < i + 1 ? ks->a_pos : i + 1;
-    *a_end = (int)cpu_rows_below(kpos, nk, a);
-    long long lo = attn_mask_recent_lo(mk, i);
-    if (lo < ks->b_pos) lo = ks->b_pos;
-    size_t r_lo = cpu_rows_below(kpos, nk, lo), r_hi = cpu_rows_below(kpos, nk, i + 1);
-    size_t kend = ks->b_row + ks->b_rows;
-    if (r_hi > kend) r_hi = kend;
-    if (r_lo > kend) r_lo = kend; /* empty range B */
-    *b_start = (int)(ks->a_rows + (r_lo - ks->b_row));
-    *b_end = r_hi > r_lo ? (int)(ks->a_rows + (r_hi - ks->b_row)) : *b_start;
-}
+/* The key spans and a row's visible columns: kernels/math/attn_rows.h (shared with the composites). */
+typedef duo_key_span cpu_key_span;
+#define cpu_chunk_keys duo_chunk_keys
+#define cpu_row_cols duo_row_cols
 #endif
 
 /* S[rows][cols] = Q_chunk K_cols^T for one head (unscaled). */
@@ -86,21 +37,9 @@ static void FN(chunk_pv)(const T *P, int rows, int cols, const cpu_key_span *ks,
 static void FN(chunk_softmax)(const duo_attn_mask *mk, const int32_t *qpos, int rows, const cpu_key_span *ks,
                               const int32_t *kpos, size_t nk, T scale, T *Sbuf, int cols, T *lse_rows) {
     for (int r = 0; r < rows; r++) {
-        T *s = Sbuf + (size_t)r * cols;
         int ae, bs, be;
         cpu_row_cols(mk, ks, kpos, nk, qpos[r], &ae, &bs, &be);
-        T mx = -INFINITY;
-        for (int c = 0; c < ae; c++) { s[c] *= scale; if (s[c] > mx) mx = s[c]; }
-        for (int c = bs; c < be; c++) { s[c] *= scale; if (s[c] > mx) mx = s[c]; }
-        T sum = 0;
-        for (int c = 0; c < ae; c++) { s[c] = EXP(s[c] - mx); sum += s[c]; }
-        for (int c = bs; c < be; c++) { s[c] = EXP(s[c] - mx); sum += s[c]; }
-        for (int c = ae; c < bs; c++) s[c] = 0;
-        for (int c = be; c < cols; c++) s[c] = 0;
-        T inv = 1 / sum;
-        for (int c = 0; c < ae; c++) s[c] *= inv;
-        for (int c = bs; c < be; c++) s[c] *= inv;
-        lse_rows[r] = mx + (T)log(sum);
+        lse_rows[r] = MATH(duo_softmax_row)(Sbuf + (size_t)r * cols, cols, ae, bs, be, scale);
     }
 }
 
@@ -189,10 +128,7 @@ static void FN(attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
                         T *p = P + (size_t)r * cols;
                         int ae, bs, be_;
                         cpu_row_cols(&sh->mask, &span, A->kpos, nk, A->qpos[r0 + r], &ae, &bs, &be_);
-                        for (int c = 0; c < ae; c++) p[c] = EXP(p[c] * scale - l);
-                        for (int c = ae; c < bs; c++) p[c] = 0;
-                        for (int c = bs; c < be_; c++) p[c] = EXP(p[c] * scale - l);
-                        for (int c = be_; c < cols; c++) p[c] = 0;
+                        MATH(duo_probs_row)(p, cols, ae, bs, be_, scale, l);
                     }
                     /* dP = dO V^T over the same columns */
                     FN(chunk_scores)(dOc, os, rows, Vg, ks_, &span, hd, dP, cols);
@@ -208,7 +144,7 @@ static void FN(attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
                         T di = 0;
                         for (int e = 0; e < hd; e++) di += dOc[(size_t)r * os + e] * Oc[(size_t)r * os + e];
                         T *p = P + (size_t)r * cols, *dp = dP + (size_t)r * cols;
-                        for (int c = 0; c < cols; c++) p[c] = p[c] * (dp[c] - di) * scale;
+                        for (int c = 0; c < cols; c++) p[c] = MATH(duo_dscore)(p[c], dp[c], di, scale);
                     }
                     /* dQ = dS K */
                     T *dQc = dQ + r0 * qs + (size_t)h * hd;

@@ -1,6 +1,22 @@
-/* The float32 CPU backend's ops: what the trainer runs (kernels/cpu/cpu_ops_impl.h). */
+/* The float32 CPU backend's ops: what the trainer runs (kernels/cpu/cpu_ops_impl.h); and its primitives
+ * (kernels/cpu/prims_impl.h) with float32 weights and with bf16 weights. */
 #define T float
 #define S f32
 #define GEMM cblas_sgemm
+#define MATH(name) name##_f
 #define EXP expf
 #include "kernels/cpu/cpu_ops_impl.h"
+
+#define PFN(name) CAT(name, CAT(p, PS))
+#define PS f32
+#define WT float
+#define WLOAD(x) (x)
+#include "kernels/cpu/prims_impl.h"
+#undef PS
+#undef WT
+#undef WLOAD
+
+#define PS f32_bf16
+#define WT uint16_t
+#define WLOAD(x) duo_bf16_to_f32(x)
+#include "kernels/cpu/prims_impl.h"

@@ -37,3 +37,7 @@ duo_backend *backend_cpu_create(int f64, duo_error *err) {
     be->composite_workspace_bytes = DUO_CPU_COMPOSITE_WORKSPACE_BYTES;
     return be;
 }
+
+void cpu_memset0(duo_backend *be, void *dst, size_t bytes) {
+    if (bytes) memset(dst, 0, bytes);
+}

@@ -10,7 +10,11 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/gate.h"
+#include "kernels/math/attn_rows.h"
+#include "kernels/math/bf16.h"
+#include "kernels/math/elem.h"
 #include "kernels/ops.h"
+#include "kernels/prims.h"
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)

@@ -16,13 +16,6 @@ static void FN(linear_bwd)(duo_backend *be, const void *dY, size_t m, int nout, 
          (T)beta, (T *)dX, k);
 }
 
-/* 1 / sqrt(mean(x^2) + eps), the sum kept in double. */
-static inline double FN(rms_inv)(const T *x, int d, double eps) {
-    double ss = 0;
-    for (int i = 0; i < d; i++) ss += (double)x[i] * x[i];
-    return 1.0 / sqrt(ss / d + eps);
-}
-
 static void FN(rmsnorm)(duo_backend *be, const void *Xv, size_t m, int d, const void *wv, double eps, void *Yv) {
     const T *X = Xv, *w = wv;
     T *Y = Yv;
@@ -30,8 +23,8 @@ static void FN(rmsnorm)(duo_backend *be, const void *Xv, size_t m, int d, const 
     for (size_t r = 0; r < m; r++) {
         const T *x = X + r * d;
         T *y = Y + r * d;
-        T inv = (T)FN(rms_inv)(x, d, eps);
-        for (int i = 0; i < d; i++) y[i] = w[i] * (x[i] * inv);
+        T inv = (T)MATH(duo_rms_inv_row)(x, d, eps);
+        for (int i = 0; i < d; i++) y[i] = MATH(duo_rms_apply)(x[i], w[i], inv);
     }
 }
 
@@ -44,12 +37,13 @@ static void FN(rmsnorm_bwd)(duo_backend *be, const void *Xv, size_t m, int d, co
     for (size_t r = 0; r < m; r++) {
         const T *x = X + r * d, *dy = dY + r * d;
         T *dx = dX + r * d;
-        double inv = FN(rms_inv)(x, d, eps);
+        double inv = MATH(duo_rms_inv_row)(x, d, eps);
         double dot = 0;
         for (int i = 0; i < d; i++) dot += (double)w[i] * dy[i] * x[i];
-        T a = (T)inv, b = (T)(inv * inv * inv * dot / d);
+        T a, b;
+        MATH(duo_rms_bwd_coefs)(inv, dot, d, &a, &b);
         for (int i = 0; i < d; i++) {
-            T g = a * (w[i] * dy[i]) - x[i] * b;
+            T g = MATH(duo_rms_bwd_elem)(x[i], w[i], dy[i], a, b);
             dx[i] = accumulate ? dx[i] + g : g;
         }
     }
@@ -59,12 +53,8 @@ static void FN(rope_tables)(duo_backend *be, const double *inv_freq, int hd, siz
     T *cos_t = cos_v, *sin_t = sin_v;
     int half = hd / 2;
     for (size_t p = 0; p < n; p++)
-        for (int i = 0; i < half; i++) {
-            /* HF forms the angle in the compute dtype (position * inv_freq), then takes cos/sin. */
-            T ang = (T)p * (T)inv_freq[i];
-            cos_t[p * half + i] = (T)cos((double)ang);
-            sin_t[p * half + i] = (T)sin((double)ang);
-        }
+        for (int i = 0; i < half; i++) /* HF forms the angle in the compute dtype */
+            MATH(duo_rope_cos_sin)((long long)p, inv_freq[i], &cos_t[p * half + i], &sin_t[p * half + i]);
 }
 
 static void FN(rope)(duo_backend *be, void *Xv, size_t m, int nheads, int hd, const int32_t *pos, const void *cos_v,
@@ -77,11 +67,7 @@ static void FN(rope)(duo_backend *be, void *Xv, size_t m, int nheads, int hd, co
         const T *c = cos_t + (size_t)pos[r] * half, *s = sin_t + (size_t)pos[r] * half;
         for (int h = 0; h < nheads; h++) {
             T *x = X + r * (size_t)nheads * hd + (size_t)h * hd;
-            for (int i = 0; i < half; i++) {
-                T a = x[i], b = x[i + half], si = inverse ? -s[i] : s[i];
-                x[i] = a * c[i] - b * si;        /* x*cos + rotate_half(x)*sin, first half */
-                x[i + half] = b * c[i] + a * si; /* second half */
-            }
+            for (int i = 0; i < half; i++) MATH(duo_rope_pair)(&x[i], &x[i + half], c[i], s[i], inverse);
         }
     }
 }
@@ -98,10 +84,7 @@ static void FN(swiglu)(duo_backend *be, const void *Gv, const void *Uv, size_t c
     const T *G = Gv, *U = Uv;
     T *A = Av;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < count; i++) {
-        T g = G[i];
-        A[i] = g / (1 + exp(-g)) * U[i];
-    }
+    for (size_t i = 0; i < count; i++) A[i] = MATH(duo_swiglu)(G[i], U[i]);
 }
 
 static void FN(swiglu_bwd)(duo_backend *be, const void *Gv, const void *Uv, const void *dAv, size_t count, void *dGv,
@@ -109,9 +92,5 @@ static void FN(swiglu_bwd)(duo_backend *be, const void *Gv, const void *Uv, cons
     const T *G = Gv, *U = Uv, *dA = dAv;
     T *dG = dGv, *dU = dUv;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < count; i++) {
-        T g = G[i], sg = 1 / (1 + exp(-g));
-        dU[i] = dA[i] * g * sg;
-        dG[i] = dA[i] * U[i] * sg * (1 + g * (1 - sg));
-    }
+    for (size_t i = 0; i < count; i++) MATH(duo_swiglu_bwd)(G[i], U[i], dA[i], &dG[i], &dU[i]);
 }

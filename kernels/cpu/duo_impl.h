@@ -13,7 +13,7 @@ static void FN(gate_blend)(duo_backend *be, const void *SAv, const void *FAv, si
         for (int h = 0; h < H; h++) {
             T a = (T)gate_clamp(gates[h / group]);
             size_t off = r * qdim + (size_t)h * hd;
-            for (int e = 0; e < hd; e++) att[off + e] = (1 - a) * sa[off + e] + a * fa[off + e];
+            for (int e = 0; e < hd; e++) att[off + e] = MATH(duo_blend)(a, sa[off + e], fa[off + e]);
         }
 }
 
@@ -57,5 +57,5 @@ static void FN(sqdiff_loss)(duo_backend *be, const void *Av, const void *Bv, siz
 static void FN(sqdiff_grad)(duo_backend *be, const void *Av, const void *Bv, size_t count, double coef, void *dBv) {
     const T *A = Av, *B = Bv;
     T *dB = dBv, c = (T)coef;
-    for (size_t k = 0; k < count; k++) dB[k] = c * (A[k] - B[k]);
+    for (size_t k = 0; k < count; k++) dB[k] = MATH(duo_sqdiff_grad)(c, A[k], B[k]);
 }
