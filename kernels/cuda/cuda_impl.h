@@ -28,7 +28,6 @@ typedef struct {
     void *stage;        // [DUO_CUDA_STAGE_BYTES] raw checkpoint bytes on their way to a tensor
     void *scratch;      // grown on demand: a gemm's widened operand
     size_t scratch_bytes;
-    double *dred;       // [2] device scratch for one-value reductions of the self-test
 } cuda_state;
 
 static inline cuda_state *cuda_st(duo_backend *be) { return (cuda_state *)be->impl; }
@@ -107,9 +106,9 @@ void cuda_add_bias_rows(duo_backend *be, void *X, size_t m, int d, const void *b
 void cuda_swiglu(duo_backend *be, const void *G, const void *U, size_t count, void *A);
 void cuda_swiglu_bwd(duo_backend *be, const void *G, const void *U, const void *dA, size_t count, void *dG, void *dU);
 void cuda_sqdiff_grad(duo_backend *be, const void *A, const void *B, size_t count, double coef, void *dB);
-void cuda_head_blend(duo_backend *be, const void *X, const void *Y, size_t m, int nheads, int hd, const float *c,
+void cuda_head_blend(duo_backend *be, const void *X, const void *Y, size_t m, int nheads, int hd, const double *c,
                      void *OUT);
-void cuda_head_scale(duo_backend *be, void *X, size_t m, int nheads, int hd, const float *c);
+void cuda_head_scale(duo_backend *be, void *X, size_t m, int nheads, int hd, const double *c);
 void cuda_rmsnorm_bwd_apply(duo_backend *be, const void *X, size_t m, int d, const void *w, const double *stats,
                             const void *dY, void *dX, int accumulate);
 // reductions.cu

@@ -108,11 +108,11 @@ void cuda_sqdiff_grad(duo_backend *be, const void *A, const void *B, size_t coun
     CUDA_LAUNCHED(be, "sqdiff_grad");
 }
 
-void cuda_head_blend(duo_backend *be, const void *X, const void *Y, size_t m, int nheads, int hd, const float *c,
+void cuda_head_blend(duo_backend *be, const void *X, const void *Y, size_t m, int nheads, int hd, const double *c,
                      void *OUT) {
     if (!heads_fit(be, "head_blend", nheads)) return;
     cuda_head_floats cv = {};
-    for (int h = 0; h < nheads; h++) cv.v[h] = c[h];
+    for (int h = 0; h < nheads; h++) cv.v[h] = (float)c[h]; // the act type's gate, as the CPU rounds it
     size_t n = m * (size_t)nheads * hd;
     if (!n) return;
     maps_head_blend_kernel<<<cuda_blocks(n), DUO_CUDA_THREADS, 0, cuda_stream(be)>>>((const float *)X, (const float *)Y,
@@ -120,10 +120,10 @@ void cuda_head_blend(duo_backend *be, const void *X, const void *Y, size_t m, in
     CUDA_LAUNCHED(be, "head_blend");
 }
 
-void cuda_head_scale(duo_backend *be, void *X, size_t m, int nheads, int hd, const float *c) {
+void cuda_head_scale(duo_backend *be, void *X, size_t m, int nheads, int hd, const double *c) {
     if (!heads_fit(be, "head_scale", nheads)) return;
     cuda_head_floats cv = {};
-    for (int h = 0; h < nheads; h++) cv.v[h] = c[h];
+    for (int h = 0; h < nheads; h++) cv.v[h] = (float)c[h]; // the act type's gate, as the CPU rounds it
     size_t n = m * (size_t)nheads * hd;
     if (!n) return;
     maps_head_scale_kernel<<<cuda_blocks(n), DUO_CUDA_THREADS, 0, cuda_stream(be)>>>((float *)X, m, nheads, hd, cv);

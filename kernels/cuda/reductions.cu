@@ -81,7 +81,8 @@ __global__ void red_head_dot_diff_kernel(const float *X, const float *Y, const f
         size_t r = it / (size_t)ngroups, g = it % (size_t)ngroups;
         size_t base = r * row + g * span;
         double s = 0;
-        for (size_t e = lane; e < span; e += 32) s += (double)X[base + e] * ((double)Y[base + e] - (double)Z[base + e]);
+        for (size_t e = lane; e < span; e += 32) s += (double)X[base + e] * (double)(Y[base + e] - Z[base + e]); // the difference in float, as the CPU
+                                                                            // takes it
         s = warp_sum(s);
         if (lane == 0) out[it] = s;
     }

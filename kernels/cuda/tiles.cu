@@ -80,20 +80,16 @@ __global__ void __launch_bounds__(TILE_THREADS) tile_probs_kernel(duo_score_tile
     }
 }
 
-__global__ void __launch_bounds__(TILE_THREADS) tile_dscores_kernel(duo_score_tile t, float *P, const float *dP,
-                                                                    const float *D, long long d_row_stride,
-                                                                    long long d_head_stride) {
-    size_t nrows = (size_t)t.heads * t.rows;
+// Elementwise over the whole tile, as the CPU's primitive (invisible columns hold P = 0, so stay 0).
+__global__ void tile_dscores_kernel(duo_score_tile t, float *P, const float *dP, const float *D, long long d_row_stride,
+                                    long long d_head_stride) {
+    size_t cols = (size_t)t.cols, n = (size_t)t.heads * t.rows * cols;
     float scale = (float)t.scale;
-    for (size_t item = blockIdx.x; item < nrows; item += gridDim.x) {
+    CUDA_GRID_STRIDE(i, n) {
+        size_t item = i / cols, c = i % cols;
         int h = (int)(item / (size_t)t.rows), r = (int)(item % (size_t)t.rows);
-        size_t off = ((size_t)h * t.rows + r) * (size_t)t.ld;
-        float *p = P + off;
-        const float *dp = dP + off;
-        row_cols rc = tile_row_cols_shared(t, r);
-        float dr = D[(long long)h * d_head_stride + (long long)r * d_row_stride];
-        for (int c = threadIdx.x; c < t.cols; c += blockDim.x)
-            p[c] = col_visible(rc, c) ? duo_dscore_f(p[c], dp[c], dr, scale) : 0.0f;
+        size_t off = item * (size_t)t.ld + c;
+        P[off] = duo_dscore_f(P[off], dP[off], D[(long long)h * d_head_stride + (long long)r * d_row_stride], scale);
     }
 }
 
@@ -145,9 +141,11 @@ void cuda_tile_probs(duo_backend *be, const duo_score_tile *t, void *S, const vo
 void cuda_tile_dscores(duo_backend *be, const duo_score_tile *t, void *P, const void *dP, const void *D,
                        long long d_row_stride, long long d_head_stride) {
     if (tile_empty(t)) return;
-    tile_dscores_kernel<<<tile_blocks(t), TILE_THREADS, 0, cuda_stream(be)>>>(*t, (float *)P, (const float *)dP,
-                                                                              (const float *)D, d_row_stride,
-                                                                              d_head_stride);
+    size_t n = (size_t)t->heads * t->rows * (size_t)(t->cols > 0 ? t->cols : 0);
+    if (!n) return;
+    tile_dscores_kernel<<<cuda_blocks(n), DUO_CUDA_THREADS, 0, cuda_stream(be)>>>(*t, (float *)P, (const float *)dP,
+                                                                                   (const float *)D, d_row_stride,
+                                                                                   d_head_stride);
     CUDA_LAUNCHED(be, "tile_dscores");
 }
 
