@@ -19,7 +19,7 @@ LDLIBS  += $(shell pkg-config --libs hdf5-serial 2>/dev/null || echo -L/usr/lib/
            -lzstd -ljansson -lpcre2-8 -lutf8proc -lopenblas -lpng -lz -lm -fopenmp
 
 # Every .c file under these folders is library code; cli/main.c is the CLI entry point.
-LIB_DIRS := data synth model kernels kernels/cpu train pattern eval util cli
+LIB_DIRS := data synth model kernels kernels/cpu kernels/composite train pattern eval util cli
 LIB_SRC  := $(filter-out cli/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 

@@ -70,7 +70,9 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, lo
 }
 
 int cli_parse_backend(const char *cmd, const char *value, const char **out) {
-    if (strcmp(value, "cpu") && strcmp(value, "cuda") && strcmp(value, "auto"))
+    /* cpu-composite[-f64|-bf16]: debugging aids (the composite op table on the CPU), not advertised */
+    int debug_backend = !strncmp(value, "cpu-composite", 13) && backend_built(value);
+    if (strcmp(value, "cpu") && strcmp(value, "cuda") && strcmp(value, "auto") && !debug_backend)
         return cli_usage_error(cmd, "--backend must be cpu or cuda, got '%s'", value);
     if (!backend_built(value))
         return cli_usage_error(cmd, "--backend %s: this duo-train was built without CUDA (nvcc was not on PATH at "

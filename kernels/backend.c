@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/composite/composite.h"
 #include "kernels/cpu/cpu_backend.h"
 #ifdef DUO_HAVE_CUDA
 #include "kernels/cuda/cuda_backend.h"
@@ -32,6 +33,8 @@ int backend_check(duo_backend *be, duo_error *err) {
 
 int backend_built(const char *name) {
     if (!strcmp(name, "cpu") || !strcmp(name, "auto")) return 1;
+    if (!strcmp(name, "cpu-composite") || !strcmp(name, "cpu-composite-f64") || !strcmp(name, "cpu-composite-bf16"))
+        return 1;
 #ifdef DUO_HAVE_CUDA
     if (!strcmp(name, "cuda")) return 1;
 #endif
@@ -69,6 +72,12 @@ duo_backend *backend_open(const char *name, duo_error *err) { return backend_ope
 
 duo_backend *backend_open_prec(const char *name, duo_precision prec, duo_error *err) {
     if (!strcmp(name, "cpu")) return cpu_open(prec, err);
+    /* Debugging aids, not user backends: the composite op table on the CPU's primitives (float32, float64,
+     * and float32 with bf16 weights and GEMM operands, the GPU's bf16 mode). */
+    if (!strcmp(name, "cpu-composite"))
+        return prec == DUO_PREC_BF16 ? backend_cpu_composite_create(0, 1, err) : backend_cpu_composite_create(0, 0, err);
+    if (!strcmp(name, "cpu-composite-f64")) return backend_cpu_composite_create(1, 0, err);
+    if (!strcmp(name, "cpu-composite-bf16")) return backend_cpu_composite_create(0, 1, err);
 #ifdef DUO_HAVE_CUDA
     if (!strcmp(name, "cuda")) return cuda_backend_create((int)prec, err);
     if (!strcmp(name, "auto")) {
@@ -89,6 +98,7 @@ duo_backend *backend_open_prec(const char *name, duo_precision prec, duo_error *
 
 void backend_free(duo_backend *be) {
     if (!be) return;
+    if (be->prims && strcmp(be->name, "cuda")) composite_release(be); /* cuda_backend_free does it for cuda */
 #ifdef DUO_HAVE_CUDA
     if (!strcmp(be->name, "cuda")) {
         cuda_backend_free(be);

@@ -146,6 +146,8 @@ struct duo_backend {
     int failed;         /* 1 once a call failed; status says which */
     duo_error status;
     void *impl;         /* the backend's own state */
+    void *composite;    /* the composites' state (kernels/composite/): workspace, host scratch; NULL until used,
+                           freed by composite_release() */
 };
 
 /* base + elems activation elements. */
