@@ -12,3 +12,23 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# Where CUDA is built (nvcc on PATH), the image check (tests/cli/test_cuda_images.sh) reads the kernels'
+# resource usage with cuobjdump, which the CUDA toolkit packages here lack: PyPI's nvidia-cuda-cuobjdump
+# (of nvcc's major version) has it, installed into a venv under build-tools/ (kept by `make clean`).
+if command -v "${NVCC:-nvcc}" >/dev/null 2>&1; then
+    cd "$(dirname "$0")/.."
+    venv=build-tools/cuobjdump-venv
+    if ! ls "$venv"/lib/python3*/site-packages/nvidia/cu*/bin/cuobjdump >/dev/null 2>&1; then
+        major=$("${NVCC:-nvcc}" --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
+        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+            echo "install.sh: installing python3-venv" >&2
+            $SUDO apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+            rm -rf "$venv"
+            python3 -m venv "$venv"
+        fi
+        echo "install.sh: installing cuobjdump (nvidia-cuda-cuobjdump==${major}.*) into $venv" >&2
+        "$venv/bin/pip" install -q "nvidia-cuda-cuobjdump==${major}.*"
+    fi
+fi
