@@ -19,6 +19,7 @@ int random_model_create(const duo_model_config *cfg, duo_dtype dtype, uint64_t s
  * ability use random_model_create. */
 int random_model_create_device(const duo_model_config *cfg, duo_dtype dtype, uint64_t seed, double scale,
                                duo_model *m, duo_error *err);
+#define DUO_RANDOM_MODEL_DEVICE 1 /* random_model_create_device exists */
 void random_model_free(duo_model *m);
 
 /* How a device-generated tensor's elements are made: element i = offset + amp * (2 u_i - 1), u_i uniform
