@@ -500,9 +500,9 @@ static inline int oc_run_one(const op_case *c, duo_backend *be, oc_outputs *o, c
         uint64_t s = seed;
         for (int i = 0; i < m; i++) ids[i] = (int32_t)((oc_rand(&s) + 1) * 0.4999 * d2);
         if (c->kind == OC_EMBED) {
-            void *I = oc_put_bytes(&A, ids, (size_t)m * sizeof *ids), *X = oc_act(&A, h1, (size_t)m * d);
-            if (bits && I && X) {
-                op->embed(be, &tab, I, (size_t)m, X);
+            void *IDS = oc_put_bytes(&A, ids, (size_t)m * sizeof *ids), *X = oc_act(&A, h1, (size_t)m * d);
+            if (bits && IDS && X) {
+                op->embed(be, &tab, IDS, (size_t)m, X);
                 OC_TAKE("X", X, (size_t)m * d, at);
             }
         } else {
@@ -568,10 +568,10 @@ static inline int oc_run_one(const op_case *c, duo_backend *be, oc_outputs *o, c
     case OC_ARGMAX_ROWS: {
         oc_fill(h1, (size_t)m * d, seed, 1);
         int32_t init[64] = {0};
-        void *X = oc_act(&A, h1, (size_t)m * d), *I = oc_put_bytes(&A, init, (size_t)m * sizeof(int32_t));
-        if (!X || !I) break;
-        op->argmax_rows(be, X, (size_t)m, d, I);
-        guard_bad |= oc_take_ints(&A, o, "argmax", I, (size_t)m);
+        void *X = oc_act(&A, h1, (size_t)m * d), *AMX = oc_put_bytes(&A, init, (size_t)m * sizeof(int32_t));
+        if (!X || !AMX) break;
+        op->argmax_rows(be, X, (size_t)m, d, AMX);
+        guard_bad |= oc_take_ints(&A, o, "argmax", AMX, (size_t)m);
         break;
     }
     case OC_GATE_BLEND:
