@@ -150,6 +150,84 @@ TEST(composite_backends_open_by_name) {
     }
 }
 
+/* The GEMM descriptor (kernels/prims.h) on the CPU against a naive column-major loop: every transpose
+ * pair, batch strides (0 included), padded leading dimensions, beta 0 (C not read: NaN there) and 1,
+ * k = 0, float64, float32 and bf16 operands (widened exactly). */
+static double gemm_elem(const void *X, duo_elem t, size_t i) { return oc_from_type(X, t, i); }
+
+TEST(gemm_descriptor_against_naive_loop) {
+    duo_backend *be = backend_cpu_composite_create(0, 0, NULL);
+    CHECK(be);
+    duo_elem types[3][3] = {{DUO_E_F64, DUO_E_F64, DUO_E_F64}, {DUO_E_F32, DUO_E_F32, DUO_E_F32},
+                            {DUO_E_BF16, DUO_E_BF16, DUO_E_F32}};
+    for (int ty = 0; ty < 3; ty++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int kk = 0; kk < 2; kk++) {
+                    int m = 7, n = 5, k = kk ? 9 : 0, batch = 3;
+                    int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+                    long long lda = ar + 2, ldb = br + 1, ldc = m + 3;
+                    long long sa = lda * (ac > 0 ? ac : 1) + 1, sb = tb ? 0 : ldb * bc, sc = ldc * n + 2;
+                    duo_elem at = types[ty][0], bt = types[ty][1], ct = types[ty][2];
+                    size_t na = (size_t)(sa * batch + 8), nb = (size_t)(ldb * (bc > 0 ? bc : 1) * batch + 8),
+                           nc = (size_t)(sc * batch + 8);
+                    double *ha = malloc(na * 8), *hb = malloc(nb * 8), *hc = malloc(nc * 8);
+                    void *A = malloc(na * 8), *B = malloc(nb * 8), *C = malloc(nc * 8);
+                    oc_fill(ha, na, 11, 1);
+                    oc_fill(hb, nb, 12, 1);
+                    oc_fill(hc, nc, 13, 1);
+                    oc_to_type(ha, na, at, A);
+                    oc_to_type(hb, nb, bt, B);
+                    for (int beta = 0; beta < 2; beta++) {
+                        oc_to_type(hc, nc, ct, C);
+                        for (int b = 0; b < batch && !beta; b++) /* beta 0: C's old values must not be read */
+                            for (int j = 0; j < n; j++)
+                                for (int i = 0; i < m; i++) {
+                                    size_t at_c = (size_t)(b * sc + j * ldc + i);
+                                    if (ct == DUO_E_F64) ((double *)C)[at_c] = NAN;
+                                    else ((float *)C)[at_c] = NAN;
+                                }
+                        duo_gemm g = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .a_type = at, .b_type = bt,
+                                      .c_type = ct, .A = A, .lda = lda, .stride_a = sa, .B = B, .ldb = ldb, .stride_b = sb,
+                                      .C = C, .ldc = ldc, .stride_c = sc, .batch = batch, .alpha = 0.75, .beta = beta};
+                        be->prims->gemm(be, &g);
+                        double worst = 0, scale = 0;
+                        for (int b = 0; b < batch; b++)
+                            for (int j = 0; j < n; j++)
+                                for (int i = 0; i < m; i++) {
+                                    double acc = 0;
+                                    for (int l = 0; l < k; l++) {
+                                        size_t ia = (size_t)(b * sa + (ta ? i * lda + l : l * lda + i));
+                                        size_t ib = (size_t)(b * sb + (tb ? l * ldb + j : j * ldb + l));
+                                        acc += gemm_elem(A, at, ia) * gemm_elem(B, bt, ib);
+                                    }
+                                    size_t ic = (size_t)(b * sc + j * ldc + i);
+                                    double c0 = ct == DUO_E_F64 ? hc[ic] : (double)(float)hc[ic];
+                                    double w = 0.75 * acc + (beta ? c0 : 0);
+                                    worst = fmax(worst, fabs(gemm_elem(C, ct, ic) - w));
+                                    scale = fmax(scale, fabs(w));
+                                }
+                        double tol = ct == DUO_E_F64 ? 1e-14 : 1e-6;
+                        CHECK_MSG(worst <= tol * fmax(scale, 1), "types %d ta %d tb %d k %d beta %d: %.3g", ty, ta, tb, k,
+                                  beta, worst);
+                    }
+                    free(ha);
+                    free(hb);
+                    free(hc);
+                    free(A);
+                    free(B);
+                    free(C);
+                }
+    duo_error err = {{0}};
+    CHECK(backend_check(be, &err) == 0);
+    duo_gemm bad = {.m = 2, .n = 2, .k = 2, .a_type = DUO_E_F64, .b_type = DUO_E_F32, .c_type = DUO_E_F32, .lda = 2,
+                    .ldb = 2, .ldc = 2, .batch = 1};
+    be->prims->gemm(be, &bad);
+    CHECK(backend_check(be, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "unsupported operand types A float64, B float32") != NULL, "%.300s", err.msg);
+    backend_free(be);
+}
+
 /* ---- the step ------------------------------------------------------------------------------------- */
 static duo_model_config tiny_cfg(int layers, int heads, int kv_heads, int head_dim) {
     duo_model_config c;
