@@ -313,7 +313,31 @@ static void fd_case(test_ctx *t, duo_attn_kind impl, int sink, int recent, size_
     CHECK_MSG(rel <= 1e-6, "FD relative error %.3g", rel);
 }
 
+/* The checkpoints' loader path (bf16 / f16 weights, Qwen biases and q/k norms) on the f64 composite. */
+static void fd_checkpoint_case(test_ctx *t, const char *dir, duo_attn_kind impl, int sink, int recent, size_t n) {
+    duo_model m;
+    duo_error err = {{0}};
+    CHECK_MSG(model_open(dir, &m, &err) == 0, "%.300s", err.msg);
+    duo_backend *be = backend_cpu_composite_create(1, 0, &err);
+    int lab[] = {(int)n - 40, (int)n - 39, (int)n - 20, (int)n - 1};
+    double rel = be ? fd_rel(&m, be, impl, sink, recent, n, lab, 4, &err) : -1;
+    backend_free(be);
+    model_close(&m);
+    CHECK_MSG(rel >= 0, "%s: %.300s", dir, err.msg);
+    if (verbose()) fprintf(stderr, "  f64 composite step FD %s: %.3g relative\n", dir, rel);
+    CHECK_MSG(rel <= 1e-6, "%s: FD relative error %.3g", dir, rel);
+}
+
 TEST(fd_gradients_f64_composite_sdpa) { fd_case(t, ATTN_STREAM_SDPA, 3, 17, 150); }
+TEST(fd_gradients_f64_composite_qwen2_bias) {
+    fd_checkpoint_case(t, "tests/fixtures/models/tiny-qwen2-gqa-bf16-tied", ATTN_STREAM_SDPA, 6, 40, 200);
+}
+TEST(fd_gradients_f64_composite_qwen3_qk_norm) {
+    fd_checkpoint_case(t, "tests/fixtures/models/tiny-qwen3-headdim", ATTN_STREAM_BLOCKSPARSE, 10, 100, 330);
+}
+TEST(fd_gradients_f64_composite_mistral_f16) {
+    fd_checkpoint_case(t, "tests/fixtures/models/tiny-mistral-gqa-f16", ATTN_STREAM_BLOCKSPARSE, 20, 100, 300);
+}
 TEST(fd_gradients_f64_composite_blocksparse) { fd_case(t, ATTN_STREAM_BLOCKSPARSE, 10, 60, 300); }
 
 /* The float step on two backends: relative differences of distill and of the gate gradient. */
