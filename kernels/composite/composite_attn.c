@@ -1,5 +1,5 @@
 /* Attention forward, backward and argmax as composites (kernels/ops.h attn_*; DESIGN §5): the CPU's
- * algorithm on primitives.  Queries in tiles of up to TILE_ROWS rows, each against the one or two
+ * algorithm on primitives.  Queries in tiles of up to TILE_ROWS rows (TILE_ROWS_FULL for full attention), each against the one or two
  * contiguous key spans its mask needs (kernels/math/attn_rows.h); per KV group, the scores of up to
  * all of the group's query heads in one strided batch of GEMMs (K's stride 0: GQA needs no copies),
  * masked softmax rows by tile primitives, products by GEMM.  Tiles shrink (rows, then heads) to fit
@@ -10,7 +10,10 @@
 #include "kernels/composite/composite_impl.h"
 #include "kernels/math/attn_rows.h"
 
+/* Query rows per tile at most: streaming masks see a window, so taller tiles would compute more masked
+ * scores; full attention sees every earlier key, and taller tiles only mean fewer launches. */
 #define TILE_ROWS 256
+#define TILE_ROWS_FULL 1024
 
 typedef struct {
     duo_backend *be;
@@ -35,7 +38,8 @@ static size_t tile_bytes(int rows, int heads, long long ld, int nbuf, size_t es)
 static int plan_tile(attn_call *c, size_t r0, int nbuf, duo_score_tile *t, int *heads) {
     duo_backend *be = c->be;
     size_t budget = be->composite_workspace_bytes, left = c->a->nq - r0;
-    int rows = left < TILE_ROWS ? (int)left : TILE_ROWS, hb = c->group;
+    int cap = c->sh->mask.kind == ATTN_FULL ? TILE_ROWS_FULL : TILE_ROWS;
+    int rows = left < (size_t)cap ? (int)left : cap, hb = c->group;
     t->mask = c->sh->mask;
     t->kpos = c->a->kpos;
     t->nk = c->a->nk;
