@@ -18,7 +18,7 @@ fi
 # (of nvcc's major version) has it, installed into a venv under build-tools/ (kept by `make clean`).
 if command -v "${NVCC:-nvcc}" >/dev/null 2>&1; then
     cd "$(dirname "$0")/.."
-    venv=build-tools/cuobjdump-venv
+    venv=build-tools/cuda-tools-venv
     if ! ls "$venv"/lib/python3*/site-packages/nvidia/cu*/bin/cuobjdump >/dev/null 2>&1; then
         major=$("${NVCC:-nvcc}" --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
         if ! python3 -m venv "$venv" >/dev/null 2>&1; then

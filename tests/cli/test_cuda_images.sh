@@ -3,7 +3,7 @@
 # memory (register spills or a stack frame: LOCAL or STACK > 0), and every __global__ kernel of the
 # backend's sources (kernels/cuda/*.cu) is in the image of every architecture of CUDA_ARCHS (default 80
 # and 90).  (kernels/math/headers_check.cu is a compile check of the shared headers, never launched.)  A build without CUDA objects (the ASan build) skips.  cuobjdump comes from
-# PyPI's nvidia-cuda-cuobjdump, installed by scripts/install.sh into build-tools/cuobjdump-venv.
+# PyPI's nvidia-cuda-cuobjdump, installed by scripts/install.sh into build-tools/cuda-tools-venv.
 # The per-kernel registers are printed (not as test lines) for the record.
 set -u
 build=${DUO_BUILD:-build}
@@ -22,8 +22,8 @@ find_cuobjdump() {
     [ -n "${CUOBJDUMP:-}" ] && [ -x "$CUOBJDUMP" ] && { echo "$CUOBJDUMP"; return; }
     command -v cuobjdump 2>/dev/null && return
     local c
-    for c in build-tools/cuobjdump-venv/lib/python3*/site-packages/nvidia/cu*/bin/cuobjdump \
-             build-tools/cuobjdump-venv/lib/python3*/site-packages/nvidia/cuda_cuobjdump/bin/cuobjdump \
+    for c in build-tools/cuda-tools-venv/lib/python3*/site-packages/nvidia/cu*/bin/cuobjdump \
+             build-tools/cuda-tools-venv/lib/python3*/site-packages/nvidia/cuda_cuobjdump/bin/cuobjdump \
              "${CUDA_HOME:-/usr/local/cuda}"/bin/cuobjdump; do
         [ -x "$c" ] && { echo "$c"; return; }
     done
@@ -48,7 +48,7 @@ n=$(parse_usage <<<"$sample" | local_users | wc -l)
 
 cuobjdump=$(find_cuobjdump)
 if [ -z "$cuobjdump" ]; then
-    fail tool "no cuobjdump (scripts/install.sh installs PyPI's nvidia-cuda-cuobjdump into build-tools/cuobjdump-venv)"
+    fail tool "no cuobjdump (scripts/install.sh installs PyPI's nvidia-cuda-cuobjdump into build-tools/cuda-tools-venv)"
     exit 0
 fi
 
