@@ -107,8 +107,11 @@ else
         --steps 0 --sink-size 16 --recent-size 64 --sgemm-size 0
     errs=$(grep -m1 -E 'ERROR SUMMARY' "$logs/memcheck.log")
     if [ $stage_rc -eq 0 ]; then row "memcheck (one step, fp32)" ok "$stage_s" "${errs:-no errors}"
-    else row "memcheck (one step, fp32)" FAIL "$stage_s" "exit $stage_rc: ${errs:-$(tail -1 "$logs/memcheck.log" | cut -c1-100)}"; fi
+    else row "memcheck (one step, fp32)" FAIL "$stage_s" "exit $stage_rc: ${errs:-$(tail -1 "$logs/memcheck.log" | cut -c1-110)}"; fi
 fi
+
+# The reason a command gave: its last "duo-train: ..." line, else its last line.
+reason() { { grep -E '^duo-train|[Ee]rror' "$1" || tail -1 "$1"; } | tail -1 | cut -c1-120; }
 
 # ---- 4. benchmarks ---------------------------------------------------------------------------------
 shape=${GPU_CHECK_BENCH_SHAPE:-8b}
@@ -119,13 +122,13 @@ if run_stage bench-step "$logs/bench_step.log" 300 "$bin" bench step --backend c
     --ctx 4096,32768 --sgemm-size 0; then
     row "bench step $shape 4K,32K (bf16)" ok "$stage_s" "s/step at ctx $(bench_detail "$logs/bench_step.log" 2)"
 else
-    row "bench step $shape 4K,32K (bf16)" FAIL "$stage_s" "exit $stage_rc: $(tail -1 "$logs/bench_step.log" | cut -c1-120)"
+    row "bench step $shape 4K,32K (bf16)" FAIL "$stage_s" "exit $stage_rc: $(reason "$logs/bench_step.log")"
 fi
 if run_stage bench-infer "$logs/bench_infer.log" 240 "$bin" bench infer --backend cuda $dtype_bf16 --random-shape "$shape" \
     --ctx 4096 --new-tokens 32; then
     row "bench infer $shape 4K (bf16)" ok "$stage_s" "decode ms/token at ctx $(bench_detail "$logs/bench_infer.log" 6) (sparsity 0, 0.5)"
 else
-    row "bench infer $shape 4K (bf16)" FAIL "$stage_s" "exit $stage_rc: $(tail -1 "$logs/bench_infer.log" | cut -c1-120)"
+    row "bench infer $shape 4K (bf16)" FAIL "$stage_s" "exit $stage_rc: $(reason "$logs/bench_infer.log")"
 fi
 
 # ---- 5. the table ------------------------------------------------------------------------------------
