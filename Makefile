@@ -32,7 +32,9 @@ ifeq ($(HAVE_NVCC),1)
   CUDA_HOME ?= $(patsubst %/bin/,%,$(dir $(shell command -v $(NVCC))))
   # CUDA_ARCHS: compute capabilities to build for (A100 = 80, H100/H200 = 90); one SASS image each.
   CUDA_ARCHS ?= 80 90
-  NVFLAGS   ?= -O2 -std=c++17 $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) -I. \
+  # -fmad=false: no contraction of a*b+c into one FMA, so the shared kernels/math formulas round as the
+  # CPU build (x86-64 baseline, no FMA) rounds them; the kernels are memory-bound, the GEMMs are cuBLAS'.
+  NVFLAGS   ?= -O2 -std=c++17 -fmad=false $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) -I. \
                -Xcompiler -Wall,-Wextra,-Werror,-Wno-unused-parameter
   ifneq ($(CU_OBJ),)
     CFLAGS += -DDUO_HAVE_CUDA=1
