@@ -55,6 +55,11 @@ void cuda_scatter_add_rows(duo_backend *be, const void *X, const int32_t *rows, 
 void cuda_copy_rows(duo_backend *be, void *dst, size_t dst_stride, const void *src, size_t src_stride, size_t m,
                     int width) {
     if (!m || width <= 0) return;
+    if (dst_stride == (size_t)width && src_stride == (size_t)width) { // contiguous: one plain copy
+        CUDA_FAILED(be, "copy_rows", cudaMemcpyAsync(dst, src, m * (size_t)width * sizeof(float),
+                                                     cudaMemcpyDeviceToDevice, cuda_stream(be)));
+        return;
+    }
     // one 2-D copy where the driver can do it (it is a strided memcpy); the kernel is the fallback for
     // pitches cudaMemcpy2D refuses
     cudaError_t e = cudaMemcpy2DAsync(dst, dst_stride * sizeof(float), src, src_stride * sizeof(float),
