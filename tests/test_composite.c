@@ -111,7 +111,9 @@ TEST(workspace_too_small_is_an_error_naming_it) {
 TEST(attn_argmax_against_naive_loop) {
     duo_backend *cmp = backend_cpu_composite_create(0, 0, NULL);
     CHECK(cmp);
-    duo_backend naive = *backend_cpu_create(0, NULL);
+    duo_backend *fused = backend_cpu_create(0, NULL);
+    CHECK(fused);
+    duo_backend naive = *fused;
     duo_ops no_argmax = *naive.ops;
     no_argmax.attn_argmax = NULL;
     naive.ops = &no_argmax;
@@ -125,6 +127,7 @@ TEST(attn_argmax_against_naive_loop) {
     }
     CHECK(seen >= 4);
     backend_free(cmp);
+    backend_free(fused);
 }
 
 TEST(tables_have_no_empty_entry) {

@@ -1,10 +1,10 @@
 /* Attention forward, backward and argmax as composites (kernels/ops.h attn_*; DESIGN §5): the CPU's
- * algorithm on primitives.  Queries in tiles of up to TILE_ROWS rows (TILE_ROWS_FULL for full attention), each against the one or two
- * contiguous key spans its mask needs (kernels/math/attn_rows.h); per KV group, the scores of up to
- * all of the group's query heads in one strided batch of GEMMs (K's stride 0: GQA needs no copies),
- * masked softmax rows by tile primitives, products by GEMM.  Tiles shrink (rows, then heads) to fit
- * be->composite_workspace_bytes.  Positions are downloaded once per call: the spans are planned on the
- * host, the tile primitives read the positions in backend memory. */
+ * algorithm on primitives.  Queries in tiles of up to TILE_ROWS rows (TILE_ROWS_FULL for full
+ * attention), each against the one or two contiguous key spans its mask needs (kernels/math/attn_rows.h);
+ * per KV group, the scores of up to all of the group's query heads in one strided batch of GEMMs (K's
+ * stride 0: GQA needs no copies), masked softmax rows by tile primitives, products by GEMM.  Tiles shrink
+ * (rows, then heads) to fit be->composite_workspace_bytes.  Positions are downloaded once per call: the
+ * spans are planned on the host, the tile primitives read the positions in backend memory. */
 #include <math.h>
 
 #include "kernels/composite/composite_impl.h"
