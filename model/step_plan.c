@@ -8,6 +8,7 @@
 
 #include "kernels/prims.h"
 #include "model/layer.h"
+#include "util/format.h"
 
 int step_plan_backend_named(const char *backend, duo_precision prec, duo_plan_backend *out, duo_error *err) {
     memset(out, 0, sizeof *out);
@@ -232,11 +233,15 @@ void step_plan_free(duo_step_plan *p) {
 
 int step_plan_check_fits(const duo_step_plan *p, size_t free_bytes, const char *device, duo_error *err) {
     if (p->total <= free_bytes) return 0;
-    const double GiB = 1024.0 * 1024 * 1024;
+    char need[32], avail[32], w[32], sv[32], wk[32], ws[32];
     return duo_fail(err,
-                    "the step needs %.2f GiB (%zu bytes) of device memory for samples of %zu tokens (weights %.2f, "
-                    "saved activations %.2f, work buffers %.2f, composite workspace %.2f GiB), but %s has %.2f GiB "
-                    "(%zu bytes) free; use shorter samples (--context_length_max) or a larger device",
-                    p->total / GiB, p->total, p->n, p->cat[PLAN_WEIGHTS] / GiB, p->cat[PLAN_SAVED] / GiB,
-                    p->cat[PLAN_WORK] / GiB, p->cat[PLAN_WORKSPACE] / GiB, device, free_bytes / GiB, free_bytes);
+                    "the step needs %s (%zu bytes) of device memory for samples of %zu tokens (weights %s, saved "
+                    "activations %s, work buffers %s, composite workspace %s), but %s has %s (%zu bytes) free; "
+                    "use shorter samples (--context_length_max) or a larger device",
+                    format_bytes((double)p->total, need, sizeof need), p->total, p->n,
+                    format_bytes((double)p->cat[PLAN_WEIGHTS], w, sizeof w),
+                    format_bytes((double)p->cat[PLAN_SAVED], sv, sizeof sv),
+                    format_bytes((double)p->cat[PLAN_WORK], wk, sizeof wk),
+                    format_bytes((double)p->cat[PLAN_WORKSPACE], ws, sizeof ws), device,
+                    format_bytes((double)free_bytes, avail, sizeof avail), free_bytes);
 }

@@ -28,6 +28,10 @@ int cuda_device_describe(char *buf, size_t cap, duo_error *err);
 /* Widens n bf16 (or f16 when is_f16) values on the device to float32 on the device. */
 int cuda_half_to_f32(const uint16_t *d_src, size_t n, int is_f16, float *d_dst, duo_error *err);
 
+/* Free and total memory of the current device (cudaMemGetInfo; kernels/cuda/device_memory.cu), for the
+ * check of the step's memory plan before training starts. */
+int cuda_device_memory_info(size_t *free_bytes, size_t *total_bytes, duo_error *err);
+
 #ifdef __cplusplus
 }
 #endif
