@@ -39,8 +39,6 @@ int bench_step_plan(const duo_model_config *cfg, const char *what, const char *b
     printf("peak: %.1f TFLOP/s%s, %.0f GB/s%s\n", peak_tflops,
            tflops_default ? (bf16 ? " (H100/H200 SXM bf16 dense)" : " (H100/H200 SXM fp32, no tensor cores)") : "",
            peak_gbps, gbps_default ? " (H100 SXM; H200: 4800)" : "");
-    printf("memory, GiB:\n%8s %9s %9s %9s %9s %9s %9s %9s\n", "ctx", "weights", "saved", "work", "rope", "index",
-           "workspace", "total");
     duo_step_plan *plans = calloc((size_t)nctx, sizeof *plans);
     if (!plans) {
         duo_fail(&err, "out of memory");
@@ -54,10 +52,19 @@ int bench_step_plan(const duo_model_config *cfg, const char *what, const char *b
             rc = cli_fail(&err);
             break;
         }
+    }
+    /* GiB, or MiB where every plan is below one GiB */
+    int big = 0;
+    for (int k = 0; k < nctx && !rc; k++) big |= plans[k].total >= GiB;
+    double unit = big ? GiB : 1024.0 * 1024;
+    if (!rc)
+        printf("memory, %s:\n%8s %9s %9s %9s %9s %9s %9s %9s\n", unit == GiB ? "GiB" : "MiB", "ctx", "weights",
+               "saved", "work", "rope", "index", "workspace", "total");
+    for (int k = 0; k < nctx && !rc; k++) {
         const duo_step_plan *p = &plans[k];
-        printf("%8zu %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f\n", n, p->cat[PLAN_WEIGHTS] / GiB,
-               p->cat[PLAN_SAVED] / GiB, p->cat[PLAN_WORK] / GiB, p->cat[PLAN_ROPE] / GiB, p->cat[PLAN_INDEX] / GiB,
-               p->cat[PLAN_WORKSPACE] / GiB, p->total / GiB);
+        printf("%8zu %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f\n", p->n, p->cat[PLAN_WEIGHTS] / unit,
+               p->cat[PLAN_SAVED] / unit, p->cat[PLAN_WORK] / unit, p->cat[PLAN_ROPE] / unit,
+               p->cat[PLAN_INDEX] / unit, p->cat[PLAN_WORKSPACE] / unit, p->total / unit);
     }
     if (!rc) {
         printf("work (DESIGN §5 FLOPs; bytes: GEMM weights + rows, attention score tiles) and the time at the peak:\n"

@@ -81,7 +81,7 @@ int bench_step(int argc, char **argv) {
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'b': if (cli_parse_backend("bench step", optarg, &backend)) return 2; break;
+        case 'b': backend = optarg; break; /* checked below: --plan takes any backend, built or not */
         case 'm': model_dir = optarg; break;
         case 'r': shape = optarg; break;
         case 'c': ctx_list = optarg; break;
@@ -114,6 +114,9 @@ int bench_step(int argc, char **argv) {
     if (!model_dir == !shape) return cli_usage_error("bench step", "give exactly one of --model DIR or --random-shape");
     so.sink_size = (int)sink;
     so.recent_size = (int)recent;
+    if (plan ? strcmp(backend, "cpu") && strcmp(backend, "cuda") && strcmp(backend, "auto")
+             : strcmp(backend, "auto") && cli_parse_backend("bench step", backend, &backend))
+        return plan ? cli_usage_error("bench step", "--backend must be cpu or cuda, got '%s'", backend) : 2;
     if (cli_check_dtype_backend("bench step", prec, backend)) return 2;
 
     size_t ctxs[32];
