@@ -21,9 +21,10 @@ int bench_step_plan(const duo_model_config *cfg, const char *what, const char *b
  * "small"); -1 for an unknown name. */
 #define BENCH_SHAPE_NAMES "small, 1b, 8b, 70b"
 int bench_random_shape(const char *name, duo_model_config *cfg);
-/* The checkpoint in model_dir, else the random model of the named shape; 0, or the exit status after the
- * message (2: an unknown shape, 1: a failure).  Close with bench_model_close(model_dir, m). */
-int bench_model_open(const char *cmd, const char *model_dir, const char *shape, duo_model *m);
+/* The checkpoint in model_dir, else the random model of the named shape (generated on the device where the
+ * backend the command opens is CUDA); 0, or the exit status after the message (2: an unknown shape, 1: a
+ * failure).  Close with bench_model_close(model_dir, m). */
+int bench_model_open(const char *cmd, const char *model_dir, const char *shape, const char *backend, duo_model *m);
 void bench_model_close(const char *model_dir, duo_model *m);
 
 #endif

@@ -75,7 +75,7 @@ int bench_infer(int argc, char **argv) {
 
     duo_model m;
     duo_error err = {{0}};
-    int orc = bench_model_open("bench infer", model_dir, shape, &m);
+    int orc = bench_model_open("bench infer", model_dir, shape, backend, &m);
     if (orc) return orc;
     const duo_model_config *c = &m.cfg;
     size_t G = (size_t)c->num_hidden_layers * (size_t)c->num_key_value_heads;

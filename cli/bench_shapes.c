@@ -5,6 +5,9 @@
 #include "cli/bench.h"
 #include "cli/cli.h"
 #include "model/random_model.h"
+#ifdef DUO_HAVE_CUDA
+#include "kernels/cuda/cuda_backend.h"
+#endif
 
 int bench_random_shape(const char *name, duo_model_config *c) {
     memset(c, 0, sizeof *c);
@@ -30,11 +33,31 @@ int bench_random_shape(const char *name, duo_model_config *c) {
     return 0;
 }
 
-int bench_model_open(const char *cmd, const char *model_dir, const char *shape, duo_model *m) {
+#ifdef DUO_RANDOM_MODEL_DEVICE
+/* 1 when the command's backend will be the CUDA one, which generates random weights on the device (an
+ * 8B model's 16 GB are not built on the host). */
+static int random_on_device(const char *backend) {
+#ifdef DUO_HAVE_CUDA
+    duo_error ignored;
+    return !strcmp(backend, "cuda") || (!strcmp(backend, "auto") && cuda_backend_ready(&ignored));
+#else
+    (void)backend;
+    return 0;
+#endif
+}
+#endif
+
+int bench_model_open(const char *cmd, const char *model_dir, const char *shape, const char *backend, duo_model *m) {
     duo_error err = {{0}};
     if (model_dir) return model_open(model_dir, m, &err) ? cli_fail(&err) : 0;
     duo_model_config cfg;
     if (bench_random_shape(shape, &cfg)) return cli_usage_error(cmd, "unknown --random-shape '%s' (%s)", shape, BENCH_SHAPE_NAMES);
+#ifdef DUO_RANDOM_MODEL_DEVICE
+    if (random_on_device(backend))
+        return random_model_create_device(&cfg, DUO_BF16, 42, 1.0, m, &err) ? cli_fail(&err) : 0;
+#else
+    (void)backend;
+#endif
     return random_model_create(&cfg, DUO_BF16, 42, 1.0, m, &err) ? cli_fail(&err) : 0;
 }
 

@@ -145,7 +145,7 @@ int bench_step(int argc, char **argv) {
     }
     duo_model m;
     double t0 = clock_wall_s();
-    int orc = bench_model_open("bench step", model_dir, shape, &m);
+    int orc = bench_model_open("bench step", model_dir, shape, backend, &m);
     if (orc) return orc;
     double weight_bytes = 0;
     {
