@@ -13,6 +13,7 @@
 #include "kernels/backend.h"
 #include "kernels/prims.h"
 #include "model/duo_step.h"
+#include "model/step_plan.h"
 #include "cli/bench.h"
 #include "cli/cli.h"
 #include "cli/dtype_args.h"
@@ -188,8 +189,9 @@ int bench_step(int argc, char **argv) {
     int G = c->num_hidden_layers * c->num_key_value_heads;
     float *gates = malloc((size_t)G * sizeof *gates), *grad = malloc((size_t)G * sizeof *grad);
     for (int i = 0; i < G; i++) gates[i] = 0.5f;
-    printf("%8s %10s %10s %10s %9s %8s %10s %8s %11s %14s %s\n", "ctx", "s/step", "cpu s/step", "GFLOP", "GFLOP/s",
-           "%sgemm", "GFLOP/cpu-s", "%sgemm", "cone share", "peak RSS MiB", "(RSS budget MiB)");
+    printf("%8s %10s %10s %10s %9s %8s %10s %8s %11s %14s %s %s\n", "ctx", "s/step", "cpu s/step", "GFLOP", "GFLOP/s",
+           "%sgemm", "GFLOP/cpu-s", "%sgemm", "cone share", "peak RSS MiB", "(RSS budget MiB)",
+           "backend memory plan MiB");
     for (int k = 0; k < nctx && rc == 0; k++) {
         size_t n = ctxs[k], nlab = (size_t)labels < n ? (size_t)labels : n;
         int32_t *ids = malloc(n * sizeof *ids), *lab = malloc(n * sizeof *lab);
@@ -212,10 +214,17 @@ int bench_step(int argc, char **argv) {
         /* what the step says it holds: converted weights, saved activations, per-position buffers */
         double budget = (weight_bytes + (double)res.weight_bytes + (double)res.saved_bytes + (double)res.work_bytes) / (1 << 20);
         double per_cpu = res.flops / 1e9 / (cpu_total / timed);
-        printf("%8zu %10.3f %10.3f %10.1f %9.1f %7.0f%% %10.1f %7.0f%% %10.1f%% %14.1f (%.1f)\n", n, sps, cpu_total / timed,
+        /* the step's memory plan (model/step_plan.h) for this sample on this backend: what it allocated */
+        duo_step_plan_in pin = {.cfg = c, .opts = so, .n = n, .label_first = n - nlab, .label_count = nlab};
+        step_plan_backend_of(be, &pin.be);
+        duo_step_plan plan;
+        double plan_mib = step_plan_make(&pin, &plan, NULL, NULL, &err) ? -1 : (double)plan.total / (1 << 20);
+        if (plan_mib >= 0) step_plan_free(&plan);
+        printf("%8zu %10.3f %10.3f %10.1f %9.1f %7.0f%% %10.1f %7.0f%% %10.1f%% %14.1f (%.1f) %10.1f\n", n, sps,
+               cpu_total / timed,
                res.flops / 1e9, res.flops / 1e9 / sps, gf_peak > 0 ? 100 * res.flops / 1e9 / sps / gf_peak : 0, per_cpu,
                gf_cpu > 0 ? 100 * per_cpu / gf_cpu : 0,
-               100.0 * (double)res.cone_positions / (double)res.all_positions, clock_peak_rss_mib(), budget);
+               100.0 * (double)res.cone_positions / (double)res.all_positions, clock_peak_rss_mib(), budget, plan_mib);
         fflush(stdout);
     }
     free(gates);
