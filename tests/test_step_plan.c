@@ -51,8 +51,10 @@ static void counting_free(duo_backend *be, void *p) {
 
 static duo_ops g_counting_ops;
 
-static duo_backend *counting_backend(int resident, duo_error *err) {
-    duo_backend *be = backend_cpu_create(0, err);
+/* name NULL: the CPU backend's fused ops; else a backend by name (the CPU composites: their workspace
+ * comes from the primitives' alloc, which is not counted: it is the plan's backend-held category) */
+static duo_backend *counting_backend(const char *name, int resident, duo_error *err) {
+    duo_backend *be = name ? backend_open(name, err) : backend_cpu_create(0, err);
     if (!be) return NULL;
     g_counting_ops = *be->ops;
     g_counting_ops.alloc = counting_alloc;
@@ -170,13 +172,17 @@ TEST(bad_inputs_are_errors) {
 }
 
 /* ---- the plan equals what the step allocates ---------------------------------------------------- */
-static void allocation_case(test_ctx *t, const char *dir, duo_attn_kind kind, int sink, int recent, size_t n,
-                            int use_cone, int resident) {
+static void allocation_case_on(test_ctx *t, const char *backend, const char *dir, duo_attn_kind kind, int sink,
+                               int recent, size_t n, int use_cone, int resident) {
     duo_model m;
     duo_error err;
-    CHECK_MSG(model_open(dir, &m, &err) == 0, "%.300s", err.msg);
-    duo_backend *be = counting_backend(resident, &err);
+    duo_backend *be = counting_backend(backend, resident, &err);
+    if (!be && backend) SKIP("backend %s: %.200s", backend, err.msg); /* a build without the CPU composites */
     CHECK_MSG(be, "%.300s", err.msg);
+    if (model_open(dir, &m, &err)) {
+        backend_free(be);
+        FAILF("%.300s", err.msg);
+    }
     duo_step_opts so = {.sink_size = sink, .recent_size = recent, .streaming = kind, .use_cone = use_cone};
     duo_step_ctx *ctx = duo_step_create(&m, &so, be, &err);
     CHECK_MSG(ctx, "%.300s", err.msg);
@@ -196,6 +202,7 @@ static void allocation_case(test_ctx *t, const char *dir, duo_attn_kind kind, in
     step_plan_backend_of(be, &in.be);
     duo_step_plan p;
     int prc = step_plan_make(&in, &p, NULL, NULL, &err);
+    size_t ws_budget = be->prims ? be->composite_workspace_bytes : 0;
     duo_step_free(ctx);
     size_t after = g_mem.live;
     int overflow = g_mem.overflow;
@@ -208,15 +215,21 @@ static void allocation_case(test_ctx *t, const char *dir, duo_attn_kind kind, in
     CHECK_MSG(rc == 0, "%.300s", err.msg);
     CHECK_MSG(prc == 0, "%.300s", err.msg);
     CHECK(!overflow);
-    size_t want = p.step_bytes, saved = p.cat[PLAN_SAVED], weights = p.cat[PLAN_WEIGHTS];
+    size_t want = p.step_bytes, saved = p.cat[PLAN_SAVED], weights = p.cat[PLAN_WEIGHTS], ws = p.cat[PLAN_WORKSPACE];
     double flops = p.flops;
     step_plan_free(&p);
     CHECK_EQ_INT(live, want);
     CHECK_EQ_INT(peak, want);
     CHECK_EQ_INT(after, 0);
+    CHECK_EQ_INT(ws, ws_budget);
     CHECK_EQ_INT(res.saved_bytes, saved);
     CHECK_EQ_INT(res.weight_bytes, weights);
     CHECK_CLOSE(res.flops, flops, 0);
+}
+
+static void allocation_case(test_ctx *t, const char *dir, duo_attn_kind kind, int sink, int recent, size_t n,
+                            int use_cone, int resident) {
+    allocation_case_on(t, NULL, dir, kind, sink, recent, n, use_cone, resident);
 }
 
 TEST(plan_equals_allocations_llama_blocksparse) {
@@ -233,6 +246,15 @@ TEST(plan_equals_allocations_qwen2_bias) {
 }
 TEST(plan_equals_allocations_qwen3_qk_norm) {
     allocation_case(t, "tests/fixtures/models/tiny-qwen3-headdim", ATTN_STREAM_BLOCKSPARSE, 10, 100, 330, 1, 0);
+}
+
+/* the composites on the CPU's primitives (what the CUDA backend runs), bf16 weights included */
+TEST(plan_equals_allocations_cpu_composite) {
+    allocation_case_on(t, "cpu-composite", "tests/fixtures/retrieval-model", ATTN_STREAM_BLOCKSPARSE, 16, 64, 300, 1, 1);
+}
+TEST(plan_equals_allocations_cpu_composite_bf16) {
+    allocation_case_on(t, "cpu-composite-bf16", "tests/fixtures/models/tiny-qwen3-headdim", ATTN_STREAM_SDPA, 10, 40,
+                       200, 1, 0);
 }
 
 /* ---- the targets on paper --------------------------------------------------------------- */
