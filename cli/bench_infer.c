@@ -9,14 +9,17 @@
 
 #include "cli/bench.h"
 #include "cli/cli.h"
+#include "cli/dtype_args.h"
 #include "data/model.h"
 #include "kernels/backend.h"
+#include "kernels/prims.h"
 #include "model/infer.h"
 #include "pattern/export.h"
 #include "util/clock.h"
 
 static const char *const usage_text =
-    "usage: duo-train bench infer [--backend cpu|cuda] (--model DIR | --random-shape 1b|small) [options]\n"
+    "usage: duo-train bench infer [--backend cpu|cuda] (--model DIR | --random-shape " BENCH_SHAPE_NAMES ") [options]\n"
+    "  --dtype fp32|bf16             compute precision (bf16: CUDA only, its default; fp32 on the CPU)\n"
     "  --ctx N[,N...]                prompt lengths (default 1024,4096)\n"
     "  --sparsities S[,S...]         share of streaming heads (default 0,0.5)\n"
     "  --new-tokens N                tokens decoded per prompt (default 32)\n"
@@ -29,11 +32,13 @@ int bench_infer(int argc, char **argv) {
         {"random-shape", required_argument, 0, 'r'}, {"ctx", required_argument, 0, 'c'},
         {"sparsities", required_argument, 0, 's'}, {"new-tokens", required_argument, 0, 'n'},
         {"sink-size", required_argument, 0, 'k'}, {"recent-size", required_argument, 0, 'R'},
-        {"prefilling-chunk-size", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"prefilling-chunk-size", required_argument, 0, 'p'}, {"dtype", required_argument, 0, 'd'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *backend = "auto", *model_dir = NULL, *shape = NULL;
     double ctxs[16] = {1024, 4096}, spars[16] = {0, 0.5};
     int nctx = 2, nsp = 2;
     long new_tokens = 32, sink = 64, recent = 256, chunk = 0;
+    duo_precision prec = DUO_PREC_DEFAULT;
     cli_normalize_long_options(argc, argv);
     optind = 1;
     opterr = 0;
@@ -50,6 +55,7 @@ int bench_infer(int argc, char **argv) {
         case 'k': bad = cli_parse_long("bench infer", "sink-size", optarg, 0, CLI_MAX_TOKENS, &sink); break;
         case 'R': bad = cli_parse_long("bench infer", "recent-size", optarg, 1, CLI_MAX_TOKENS, &recent); break;
         case 'p': bad = cli_parse_long("bench infer", "prefilling-chunk-size", optarg, 0, CLI_MAX_TOKENS, &chunk); break;
+        case 'd': bad = cli_parse_dtype("bench infer", optarg, &prec); break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return cli_getopt_error("bench infer", ch, optopt, argv[optind - 1]);
         }
@@ -57,6 +63,7 @@ int bench_infer(int argc, char **argv) {
     }
     if (optind < argc) return cli_usage_error("bench infer", "unexpected argument '%s'", argv[optind]);
     if (!model_dir == !shape) return cli_usage_error("bench infer", "give exactly one of --model DIR or --random-shape");
+    if (cli_check_dtype_backend("bench infer", prec, backend)) return 2;
     size_t longest = 0;
     for (int i = 0; i < nctx; i++) {
         if (!(ctxs[i] >= 1 && ctxs[i] <= CLI_MAX_TOKENS) || ctxs[i] != (double)(size_t)ctxs[i])
@@ -68,7 +75,7 @@ int bench_infer(int argc, char **argv) {
 
     duo_model m;
     duo_error err = {{0}};
-    int orc = bench_model_open("bench infer", model_dir, shape, &m);
+    int orc = bench_model_open("bench infer", model_dir, shape, backend, &m);
     if (orc) return orc;
     const duo_model_config *c = &m.cfg;
     size_t G = (size_t)c->num_hidden_layers * (size_t)c->num_key_value_heads;
@@ -89,15 +96,16 @@ int bench_infer(int argc, char **argv) {
         full[i] = 1;
     }
     for (size_t i = 0; i < longest; i++) ids[i] = (int32_t)((i * 2654435761u) % (uint32_t)c->vocab_size);
-    be = backend_open(backend, &err);
+    be = backend_open_prec(backend, prec, &err);
     if (!be) goto done;
     duo_infer_opts io = {.sink_size = (int)sink, .recent_size = (int)recent, .prefilling_chunk_size = (int)chunk,
                          .decoding_simulation_length = 0, .max_new_tokens = (int)new_tokens, .max_prompt = longest};
     ctx = infer_create(&m, be, full, &io, &err);
     if (!ctx) goto done;
-    printf("model: %s  layers %d  hidden %d  heads %d/%d  head_dim %d  (%s)  backend %s\n",
+    printf("model: %s  layers %d  hidden %d  heads %d/%d  head_dim %d  (%s)  backend %s (%s)\n",
            model_dir ? model_dir : shape, c->num_hidden_layers, c->hidden_size, c->num_attention_heads,
-           c->num_key_value_heads, c->head_dim, model_dir ? "from file" : "random bf16", be->name);
+           c->num_key_value_heads, c->head_dim, model_dir ? "from file" : "random bf16", be->name,
+           be->weight_type == DUO_E_BF16 ? "bf16" : "fp32");
     printf("sink %ld recent %ld, prefill %s, %ld decoded tokens per prompt, random patterns\n", sink, recent,
            chunk ? "in chunks" : "in one forward", new_tokens);
     printf("%8s %9s %12s %12s %12s %12s %8s %14s\n", "ctx", "sparsity", "prefill s", "prefill tok/s", "decode ms/t",

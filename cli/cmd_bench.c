@@ -12,7 +12,7 @@ static const struct {
 } benches[] = {
     {"tokenizer", bench_tokenizer, "tokenisation throughput (MB/s, one thread)"},
     {"synth", bench_synth, "building multi-passkey samples: seconds and peak memory"},
-    {"step", bench_step, "the training step: s/step, GFLOP/s, cone share, peak RSS"},
+    {"step", bench_step, "the training step: s/step, GFLOP/s, cone share, peak RSS; --plan: device memory, FLOPs, time at a peak"},
     {"infer", bench_infer, "the inference path: prefill tokens/s, decode ms/token, KV-cache bytes by sparsity"},
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/dtype_args.h"
 #include "eval/sweep.h"
 
 static const char *const usage_text =
@@ -35,6 +36,7 @@ static const char *const usage_text =
     "  --max_new_tokens N            (passkey: 4 x passkey_length + 8; niah: 50)\n"
     "  --seed N                      samples and random patterns (42)\n"
     "  --backend cpu|cuda            (default: cuda where built and a GPU answers, else cpu)\n"
+    "  --dtype fp32|bf16             compute precision (bf16: CUDA only, its default; fp32 on the CPU)\n"
     "  --output_dir DIR              (sweep_out)\n"
     "  passkey samples, as `duo-train synth`: --num_passkeys (10) --passkey_length (32) --needle\n"
     "    --retrieval_question --prompt1 --prompt2 --separator --buffer_size (300)\n"
@@ -43,7 +45,7 @@ static const char *const usage_text =
 int cmd_sweep(int argc, char **argv) {
     enum { O_MODEL = 256, O_PATTERN, O_DATASET, O_TASK, O_SPARS, O_CTX, O_DEPTHS, O_SAMPLES, O_BASELINES, O_RANDOM,
            O_SINK, O_RECENT, O_CHUNK, O_SIM, O_PREFILL, O_MAXNEW, O_SEED, O_BACKEND, O_OUT, O_NPK, O_PKLEN, O_NEEDLE,
-           O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEP, O_BUF, O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_HELP };
+           O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEP, O_BUF, O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_HELP, O_DTYPE };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"pattern", required_argument, 0, O_PATTERN},
         {"dataset", required_argument, 0, O_DATASET}, {"task", required_argument, 0, O_TASK},
@@ -62,6 +64,7 @@ int cmd_sweep(int argc, char **argv) {
         {"niah-needle", required_argument, 0, O_NNEEDLE}, {"niah-question", required_argument, 0, O_NQUESTION},
         {"niah-answer", required_argument, 0, O_NANSWER},
         {"final-context-length-buffer", required_argument, 0, O_NBUF}, {"help", no_argument, 0, O_HELP},
+        {"dtype", required_argument, 0, O_DTYPE},
         {0, 0, 0, 0}};
     sweep_opts o;
     sweep_opts_default(&o);
@@ -133,6 +136,7 @@ int cmd_sweep(int argc, char **argv) {
         case O_MAXNEW: bad = cli_parse_long("sweep", opt, v, 1, 1 << 20, &l); o.max_new_tokens = (int)l; break;
         case O_SEED: bad = cli_parse_long("sweep", opt, v, 0, CLI_MAX_STEPS, &l); o.seed = (uint64_t)l; break;
         case O_BACKEND: bad = cli_parse_backend("sweep", v, &o.backend); break;
+        case O_DTYPE: bad = cli_parse_dtype("sweep", v, &o.precision); break;
         case O_NPK: bad = cli_parse_long("sweep", opt, v, 1, CLI_MAX_PASSKEYS, &l); o.passkey.num_passkeys = (int32_t)l; break;
         case O_PKLEN: bad = cli_parse_long("sweep", opt, v, 1, CLI_MAX_PASSKEY_LENGTH, &l); o.passkey.passkey_length = (int32_t)l; break;
         case O_BUF: bad = cli_parse_long("sweep", opt, v, 0, CLI_MAX_TOKENS, &l); o.passkey.buffer_size = (int32_t)l; break;
@@ -151,6 +155,7 @@ int cmd_sweep(int argc, char **argv) {
         if (bad) return 2;
     }
     if (optind < argc) return cli_usage_error("sweep", "unexpected argument '%s'", argv[optind]);
+    if (cli_check_dtype_backend("sweep", o.precision, o.backend)) return 2;
     if (!o.model_dir) return cli_usage_error("sweep", "--model DIR is required");
     if (!o.pattern_dir) return cli_usage_error("sweep", "--pattern DIR is required (a trained pattern folder)");
     if (!o.dataset) return cli_usage_error("sweep", "--dataset CORPUS is required (the haystack text)");

@@ -9,6 +9,7 @@
 #include "data/model.h"
 #include "data/tokenizer.h"
 #include "kernels/backend.h"
+#include "kernels/prims.h"
 #include "kernels/gate.h"
 #include "model/duo_step.h"
 #include "synth/context_bound.h"
@@ -20,6 +21,7 @@
 #include "cli/output_guard.h"
 #include "cli/train_args.h"
 #include "cli/train_checks.h"
+#include "cli/train_memory.h"
 #include "train/train_loop.h"
 #include "train/train_state.h"
 #include "util/interrupt.h"
@@ -120,13 +122,19 @@ int cmd_train(int argc, char **argv) {
     duo_error err;
     duo_model m;
     if (model_open(a.model, &m, &err)) return cli_fail(&err);
+    /* the backend first: the precision it runs at is part of the run's identity and config.json */
+    duo_backend *be = backend_open_prec(a.backend, a.precision, &err);
+    if (!be) {
+        model_close(&m);
+        return cli_fail(&err);
+    }
+    a.precision = be->weight_type == DUO_E_BF16 ? DUO_PREC_BF16 : DUO_PREC_FP32;
     interrupt_install();
     run_lock lock = {-1};
     synth_file *data = NULL;
     synth_builder *gen = NULL;
     duo_tokenizer *tok = NULL;
     duo_step_ctx *step = NULL;
-    duo_backend *be = NULL;
     char *identity = NULL;
     float *gates = NULL;
     json_t *cfg = NULL;
@@ -167,6 +175,12 @@ int cmd_train(int argc, char **argv) {
                 "short, streaming attention equals full attention and they teach the gates nothing\n",
                 a.sink_size + a.recent_size, a.context_length_min);
 
+    /* on a GPU: the step's memory plan for the longest sample against the free memory, before anything
+     * is written or the weights are loaded */
+    duo_step_opts so = {.sink_size = (int)a.sink_size, .recent_size = (int)a.recent_size, .streaming = a.streaming,
+                        .use_cone = a.use_cone};
+    if (train_check_device_memory(be, &m, &so, data, num_samples, gen, &err)) goto done;
+
     char exp_name[512], out_dir[4096];
     train_args_exp_name(&a, m.name, exp_name, sizeof exp_name);
     if (a.output_dir) snprintf(out_dir, sizeof out_dir, "%s", a.output_dir);
@@ -197,10 +211,6 @@ int cmd_train(int argc, char **argv) {
     char path[4200];
     if (export_write_json(path_join(path, sizeof path, out_dir, "config.json"), cfg, &err)) goto done;
 
-    duo_step_opts so = {.sink_size = (int)a.sink_size, .recent_size = (int)a.recent_size, .streaming = a.streaming,
-                        .use_cone = a.use_cone};
-    be = backend_open(a.backend, &err);
-    if (!be) goto done;
     step = duo_step_create(&m, &so, be, &err);
     if (!step) goto done;
     step_objective obj_ctx = {step, data, gen, num_samples, m.cfg.vocab_size, a.dataset};

@@ -8,6 +8,7 @@
 
 #include "data/h5store.h"
 #include "cli/cli.h"
+#include "cli/dtype_args.h"
 #include "pattern/export.h"
 #include "synth/params.h"
 
@@ -37,6 +38,7 @@ void train_args_default(duo_train_args *a) {
     a->max_needle_depth_ratio = 0.95;
     a->streaming = ATTN_STREAM_BLOCKSPARSE;
     a->backend = "auto";
+    a->precision = DUO_PREC_DEFAULT;
     a->use_cone = 1;
 }
 
@@ -75,6 +77,9 @@ void train_args_usage(FILE *f) {
         "  --no_cone                   compute the student on every position (same results, slower)\n"
         "  --backend cpu|cuda          where the step runs (default: cuda when this build has it and a GPU\n"
         "                              answers, else cpu)\n"
+        "  --dtype fp32|bf16           compute precision (default: bf16 on a GPU, as the reference trains; fp32 on\n"
+        "                              the CPU, which has no bf16).  Recorded in config.json; --resume continues only\n"
+        "                              at the precision the run started with\n"
         "  data flags (--context_length_min 1000, --context_length_max 32000, --context_lengths_num_intervals 50,\n"
         "  --depth_ratio_num_intervals 1000, --num_passkeys 10, --passkey_length 32, --buffer_size 300, --min_needle_depth_ratio\n"
         "  0.05, --max_needle_depth_ratio 0.95) build the samples from a corpus; with a .h5 dataset they are\n"
@@ -109,7 +114,7 @@ static int check_data_flags(const duo_train_args *a) {
 
 int train_args_parse(int argc, char **argv, duo_train_args *a) {
     enum { O_LR = 256, O_REG, O_SINK, O_RECENT, O_STEPS, O_SAVE, O_SEED, O_STOP, O_INIT, O_IMPL, O_RESUME, O_NOCONE,
-           O_CMIN, O_CMAX, O_CINT, O_DINT, O_NPK, O_PKLEN, O_MIND, O_MAXD, O_OUT, O_MODEL, O_DATA, O_BUF, O_BACKEND, O_OVERWRITE };
+           O_CMIN, O_CMAX, O_CINT, O_DINT, O_NPK, O_PKLEN, O_MIND, O_MAXD, O_OUT, O_MODEL, O_DATA, O_BUF, O_BACKEND, O_OVERWRITE, O_DTYPE };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"model-name", required_argument, 0, O_MODEL},
         {"dataset", required_argument, 0, O_DATA}, {"dataset-name", required_argument, 0, O_DATA},
@@ -127,7 +132,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         {"passkey-length", required_argument, 0, O_PKLEN}, {"buffer-size", required_argument, 0, O_BUF},
         {"min-needle-depth-ratio", required_argument, 0, O_MIND},
         {"max-needle-depth-ratio", required_argument, 0, O_MAXD}, {"backend", required_argument, 0, O_BACKEND},
-        {"overwrite", no_argument, 0, O_OVERWRITE},
+        {"overwrite", no_argument, 0, O_OVERWRITE}, {"dtype", required_argument, 0, O_DTYPE},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     const long BIG = CLI_MAX_STEPS, TOK = CLI_MAX_TOKENS, WIN = CLI_MAX_WINDOW;
@@ -154,6 +159,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         case O_NOCONE: a->use_cone = 0; break;
         case O_BACKEND: bad = cli_parse_backend("train", optarg, &a->backend); break;
         case O_OVERWRITE: a->overwrite = 1; break;
+        case O_DTYPE: bad = cli_parse_dtype("train", optarg, &a->precision); break;
         case O_IMPL:
             if (!strcmp(optarg, "blocksparse")) a->streaming = ATTN_STREAM_BLOCKSPARSE;
             else if (!strcmp(optarg, "sdpa")) a->streaming = ATTN_STREAM_SDPA;
@@ -174,6 +180,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         if (bad) return 2;
     }
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (cli_check_dtype_backend("train", a->precision, a->backend)) return 2;
     if (!a->model) return cli_usage_error("train", "--model DIR is required");
     if (!a->dataset) return cli_usage_error("train", "--dataset is required (a `duo-train synth` .h5 file, or a corpus)");
     if (!(a->lr > 0)) return cli_usage_error("train", "--lr must be positive, got %g", a->lr);
@@ -265,6 +272,7 @@ json_t *train_args_config_json(const duo_train_args *a, const char *exp_name, co
     B("resume", a->resume);
     N("rope_theta");
     S("device", "cpu");
+    S("dtype", a->precision == DUO_PREC_BF16 ? "bf16" : "fp32");
     S("streaming_attn_implementation", attn_kind_name(a->streaming));
     S("supervision", "distill");
     N("n_samples");
@@ -300,6 +308,9 @@ char *train_args_identity(const duo_train_args *a, const char *model_name, int n
     json_object_set_new(o, "num_steps", json_integer(a->num_steps));
     json_object_set_new(o, "seed", json_integer(a->seed));
     json_object_set_new(o, "streaming_attn_implementation", json_string(attn_kind_name(a->streaming)));
+    /* the precision changes the results, so a run resumes only at its own; absent means fp32, the only
+     * precision before --dtype, so those runs' states still resume */
+    if (a->precision == DUO_PREC_BF16) json_object_set_new(o, "dtype", json_string("bf16"));
     /* the data: for a corpus these flags define the samples; for a .h5 file they come from it */
     json_object_set_new(o, "context_length_min", json_integer(a->context_length_min));
     json_object_set_new(o, "context_length_max", json_integer(a->context_length_max));

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "kernels/backend.h"
 #include "model/duo_step.h"
 #include "synth/params.h"
 
@@ -25,6 +26,7 @@ typedef struct {
     unsigned given_data_flags; /* bit per data flag set on the command line (see train_args.c) */
     duo_attn_kind streaming;
     const char *backend;     /* --backend: cpu, cuda or auto */
+    duo_precision precision; /* --dtype (DUO_PREC_DEFAULT: the backend's); cmd_train sets the one it runs at */
     int resume, use_cone;
     int overwrite;           /* --overwrite: replace an earlier run in output_dir (cli/output_guard.h) */
 } duo_train_args;

@@ -38,6 +38,7 @@ void sweep_opts_default(sweep_opts *o) {
     o->baselines = SWEEP_BASE_PATTERN | SWEEP_BASE_RANDOM | SWEEP_BASE_INVERTED;
     o->random_patterns = 1;
     o->backend = "auto";
+    o->precision = DUO_PREC_DEFAULT;
     o->output_dir = "sweep_out";
     o->show_progress = 1;
     synth_params_default(&o->passkey);
@@ -271,7 +272,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
                  o.max_new_tokens, m.dir, m.cfg.max_position_embeddings);
         goto done;
     }
-    be = backend_open(o.backend, err);
+    be = backend_open_prec(o.backend, o.precision, err);
     if (!be) goto done;
     bin = malloc(G * sizeof *bin);
     aux = malloc(G * sizeof *aux);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "data/error.h"
+#include "kernels/backend.h"
 #include "model/infer.h"
 #include "synth/niah.h"
 #include "synth/params.h"
@@ -21,6 +22,7 @@ enum { SWEEP_BASE_PATTERN = 1, SWEEP_BASE_RANDOM = 2, SWEEP_BASE_INVERTED = 4 };
 
 typedef struct {
     const char *model_dir, *pattern_dir, *dataset, *output_dir, *backend;
+    duo_precision precision; /* --dtype (DUO_PREC_DEFAULT: the backend's) */
     sweep_task task;
     double sparsities[SWEEP_MAX_LIST];
     int num_sparsities;

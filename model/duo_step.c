@@ -1,7 +1,8 @@
 /* The two-way step (DESIGN §1, §5), written once on the op interface (kernels/ops.h): the float32 CPU
  * backend runs it for the trainer, the float64 one for the finite-difference oracle, a GPU backend the
  * same code.  This file holds no numeric loop: every computation is an op; what remains is bookkeeping
- * (the cone's index sets, buffer sizes, FLOP counts).
+ * (the cone's index sets, FLOP counts); every buffer is sized by the step's memory plan (model/step_plan.h),
+ * which also counts the FLOPs.
  *
  * Per step: teacher and student run layer by layer in lockstep.  The student's input to every layer is
  * kept on that layer's cone rows, the teacher's full-attention output FA_T[l] on the layer's output
@@ -24,6 +25,7 @@
 #include "model/duo_step_f64.h"
 #include "model/layer.h"
 #include "model/rope_freq.h"
+#include "model/step_plan.h"
 #include "model/weights.h"
 
 /* One layer's index sets: host copies for bookkeeping, backend copies for the ops. */
@@ -62,7 +64,8 @@ struct duo_step_ctx {
     double *d_grad, *d_distill;             /* [L*KVH], [1] */
     double *gates_host;                     /* [L*KVH] this step's gates */
     size_t work_bytes;
-    /* per-run cone */
+    /* per run: the plan (buffer sizes, cone sizes, FLOPs) and the cone */
+    duo_step_plan plan;
     layer_sets *ls; /* [L] */
 };
 
@@ -101,6 +104,7 @@ void duo_step_free(duo_step_ctx *c) {
     if (!c) return;
     free_sets(c);
     free_bufs(c);
+    step_plan_free(&c->plan);
     if (c->be) {
         c->be->ops->free(c->be, c->d_grad);
         c->be->ops->free(c->be, c->d_distill);
@@ -175,41 +179,35 @@ duo_step_ctx_f64 *duo_step_create_f64(const duo_model *m, const duo_step_opts *o
 
 void duo_step_free_f64(duo_step_ctx_f64 *ctx) { duo_step_free(ctx); }
 
-/* Grows the per-position buffers to n rows. */
-static int ensure_n(duo_step_ctx *c, size_t n, duo_error *err) {
+/* Grows the per-position buffers to the plan's n rows, each of the plan's size. */
+static int ensure_n(duo_step_ctx *c, const duo_step_plan *plan, duo_error *err) {
+    size_t n = plan->n;
     if (n <= c->n_cap) return 0;
     free_bufs(c);
     duo_backend *be = c->be;
-    const duo_dims *dm = &c->dm;
-    size_t d = (size_t)dm->d, qd = (size_t)dm->qdim, kvd = (size_t)dm->kvdim, a = be->act_size;
-    size_t mlp_rows = n < DUO_MLP_CHUNK ? n : DUO_MLP_CHUNK;
-    struct { void **p; size_t bytes; } bufs[] = {
-        {&c->cos_t, n * (size_t)(dm->hd / 2) * a}, {&c->sin_t, n * (size_t)(dm->hd / 2) * a},
-        {&c->xT, n * d * a}, {&c->hT, n * d * a}, {&c->q, n * qd * a}, {&c->kc, n * kvd * a}, {&c->vc, n * kvd * a},
-        {&c->sa, n * qd * a}, {&c->lse, n * (size_t)dm->H * a}, {&c->att, n * qd * a}, {&c->xmid, n * d * a},
-        {&c->h2, n * d * a}, {&c->dout, n * d * a}, {&c->dxmid, n * d * a}, {&c->dh2, n * d * a},
-        {&c->datt, n * qd * a}, {&c->dq, n * qd * a}, {&c->dkc, n * kvd * a}, {&c->dvc, n * kvd * a},
-        {&c->dh1, n * d * a}, {&c->dhq, n * d * a}, {&c->dxin, n * d * a},
-        {&c->g, mlp_rows * (size_t)dm->inter * a}, {&c->u, mlp_rows * (size_t)dm->inter * a},
-        {&c->dact, mlp_rows * (size_t)dm->inter * a}, {&c->dg, mlp_rows * (size_t)dm->inter * a},
-        {&c->du, mlp_rows * (size_t)dm->inter * a},
-        {(void **)&c->d_allpos, n * sizeof(int32_t)}, {(void **)&c->d_ids, n * sizeof(int32_t)},
-        {(void **)&c->d_lab_pos, n * sizeof(int32_t)}, {(void **)&c->d_lab_rows, n * sizeof(int32_t)}};
+    struct { void **p; int buf; } bufs[] = {
+        {&c->cos_t, STEP_BUF_COS}, {&c->sin_t, STEP_BUF_SIN}, {&c->xT, STEP_BUF_XT}, {&c->hT, STEP_BUF_HT},
+        {&c->q, STEP_BUF_Q}, {&c->kc, STEP_BUF_KC}, {&c->vc, STEP_BUF_VC}, {&c->sa, STEP_BUF_SA},
+        {&c->lse, STEP_BUF_LSE}, {&c->att, STEP_BUF_ATT}, {&c->xmid, STEP_BUF_XMID}, {&c->h2, STEP_BUF_H2},
+        {&c->dout, STEP_BUF_DOUT}, {&c->dxmid, STEP_BUF_DXMID}, {&c->dh2, STEP_BUF_DH2}, {&c->datt, STEP_BUF_DATT},
+        {&c->dq, STEP_BUF_DQ}, {&c->dkc, STEP_BUF_DKC}, {&c->dvc, STEP_BUF_DVC}, {&c->dh1, STEP_BUF_DH1},
+        {&c->dhq, STEP_BUF_DHQ}, {&c->dxin, STEP_BUF_DXIN}, {&c->g, STEP_BUF_G}, {&c->u, STEP_BUF_U},
+        {&c->dact, STEP_BUF_DACT}, {&c->dg, STEP_BUF_DG}, {&c->du, STEP_BUF_DU},
+        {(void **)&c->d_allpos, STEP_BUF_ALLPOS}, {(void **)&c->d_ids, STEP_BUF_IDS},
+        {(void **)&c->d_lab_pos, STEP_BUF_LABPOS}, {(void **)&c->d_lab_rows, STEP_BUF_LABROWS},
+        {&c->qpre, STEP_BUF_QPRE}, {&c->kpre, STEP_BUF_KPRE}};
     size_t total = 0;
-    if (c->m->cfg.qk_norm) { /* the backward of the per-head norms needs their inputs */
-        c->qpre = be->ops->alloc(be, n * qd * a);
-        c->kpre = be->ops->alloc(be, n * kvd * a);
-        total += n * (qd + kvd) * a;
-    }
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
-        *bufs[i].p = be->ops->alloc(be, bufs[i].bytes);
+        size_t bytes = plan->buf_bytes[bufs[i].buf];
+        if (!bytes) continue; /* q/k before the per-head norms: Qwen3 only (their backward needs them) */
+        *bufs[i].p = be->ops->alloc(be, bytes);
         if (!*bufs[i].p || be->failed) {
             free_bufs(c);
             backend_check(be, err);
             duo_error_prefix(err, "buffers for %zu positions", n);
             return -1;
         }
-        total += bufs[i].bytes;
+        total += bytes;
     }
     /* buffers whose lives never overlap share memory: the teacher's attention and MLP buffers live only in
      * the forward pass, the same-shaped gradients only in the backward; the student's h1/hq are dead before
@@ -244,9 +242,10 @@ static int32_t *upload_i32(duo_backend *be, const int *src, size_t count) {
     return d;
 }
 
-/* The cone per layer (DESIGN §5), its index arrays on the backend and the saved activations' memory.
- * Cone off: every position. */
-static int build_sets(duo_step_ctx *c, const int32_t *labels, size_t n, duo_error *err) {
+/* The cone per layer (DESIGN §5), as the plan computed it (outs / keys: [L], taken over), its index
+ * arrays on the backend and the saved activations' memory.  Cone off: every position. */
+static int build_sets(duo_step_ctx *c, const duo_step_plan *plan, duo_posset *outs, duo_posset *keys, size_t n,
+                      duo_error *err) {
     free_sets(c);
     duo_backend *be = c->be;
     const duo_dims *dm = &c->dm;
@@ -254,36 +253,26 @@ static int build_sets(duo_step_ctx *c, const int32_t *labels, size_t n, duo_erro
     int *row = malloc(n * sizeof *row);
     if (!c->ls || !row) {
         free(row);
+        for (int l = 0; l < dm->L; l++) {
+            posset_free(&outs[l]);
+            posset_free(&keys[l]);
+        }
         return duo_fail(err, "out of memory");
     }
-    duo_attn_mask mask = stream_mask(c);
     for (int l = dm->L - 1; l >= 0; l--) {
         layer_sets *s = &c->ls[l];
-        duo_posset *o = &s->out;
-        if (!c->opts.use_cone || l == dm->L - 1) {
-            o->pos = malloc(n * sizeof *o->pos);
-            if (!o->pos) break;
-            for (size_t i = 0; i < n; i++)
-                if (!c->opts.use_cone || labels[i] != -100) o->pos[o->len++] = (int)i;
-        } else {
-            const duo_posset *next = &c->ls[l + 1].keys;
-            o->pos = malloc((next->len ? next->len : 1) * sizeof *o->pos);
-            if (!o->pos) break;
-            memcpy(o->pos, next->pos, next->len * sizeof *o->pos);
-            o->len = next->len;
-        }
-        if (cone_keys(o, &mask, n, &s->keys)) break;
+        s->out = outs[l];
+        s->keys = keys[l];
+        if (be->failed) continue; /* the sets are still taken over, to be freed */
+        const duo_posset *o = &s->out;
         posset_rows_in(o, &s->keys, row);
         s->d_out_pos = upload_i32(be, o->pos, o->len);
         s->d_key_pos = upload_i32(be, s->keys.pos, s->keys.len);
         s->d_out_row = upload_i32(be, row, o->len);
-        s->xin = be->ops->alloc(be, s->keys.len * (size_t)dm->d * be->act_size);
-        s->faT = be->ops->alloc(be, o->len * (size_t)dm->qdim * be->act_size);
-        if (be->failed) break;
+        s->xin = be->ops->alloc(be, plan->layers[l].input_bytes); /* [keys.len][d] */
+        s->faT = be->ops->alloc(be, plan->layers[l].fa_bytes);    /* [out.len][qdim] */
     }
     free(row);
-    for (int l = 0; l < dm->L; l++)
-        if (!c->ls[l].keys.pos && !be->failed) return duo_fail(err, "out of memory for the dependency cone");
     if (backend_check(be, err)) {
         duo_error_prefix(err, "saved activations for %zu positions", n);
         return -1;
@@ -366,28 +355,42 @@ static void student_layer_bwd(duo_step_ctx *c, int l, const duo_layer_dev *w) {
     op->scatter_add_rows(be, c->dxmid, s->d_out_row, mo, dm->d, c->dxin);
 }
 
-/* FLOPs of the step as DESIGN §5 counts them, and the cone's share. */
+/* The step's figures: FLOPs (DESIGN §5) and memory, from its plan. */
 static void account(duo_step_ctx *c, size_t n, duo_step_result *res) {
-    const duo_dims *dm = &c->dm;
-    double p_layer = (double)dm->d * (dm->qdim + 2.0 * dm->kvdim) + (double)dm->qdim * dm->d +
-                     3.0 * dm->d * dm->inter + 2.0 * dm->d;
-    duo_attn_mask mask = stream_mask(c);
-    double flops = 0;
+    const duo_step_plan *p = &c->plan;
     size_t saved = 0;
-    for (int l = 0; l < dm->L; l++) {
-        const layer_sets *s = &c->ls[l];
-        res->cone_positions += s->out.len;
-        flops += 2.0 * p_layer * (double)n + 2.0 * (double)n * (double)n * dm->hd * dm->H; /* teacher */
-        double vis = cone_visible_pairs(&s->out, &mask);
-        /* forward + recompute + backward (about twice a forward) of 2 GEMM-like products per pair */
-        flops += 3 * 2.0 * p_layer * (double)s->out.len + 4 * 4.0 * vis * dm->hd * dm->H;
-        saved += (s->keys.len * (size_t)dm->d + s->out.len * (size_t)dm->qdim) * c->be->act_size;
-    }
-    res->all_positions = (size_t)dm->L * n;
-    res->flops = flops;
+    for (int l = 0; l < c->dm.L; l++) saved += p->layers[l].input_bytes + p->layers[l].fa_bytes;
+    res->cone_positions = p->cone_positions;
+    res->all_positions = p->all_positions;
+    res->flops = p->flops;
     res->saved_bytes = saved;
     res->work_bytes = c->work_bytes;
     res->weight_bytes = weights_bytes(c->w);
+}
+
+/* This sample's plan, the buffers it sizes and the cone it computed. */
+static int plan_sets(duo_step_ctx *c, const int32_t *labels, size_t n, duo_error *err) {
+    step_plan_free(&c->plan);
+    duo_step_plan_in in = {.cfg = &c->m->cfg, .opts = c->opts, .n = n, .labels = labels};
+    step_plan_backend_of(c->be, &in.be);
+    size_t L = (size_t)c->dm.L;
+    duo_posset *outs = calloc(L, sizeof *outs), *keys = calloc(L, sizeof *keys);
+    int rc = -1;
+    if (!outs || !keys) {
+        duo_fail(err, "out of memory");
+    } else if (!step_plan_make(&in, &c->plan, outs, keys, err)) {
+        if (!ensure_n(c, &c->plan, err)) {
+            rc = build_sets(c, &c->plan, outs, keys, n, err); /* takes the sets over */
+        } else {
+            for (size_t l = 0; l < L; l++) {
+                posset_free(&outs[l]);
+                posset_free(&keys[l]);
+            }
+        }
+    }
+    free(outs);
+    free(keys);
+    return rc;
 }
 
 static int step_run(duo_step_ctx *c, const int32_t *ids, const int32_t *labels, size_t n, duo_step_result *res,
@@ -406,7 +409,7 @@ static int step_run(duo_step_ctx *c, const int32_t *ids, const int32_t *labels, 
     for (size_t i = 0; i < G; i++)
         if (!isfinite(c->gates_host[i])) return duo_fail(err, "gate [%zu][%zu] is not finite", i / KVH, i % KVH);
     if (dims_check_ids(dm, ids, n, err)) return -1;
-    if (ensure_n(c, n, err) || build_sets(c, labels, n, err)) return -1;
+    if (plan_sets(c, labels, n, err)) return -1;
     op->rope_tables(be, c->inv_freq, dm->hd, n, c->cos_t, c->sin_t);
     op->upload(be, c->d_ids, ids, n * sizeof *ids);
     op->embed(be, c->m->embed_tokens, c->d_ids, n, c->xT);
