@@ -106,6 +106,12 @@ typedef struct duo_ops {
     /* Masked attention with scale 1/sqrt(head_dim) (the operands above). */
     void (*attn_fwd)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *a);
     void (*attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *a);
+    /* For query row r and query head h: amax[r * num_heads + h] = the key row (0..nk-1, an index into
+     * K's rows) of the largest scaled score among the keys the mask lets row r see (the first of equal
+     * ones; the softmax is monotonic, so this is the argmax of the attention weights), -1 if it sees
+     * none.  Operands as attn_fwd (Q, K, qpos, kpos, strides); V, O, lse, dO unused.
+     * amax: backend memory, int32 [nq][num_heads]. */
+    void (*attn_argmax)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *a, int32_t *amax);
 
     /* ---- DuoAttention ---------------------------------------------------------------------- */
     /* ATT = (1 - a) * SA + a * FA per query head (rows of num_heads*head_dim, m rows), with
