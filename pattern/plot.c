@@ -148,10 +148,12 @@ static int point_px(const ranges *r, const plot_series *s, int i, double *px, do
 }
 
 /* Series k's look, so that lines that coincide stay apart: its marker shape (circle, square, triangle,
- * diamond, then again) and its line's dashes (solid for the first two series, then dashed, dotted,
- * dash-dotted, in turn).  Every marker covers its centre and 2 px either way. */
-static void draw_marker(duo_canvas *c, int k, double px, double py, const uint8_t col[3]) {
-    int shape = k % 4, r = PLOT_MARKER_R;
+ * diamond, down triangle, plus, then again), drawn larger for earlier series (up to 2 px, so a marker
+ * drawn later on the same point leaves a rim of the one below), and its line's dashes (solid for the
+ * first two series, then dashed, dotted, dash-dotted, in turn).  Every marker covers its centre and
+ * 2 px either way. */
+static void draw_marker(duo_canvas *c, int k, double px, double py, int r, const uint8_t col[3]) {
+    int shape = k % 6;
     if (shape == 0) {
         canvas_fill_circle(c, px, py, r, col);
         return;
@@ -159,9 +161,14 @@ static void draw_marker(duo_canvas *c, int k, double px, double py, const uint8_
     int cx = (int)lround(px), cy = (int)lround(py);
     for (int dy = -r - 1; dy <= r + 1; dy++)
         for (int dx = -r - 1; dx <= r + 1; dx++) {
-            int in = shape == 1   ? abs(dx) <= r - 1 && abs(dy) <= r - 1                 /* square */
-                     : shape == 2 ? dy >= -r - 1 && dy <= r && 9 * abs(dx) <= 5 * (dy + r + 1) /* triangle */
-                                  : abs(dx) + abs(dy) <= r + 1;                            /* diamond */
+            int ady = abs(dy), adx = abs(dx), in;
+            switch (shape) {
+            case 1: in = adx <= r - 1 && ady <= r - 1; break;                                /* square */
+            case 2: in = dy <= r && 9 * adx <= 5 * (dy + r + 1); break;                      /* triangle */
+            case 3: in = adx + ady <= r + 1; break;                                          /* diamond */
+            case 4: in = dy >= -r && 9 * adx <= 5 * (r + 1 - dy); break;                     /* down triangle */
+            default: in = (adx <= 1 && ady <= r + 1) || (ady <= 1 && adx <= r + 1); break; /* plus */
+            }
             if (in) canvas_fill_rect(c, cx + dx, cy + dy, 1, 1, col);
         }
 }
@@ -283,7 +290,8 @@ int plot_lines_png(const char *path, const char *title, const char *x_label, con
         }
         for (int i = 0; i < s->n; i++) {
             double px, py;
-            if (point_px(&r, s, i, &px, &py) && in_area(px, py)) draw_marker(&c, k, px, py, col);
+            int grow = nseries - 1 - k < 2 ? nseries - 1 - k : 2;
+            if (point_px(&r, s, i, &px, &py) && in_area(px, py)) draw_marker(&c, k, px, py, PLOT_MARKER_R + grow, col);
         }
     }
 
@@ -308,7 +316,7 @@ int plot_lines_png(const char *path, const char *title, const char *x_label, con
         plot_palette(k, col);
         int ty = by + PAD + k * ROW, my = ty + TEXT_H / 2;
         draw_series_line(&c, k, bx + PAD, my, bx + PAD + SWATCH, my, col);
-        draw_marker(&c, k, bx + PAD + SWATCH / 2.0, my, col);
+        draw_marker(&c, k, bx + PAD + SWATCH / 2.0, my, PLOT_MARKER_R, col);
         canvas_draw_text_ex(&c, bx + PAD + SWATCH + 8, ty, nz(series[k].label), col, CANVAS_SCALE);
     }
 
