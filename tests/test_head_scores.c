@@ -17,6 +17,7 @@
 #include "eval/score.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "model/infer.h"
 #include "tests/harness.h"
 
 #define REFS "tests/fixtures/head_score_refs/head_score_refs.json"
@@ -202,6 +203,75 @@ TEST(retrieval_refuses_bad_spans) {
     model_close(&m);
     CHECK(rc == -1 && rc0 == -1);
     CHECK_MSG(named, "the error does not name the span");
+}
+
+/* The inference path's argmax hook on a mixed pattern (model/infer.h): per query head in the model's
+ * order, a key position.  Layer 0 sees the same queries and keys under any pattern, so against the same
+ * prompt with every head full: a full head's key is the same; a streaming head's key lies in what it
+ * keeps (the sink, the recent window, itself) and is the same wherever the full-attention key lies there
+ * (the largest of a subset holding the largest).  Checked on every decoding-simulation query. */
+typedef struct {
+    int H;
+    int32_t lo, n;
+    int32_t *pos; /* [n][H] layer 0's keys for queries lo .. lo + n - 1 */
+} hook_rec;
+
+static void hook_layer0(void *ctx, int layer, int32_t qpos, const int32_t *key_pos) {
+    hook_rec *r = ctx;
+    if (layer == 0 && qpos >= r->lo && qpos < r->lo + r->n) memcpy(r->pos + (size_t)(qpos - r->lo) * r->H, key_pos, (size_t)r->H * sizeof *key_pos);
+}
+
+TEST(infer_argmax_hook_maps_streaming_heads) {
+    json_t *root = refs();
+    if (!root) SKIP("no %s", REFS);
+    json_t *cs = json_array_get(json_object_get(root, "retrieval"), 0);
+    const char *dir = json_string_value(json_object_get(cs, "model"));
+    duo_model m;
+    duo_error err = {{0}};
+    CHECK_MSG(model_open(dir, &m, &err) == 0, "%s: %.400s", dir, err.msg);
+    size_t n;
+    int32_t *ids = json_ids(json_object_get(json_array_get(json_object_get(cs, "prompts"), 0), "ids"), &n);
+    int H = m.cfg.num_attention_heads, KVH = m.cfg.num_key_value_heads, L = m.cfg.num_hidden_layers, group = H / KVH;
+    int sink = 16, recent = 64, sim = 50;
+    uint8_t mixed[16] = {1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0}, all[16];
+    memset(all, 1, sizeof all);
+    CHECK(L * KVH == 16);
+    hook_rec rf = {H, (int32_t)(n - sim), sim, calloc((size_t)sim * H, sizeof(int32_t))};
+    hook_rec rm = {H, (int32_t)(n - sim), sim, calloc((size_t)sim * H, sizeof(int32_t))};
+    duo_backend *be = backend_cpu_create(0, NULL);
+    int rc = 0;
+    for (int pass = 0; pass < 2 && !rc; pass++) {
+        duo_infer_opts io = {.sink_size = sink, .recent_size = recent, .prefilling_chunk_size = 128,
+                             .decoding_simulation_length = sim, .prefill = PREFILL_REFERENCE, .max_new_tokens = 2,
+                             .max_prompt = n, .argmax_fn = hook_layer0, .argmax_ctx = pass ? &rm : &rf};
+        duo_infer *ctx = infer_create(&m, be, pass ? mixed : all, &io, &err);
+        duo_infer_result res;
+        rc = !ctx || infer_generate(ctx, ids, n, NULL, 0, NULL, NULL, 0, &res, &err);
+        if (!rc) infer_result_free(&res);
+        infer_free(ctx);
+    }
+    backend_free(be);
+    model_close(&m);
+    free(ids);
+    char fail[400] = "";
+    long same = 0;
+    if (rc) snprintf(fail, sizeof fail, "%.300s", err.msg);
+    for (int q = 0; !fail[0] && q < sim; q++) {
+        int32_t T = rf.lo + q;
+        for (int h = 0; !fail[0] && h < H; h++) {
+            int32_t f = rf.pos[q * H + h], s = rm.pos[q * H + h];
+            int kept = s < sink || (s >= T - recent && s <= T), full_head = mixed[h / group];
+            int f_kept = f < sink || (f >= T - recent && f <= T);
+            if (full_head ? s != f : (!kept || (f_kept && s != f)))
+                snprintf(fail, sizeof fail, "query %d head %d (%s): key %d, full attention's %d", T, h,
+                         full_head ? "full" : "streaming", s, f);
+            same += s == f;
+        }
+    }
+    free(rf.pos);
+    free(rm.pos);
+    if (fail[0]) FAILF("%s", fail);
+    printf("# hook: %ld of %d layer-0 keys equal full attention's\n", same, sim * H);
 }
 
 TEST_MAIN()
