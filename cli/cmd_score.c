@@ -63,7 +63,7 @@ int cmd_score(int argc, char **argv) {
         {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
     score_opts o;
     score_opts_default(&o);
-    int have_method = 0;
+    int have_method = 0, have_samples = 0;
     optind = 1;
     opterr = 0;
     for (;;) {
@@ -84,7 +84,11 @@ int cmd_score(int argc, char **argv) {
             else return cli_usage_error("score", "--method must be otf, retrieval or ablation, got '%s'", v);
             have_method = 1;
             break;
-        case O_SAMPLES: bad = cli_parse_long("score", opt, v, 1, 1000000, &l); o.samples = (int)l; break;
+        case O_SAMPLES:
+            bad = cli_parse_long("score", opt, v, 1, 1000000, &l);
+            o.samples = (int)l;
+            have_samples = 1;
+            break;
         case O_QLEN: bad = cli_parse_long("score", opt, v, 1, CLI_MAX_TOKENS, &l); o.q_len = (int)l; break;
         case O_MAXTOK: bad = cli_parse_long("score", opt, v, 0, CLI_MAX_TOKENS, &l); o.max_tokens = (int)l; break;
         case O_SEED: bad = cli_parse_long("score", opt, v, 0, CLI_MAX_STEPS, &l); o.seed = (uint64_t)l; break;
@@ -135,6 +139,9 @@ int cmd_score(int argc, char **argv) {
     if (!have_method) return cli_usage_error("score", "--method otf|retrieval|ablation is required");
     if (!o.dataset) return cli_usage_error("score", "--dataset CORPUS is required");
     if (!o.output_dir) return cli_usage_error("score", "--output_dir DIR is required");
+    if (have_samples && o.method == SCORE_RETRIEVAL && o.prompts == SCORE_PROMPTS_NIAH)
+        return cli_usage_error("score", "--samples counts passkey prompts (--prompts passkey); the NIAH needle has one "
+                                        "prompt per context length and depth");
     duo_error err = {{0}};
     if (score_run(&o, &err)) return cli_fail(&err);
     return 0;

@@ -100,7 +100,7 @@ int score_ablation_run(const score_opts *o, const duo_model *m, duo_backend *be,
         for (size_t i = 0; i < G && !rc; i++) {
             memset(full, 1, G);
             full[i] = 0;
-            char what[64];
+            char what[96];
             snprintf(what, sizeof what, "layer %zu KV head %zu streaming", i / (size_t)KVH, i % (size_t)KVH);
             rc = infer_set_pattern(ctx, full, err) ||
                  accuracy(ctx, &sp, eos, num_eos, &st, b, &done, what, &acc[i], err);

@@ -5,7 +5,7 @@
 #     (layer 1, KV head 0; the fixture's record: drop 1.0) on top, and `export` takes the folder as is;
 #   - otf on a few capped texts writes the same layout;
 #   - sweep --compare runs the score folders as named baselines (table, sweep.csv, the plot);
-#   - bad input, refused before work: an unknown method, --samples 0, a model without weights, a model
+#   - bad input, refused before work: an unknown method, --samples 0 (or with NIAH prompts), a model without weights, a model
 #     without a tokenizer, a --compare folder without a pattern or of another shape (both shapes named),
 #     a taken --compare name.
 bin=${DUO_BIN:-build/duo-train}
@@ -111,6 +111,8 @@ expect() {  # test name, expected status, pattern in stderr, command...
     else fail "$t" "exit $rc, wanted $want and '$pat': $(tail -c 200 "$T/bad.err")"; fi
 }
 expect unknown_method 2 "otf, retrieval or ablation" "$bin" score "${common[@]}" --method magic --output_dir "$T/x1"
+expect samples_with_niah_prompts 2 "prompts passkey" "$bin" score "${common[@]}" --method retrieval --samples 3 \
+    --output_dir "$T/x1"
 expect zero_samples 2 "samples" "$bin" score "${common[@]}" --method otf --samples 0 --output_dir "$T/x2"
 mkdir -p "$T/noweights" && cp "$model/config.json" "$T/noweights/"
 expect model_without_weights 1 "noweights" "$bin" score --model "$T/noweights" --dataset "$corpus" --method otf --output_dir "$T/x3"
