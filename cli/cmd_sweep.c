@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/dtype_args.h"
 #include "eval/sweep.h"
+#include "eval/sweep_report.h"
 
 static const char *const usage_text =
     "usage: duo-train sweep --model DIR --pattern DIR --dataset CORPUS [options]\n"
@@ -28,6 +29,8 @@ static const char *const usage_text =
     "  --samples N                   passkey prompts per context length (10)\n"
     "  --baselines LIST              of pattern,random,inverted (all three)\n"
     "  --random_patterns K           seeded random patterns per sparsity, their mean reported (1)\n"
+    "  --compare DIR[,DIR...]        further pattern folders (e.g. `duo-train score` outputs) evaluated at every\n"
+    "                                sparsity as baselines; NAME=DIR names one (default: the folder's name)\n"
     "  --sink_size N, --recent_size N  streaming window (default: the pattern's config.json)\n"
     "  --prefilling_chunk_size N     prefill chunk (0: the whole prompt in one forward)\n"
     "  --decoding_simulation_length N  prompt tokens fed one at a time after the prefill (50)\n"
@@ -42,10 +45,44 @@ static const char *const usage_text =
     "    --retrieval_question --prompt1 --prompt2 --separator --buffer_size (300)\n"
     "  NIAH templates: --niah_needle --niah_question --niah_answer --final_context_length_buffer (200)\n";
 
+/* --compare DIR[,DIR...] or NAME=DIR items, appended to o's list; names (the folder's last component
+ * by default) must be distinct from each other and from the built-in baselines.  1 on a usage error. */
+static int parse_compare(const char *v, sweep_opts *o) {
+    static char items[SWEEP_MAX_COMPARE][2048], names[SWEEP_MAX_COMPARE][256];
+    char buf[8192];
+    if (snprintf(buf, sizeof buf, "%s", v) >= (int)sizeof buf) return cli_usage_error("sweep", "--compare: too long") != 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int k = o->num_compare;
+        if (k == SWEEP_MAX_COMPARE)
+            return cli_usage_error("sweep", "--compare: at most %d folders", SWEEP_MAX_COMPARE) != 0;
+        snprintf(items[k], sizeof items[k], "%s", t);
+        char *eq = strchr(items[k], '='), *dir = items[k];
+        if (eq && eq != items[k]) {
+            *eq = 0;
+            snprintf(names[k], sizeof names[k], "%s", items[k]);
+            dir = eq + 1;
+        } else {
+            size_t n = strlen(dir);
+            while (n > 1 && dir[n - 1] == '/') dir[--n] = 0;
+            const char *base = strrchr(dir, '/');
+            snprintf(names[k], sizeof names[k], "%s", base && base[1] ? base + 1 : dir);
+        }
+        if (!*dir) return cli_usage_error("sweep", "--compare: '%s' names no folder", t) != 0;
+        for (int b = 0; b < SWEEP_NUM_BASELINES + k; b++)
+            if (!strcmp(names[k], b < SWEEP_NUM_BASELINES ? SWEEP_BASELINE_NAMES[b] : o->compare_names[b - SWEEP_NUM_BASELINES]))
+                return cli_usage_error("sweep", "--compare: the name '%s' is taken (give NAME=DIR)", names[k]) != 0;
+        o->compare_dirs[k] = dir;
+        o->compare_names[k] = names[k];
+        o->num_compare++;
+    }
+    return 0;
+}
+
 int cmd_sweep(int argc, char **argv) {
     enum { O_MODEL = 256, O_PATTERN, O_DATASET, O_TASK, O_SPARS, O_CTX, O_DEPTHS, O_SAMPLES, O_BASELINES, O_RANDOM,
            O_SINK, O_RECENT, O_CHUNK, O_SIM, O_PREFILL, O_MAXNEW, O_SEED, O_BACKEND, O_OUT, O_NPK, O_PKLEN, O_NEEDLE,
-           O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEP, O_BUF, O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_HELP, O_DTYPE };
+           O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEP, O_BUF, O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_COMPARE, O_HELP,
+           O_DTYPE };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"pattern", required_argument, 0, O_PATTERN},
         {"dataset", required_argument, 0, O_DATASET}, {"task", required_argument, 0, O_TASK},
@@ -63,8 +100,8 @@ int cmd_sweep(int argc, char **argv) {
         {"separator", required_argument, 0, O_SEP}, {"buffer-size", required_argument, 0, O_BUF},
         {"niah-needle", required_argument, 0, O_NNEEDLE}, {"niah-question", required_argument, 0, O_NQUESTION},
         {"niah-answer", required_argument, 0, O_NANSWER},
-        {"final-context-length-buffer", required_argument, 0, O_NBUF}, {"help", no_argument, 0, O_HELP},
-        {"dtype", required_argument, 0, O_DTYPE},
+        {"final-context-length-buffer", required_argument, 0, O_NBUF}, {"compare", required_argument, 0, O_COMPARE},
+        {"help", no_argument, 0, O_HELP}, {"dtype", required_argument, 0, O_DTYPE},
         {0, 0, 0, 0}};
     sweep_opts o;
     sweep_opts_default(&o);
@@ -149,6 +186,9 @@ int cmd_sweep(int argc, char **argv) {
         case O_NQUESTION: o.niah.retrieval_question = v; break;
         case O_NANSWER: o.niah.answer = v; break;
         case O_NBUF: bad = cli_parse_long("sweep", opt, v, 0, CLI_MAX_TOKENS, &l); o.niah.final_context_length_buffer = (int32_t)l; break;
+        case O_COMPARE:
+            if (parse_compare(v, &o)) return 2;
+            break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         default: return cli_getopt_error("sweep", c, optopt, argv[optind - 1]);
         }

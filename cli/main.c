@@ -15,6 +15,7 @@ static const struct {
     {"synth", cmd_synth, "build multi-passkey retrieval samples into an HDF5 file, or show one"},
     {"export", cmd_export, "binarise a trained pattern by target sparsity or threshold"},
     {"sweep", cmd_sweep, "evaluate patterns at several sparsities on the DuoAttention inference path"},
+    {"score", cmd_score, "rank the heads without training (kvpress otf, retrieval score, ablation)"},
     {"bench", cmd_bench, "measure speed and memory of the training step and the tokenizer"},
     {"inspect", cmd_inspect, "print a checkpoint's architecture, size and gate count"},
 };

@@ -95,6 +95,24 @@ static int pattern_windows(const char *dir, int *sink, int *recent, duo_error *e
     return rc;
 }
 
+/* --compare folder k's gates, refused unless it holds a pattern of the model's shape (L x KVH). */
+static int compare_gates(const sweep_opts *o, int k, int L, int KVH, const char *model, double **out, duo_error *err) {
+    char path[4200];
+    int rows = 0, cols = 0;
+    path_join(path, sizeof path, o->compare_dirs[k], "full_attention_heads.tsv");
+    if (!path_exists(path))
+        return duo_fail(err, "--compare %s: %s holds no pattern (no full_attention_heads.tsv)", o->compare_names[k],
+                        o->compare_dirs[k]);
+    if (export_read_tsv(path, out, &rows, &cols, err)) {
+        duo_error_prefix(err, "--compare %s", o->compare_names[k]);
+        return -1;
+    }
+    if (rows != L || cols != KVH)
+        return duo_fail(err, "--compare %s: %s is a pattern of another shape: %d x %d gates, %s has %d layers x %d KV heads",
+                        o->compare_names[k], path, rows, cols, model, L, KVH);
+    return 0;
+}
+
 typedef struct {
     const duo_tokenizer *tok;
     int passkey_words;
@@ -192,7 +210,7 @@ static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uin
             c->decode_ms_per_token += decode_ms;
             json_t *line = json_pack("{s:f, s:f, s:s, s:i, s:i, s:i, s:I, s:s, s:s, s:f, s:f, s:I, s:f, s:f}",
                                      "sparsity", o->sparsities[s], "achieved_sparsity", achieved, "baseline",
-                                     SWEEP_BASELINE_NAMES[b], "seed", seed_index, "context_length",
+                                     sweep_baseline_name(o, b), "seed", seed_index, "context_length",
                                      o->context_lengths[p->ctx_index], "sample", p->sample, "prompt_tokens",
                                      (json_int_t)p->n, "expected", p->expected, "response", response, "accuracy", acc,
                                      o->task == SWEEP_PASSKEY ? "word_accuracy" : "overlap", words, "kv_bytes",
@@ -216,7 +234,7 @@ static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uin
         if (rc) return -1;
         r->done++;
         if (r->bar)
-            progress_update(r->bar, r->done, "sparsity %.2f %s ctx %d", o->sparsities[s], SWEEP_BASELINE_NAMES[b],
+            progress_update(r->bar, r->done, "sparsity %.2f %s ctx %d", o->sparsities[s], sweep_baseline_name(o, b),
                             o->context_lengths[p->ctx_index]);
     }
     return 0;
@@ -243,7 +261,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     duo_tokenizer *tok = NULL;
     duo_backend *be = NULL;
     duo_infer *ctx = NULL;
-    double *gates = NULL, *bin = NULL, *aux = NULL;
+    double *gates = NULL, *bin = NULL, *aux = NULL, *cmp[SWEEP_MAX_COMPARE] = {0};
     uint8_t *full = NULL;
     sweep_prompts ps = {0};
     sweep_report rep = {0};
@@ -261,6 +279,8 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
                  m.dir, L, KVH);
         goto done;
     }
+    for (int k = 0; k < o.num_compare; k++) /* --compare folders: each a pattern of the same shape */
+        if (compare_gates(&o, k, L, KVH, m.dir, &cmp[k], err)) goto done;
     if ((o.sink_size < 0 || o.recent_size < 0) && pattern_windows(o.pattern_dir, &o.sink_size, &o.recent_size, err))
         goto done;
     tok = tokenizer_load(o.model_dir, err);
@@ -280,7 +300,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     rep.o = &o;
     rep.num_depths = o.task == SWEEP_NIAH ? o.num_depths : 1;
     rep.prefill_name = o.prefill == PREFILL_STREAMING ? "streaming" : "reference";
-    rep.cells = calloc((size_t)o.num_sparsities * SWEEP_NUM_BASELINES * (size_t)o.num_context_lengths *
+    rep.cells = calloc((size_t)o.num_sparsities * SWEEP_MAX_BASELINES * (size_t)o.num_context_lengths *
                            (size_t)rep.num_depths, sizeof *rep.cells);
     if (!bin || !aux || !full || !rep.cells) {
         duo_fail(err, "out of memory");
@@ -302,7 +322,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, jsonl, NULL, 0, {0}, 0};
     r.num_eos = eos_ids(&m, r.eos, 8);
     int per_sparsity = ((o.baselines & SWEEP_BASE_PATTERN) != 0) + ((o.baselines & SWEEP_BASE_INVERTED) != 0) +
-                       ((o.baselines & SWEEP_BASE_RANDOM) ? o.random_patterns : 0);
+                       ((o.baselines & SWEEP_BASE_RANDOM) ? o.random_patterns : 0) + o.num_compare;
     duo_progress bar;
     if (o.show_progress) {
         progress_start(&bar, "sweep", (long)((size_t)o.num_sparsities * (size_t)per_sparsity * ps.n));
@@ -314,11 +334,12 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
             o.recent_size, rep.prefill_name, be->name);
     rc = 0;
     for (int s = 0; s < o.num_sparsities && !rc; s++)
-        for (int b = 0; b < SWEEP_NUM_BASELINES && !rc; b++) {
-            if (!((o.baselines >> b) & 1)) continue;
+        for (int b = 0; b < SWEEP_MAX_BASELINES && !rc; b++) {
+            if (!sweep_baseline_on(&o, b)) continue;
             int seeds = b == 1 ? o.random_patterns : 1;
             for (int k = 0; k < seeds && !rc; k++) {
                 if (b == 0) memcpy(aux, gates, G * sizeof *aux);
+                if (b >= SWEEP_NUM_BASELINES) memcpy(aux, cmp[b - SWEEP_NUM_BASELINES], G * sizeof *aux);
                 if (b == 2) /* inverted: the heads the pattern ranks lowest stay full */
                     for (size_t i = 0; i < G; i++) aux[i] = 1 - gate_clamp(gates[i]);
                 if (b == 1) { /* random: seeded uniform gates, the same draw at every sparsity */
@@ -352,6 +373,7 @@ done:
     tokenizer_free(tok);
     free(rep.cells);
     free(gates);
+    for (int k = 0; k < SWEEP_MAX_COMPARE; k++) free(cmp[k]);
     free(bin);
     free(aux);
     free(full);

@@ -16,6 +16,7 @@
 #include "synth/params.h"
 
 #define SWEEP_MAX_LIST 64
+#define SWEEP_MAX_COMPARE 8 /* --compare folders */
 
 typedef enum { SWEEP_PASSKEY = 0, SWEEP_NIAH } sweep_task;
 enum { SWEEP_BASE_PATTERN = 1, SWEEP_BASE_RANDOM = 2, SWEEP_BASE_INVERTED = 4 };
@@ -37,6 +38,10 @@ typedef struct {
     uint64_t seed;
     unsigned baselines;     /* SWEEP_BASE_* */
     int random_patterns;    /* random baselines per sparsity (their mean is reported) */
+    /* --compare: further pattern folders (full_attention_heads.tsv of the model's shape), each binarised at
+     * every sparsity as the pattern is and reported under its name after the built-in baselines */
+    const char *compare_dirs[SWEEP_MAX_COMPARE], *compare_names[SWEEP_MAX_COMPARE];
+    int num_compare;
     synth_params passkey;   /* the sample builder's flags (passkey task) */
     niah_params niah;       /* the needle builder's templates (NIAH task) */
     int show_progress;

@@ -12,14 +12,20 @@ const char *const SWEEP_BASELINE_NAMES[SWEEP_NUM_BASELINES] = {"pattern", "rando
 
 sweep_cell *sweep_report_cell(sweep_report *r, int s, int b, int c, int d) {
     const sweep_opts *o = r->o;
-    return &r->cells[(((size_t)s * SWEEP_NUM_BASELINES + (size_t)b) * (size_t)o->num_context_lengths + (size_t)c) *
+    return &r->cells[(((size_t)s * SWEEP_MAX_BASELINES + (size_t)b) * (size_t)o->num_context_lengths + (size_t)c) *
                          (size_t)r->num_depths + (size_t)d];
 }
 
-static int baseline_on(const sweep_opts *o, int b) { return (o->baselines >> b) & 1; }
+const char *sweep_baseline_name(const sweep_opts *o, int b) {
+    return b < SWEEP_NUM_BASELINES ? SWEEP_BASELINE_NAMES[b] : o->compare_names[b - SWEEP_NUM_BASELINES];
+}
+
+int sweep_baseline_on(const sweep_opts *o, int b) {
+    return b < SWEEP_NUM_BASELINES ? (o->baselines >> b) & 1 : b - SWEEP_NUM_BASELINES < o->num_compare;
+}
 
 void sweep_report_finish(sweep_report *r) {
-    size_t n = (size_t)r->o->num_sparsities * SWEEP_NUM_BASELINES * (size_t)r->o->num_context_lengths * (size_t)r->num_depths;
+    size_t n = (size_t)r->o->num_sparsities * SWEEP_MAX_BASELINES * (size_t)r->o->num_context_lengths * (size_t)r->num_depths;
     for (size_t i = 0; i < n; i++) {
         sweep_cell *c = &r->cells[i];
         if (!c->count) continue;
@@ -43,8 +49,8 @@ void sweep_report_table(const sweep_report *r, FILE *f) {
             "baseline", "context", "tokens", niah ? "  depth " : "", niah ? "rouge-F" : "accuracy", niah ? "overlap" : "words", "KV cache",
             "of full", "prefill s", "decode ms/t", r->prefill_name);
     for (int s = 0; s < o->num_sparsities; s++)
-        for (int b = 0; b < SWEEP_NUM_BASELINES; b++) {
-            if (!baseline_on(o, b)) continue;
+        for (int b = 0; b < SWEEP_MAX_BASELINES; b++) {
+            if (!sweep_baseline_on(o, b)) continue;
             for (int c = 0; c < o->num_context_lengths; c++)
                 for (int d = 0; d < r->num_depths; d++) {
                     const sweep_cell *x = sweep_report_cell((sweep_report *)r, s, b, c, d);
@@ -53,7 +59,7 @@ void sweep_report_table(const sweep_report *r, FILE *f) {
                     format_bytes(x->kv_bytes, kv, sizeof kv);
                     if (niah) snprintf(depth, sizeof depth, "%6.1f%% ", o->depths[d]);
                     fprintf(f, "%8.3f %9.3f %-9s %8d %7.0f %s%9.3f %9.3f %11s %6.1f%% %10.3f %11.2f\n", o->sparsities[s],
-                            x->achieved, SWEEP_BASELINE_NAMES[b], o->context_lengths[c], x->prompt_tokens, depth, x->accuracy, x->words, kv,
+                            x->achieved, sweep_baseline_name(o, b), o->context_lengths[c], x->prompt_tokens, depth, x->accuracy, x->words, kv,
                             x->kv_full_bytes > 0 ? 100 * x->kv_bytes / x->kv_full_bytes : 0, x->prefill_s,
                             x->decode_ms_per_token);
                 }
@@ -69,7 +75,7 @@ int sweep_report_csv(const sweep_report *r, const char *path, duo_error *err) {
                        "word_accuracy,rouge1_x10,kv_bytes,kv_ratio,prefill_s,decode_ms_per_token,prefill,task\n";
     len = (size_t)snprintf(buf, cap, "%s", head);
     for (int s = 0; s < o->num_sparsities; s++)
-        for (int b = 0; b < SWEEP_NUM_BASELINES; b++)
+        for (int b = 0; b < SWEEP_MAX_BASELINES; b++)
             for (int c = 0; c < o->num_context_lengths; c++)
                 for (int d = 0; d < r->num_depths; d++) {
                     const sweep_cell *x = sweep_report_cell((sweep_report *)r, s, b, c, d);
@@ -80,7 +86,7 @@ int sweep_report_csv(const sweep_report *r, const char *path, duo_error *err) {
                         snprintf(rouge, sizeof rouge, "%.6f", x->rouge_x10);
                     }
                     int k = snprintf(line, sizeof line, "%.6g,%.6f,%s,%d,%s,%ld,%.1f,%.6f,%.6f,%s,%.0f,%.6f,%.6f,%.4f,%s,%s\n",
-                                     o->sparsities[s], x->achieved, SWEEP_BASELINE_NAMES[b], o->context_lengths[c], depth,
+                                     o->sparsities[s], x->achieved, sweep_baseline_name(o, b), o->context_lengths[c], depth,
                                      x->count, x->prompt_tokens, x->accuracy, x->words, rouge, x->kv_bytes,
                                      x->kv_full_bytes > 0 ? x->kv_bytes / x->kv_full_bytes : 0, x->prefill_s,
                                      x->decode_ms_per_token, r->prefill_name,
@@ -107,11 +113,11 @@ int sweep_report_plots(const sweep_report *r, const char *dir, int *written, duo
     *written = 0;
     char path[4200];
     /* accuracy against sparsity, one line per baseline (mean over lengths and depths) */
-    plot_series series[SWEEP_NUM_BASELINES];
-    double xs[SWEEP_NUM_BASELINES][SWEEP_MAX_LIST], ys[SWEEP_NUM_BASELINES][SWEEP_MAX_LIST];
+    plot_series series[SWEEP_MAX_BASELINES];
+    double xs[SWEEP_MAX_BASELINES][SWEEP_MAX_LIST], ys[SWEEP_MAX_BASELINES][SWEEP_MAX_LIST];
     int ns = 0;
-    for (int b = 0; b < SWEEP_NUM_BASELINES; b++) {
-        if (!baseline_on(o, b)) continue;
+    for (int b = 0; b < SWEEP_MAX_BASELINES; b++) {
+        if (!sweep_baseline_on(o, b)) continue;
         for (int s = 0; s < o->num_sparsities; s++) {
             double sum = 0;
             long k = 0;
@@ -126,7 +132,7 @@ int sweep_report_plots(const sweep_report *r, const char *dir, int *written, duo
             xs[ns][s] = o->sparsities[s];
             ys[ns][s] = k ? sum / (double)k : NAN;
         }
-        series[ns] = (plot_series){SWEEP_BASELINE_NAMES[b], xs[ns], ys[ns], o->num_sparsities};
+        series[ns] = (plot_series){sweep_baseline_name(o, b), xs[ns], ys[ns], o->num_sparsities};
         ns++;
     }
     char title[160];
@@ -136,7 +142,7 @@ int sweep_report_plots(const sweep_report *r, const char *dir, int *written, duo
                        o->task == SWEEP_NIAH ? "ROUGE-1 F" : "exact match", 0, 1, 0, 1, series, ns, err))
         return -1;
     (*written)++;
-    if (o->task != SWEEP_NIAH || !baseline_on(o, 0)) return 0;
+    if (o->task != SWEEP_NIAH || !sweep_baseline_on(o, 0)) return 0;
     /* NIAH: depth x length heat map of the plot's score per sparsity, the pattern's heads */
     char **rows = calloc((size_t)r->num_depths, sizeof *rows), **cols = calloc((size_t)o->num_context_lengths, sizeof *cols);
     double *v = malloc((size_t)r->num_depths * (size_t)o->num_context_lengths * sizeof *v);

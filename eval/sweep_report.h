@@ -9,6 +9,7 @@
 #include "eval/sweep.h"
 
 #define SWEEP_NUM_BASELINES 3 /* pattern, random, inverted */
+#define SWEEP_MAX_BASELINES (SWEEP_NUM_BASELINES + SWEEP_MAX_COMPARE) /* then the --compare folders */
 
 typedef struct {
     long count;           /* prompts (x random patterns) averaged */
@@ -23,11 +24,15 @@ typedef struct {
 typedef struct {
     const sweep_opts *o;
     int num_depths;       /* 1 for passkey */
-    sweep_cell *cells;    /* [sparsity][baseline][context][depth] (sums until sweep_report_finish) */
+    sweep_cell *cells;    /* [sparsity][SWEEP_MAX_BASELINES][context][depth] (sums until sweep_report_finish) */
     const char *prefill_name;
 } sweep_report;
 
 extern const char *const SWEEP_BASELINE_NAMES[SWEEP_NUM_BASELINES];
+/* Baseline b's name: a built-in one, or the name of --compare folder b - SWEEP_NUM_BASELINES. */
+const char *sweep_baseline_name(const sweep_opts *o, int b);
+/* 1 when baseline b runs in this sweep. */
+int sweep_baseline_on(const sweep_opts *o, int b);
 
 sweep_cell *sweep_report_cell(sweep_report *r, int sparsity, int baseline, int ctx, int depth);
 /* Turns the sums into means. */

@@ -38,6 +38,7 @@ struct duo_infer {
     void *last, *logits;     /* [1][d] the final norm of the last row, [1][vocab] */
     int32_t *d_ids, *d_pos, *d_best; /* [chunk], [chunk], [1] */
     int32_t *pos;            /* host [chunk] */
+    int32_t *d_amax, *amax, *amax_pos; /* [H] argmax key rows (backend, host, full-first), [H] positions (model order) */
 };
 
 static void free_order(duo_infer *c) {
@@ -60,6 +61,9 @@ void infer_free(duo_infer *c) {
     weights_free(c->w);
     free_order(c);
     free(c->pos);
+    free(c->amax);
+    free(c->amax_pos);
+    if (c->d_amax) be->ops->free(be, c->d_amax);
     free(c);
 }
 
@@ -102,6 +106,10 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
                       "prompt length >= 1");
         return NULL;
     }
+    if (o->argmax_fn && !be->ops->attn_argmax) {
+        duo_fail(err, "the %s backend has no attn_argmax op (the attention argmax hook needs it)", be->name);
+        return NULL;
+    }
     duo_infer *c = calloc(1, sizeof *c);
     if (!c) {
         duo_fail(err, "out of memory");
@@ -135,8 +143,13 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
         {(void **)&c->d_pos, ch * sizeof(int32_t)}, {(void **)&c->d_best, sizeof(int32_t)}};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs && !be->failed; i++) *bufs[i].p = be->ops->alloc(be, bufs[i].bytes);
     c->pos = malloc(ch * sizeof *c->pos);
+    if (o->argmax_fn && !be->failed) {
+        c->d_amax = be->ops->alloc(be, (size_t)dm.H * sizeof(int32_t));
+        c->amax = malloc((size_t)dm.H * sizeof *c->amax);
+        c->amax_pos = malloc((size_t)dm.H * sizeof *c->amax_pos);
+    }
     double *inv_freq = malloc((size_t)(dm.hd / 2) * sizeof *inv_freq);
-    if (!c->pos || !inv_freq) {
+    if (!c->pos || !inv_freq || (o->argmax_fn && (!c->amax || !c->amax_pos))) {
         free(inv_freq);
         infer_free(c);
         duo_fail(err, "out of memory");
@@ -167,6 +180,29 @@ int infer_set_pattern(duo_infer *c, const uint8_t *full, duo_error *err) {
     return rc;
 }
 
+/* The argmax hook's part for one attention call (a: its operands, heads from slot first_head of the
+ * full-first order): the call's last query row only, into d_amax. */
+static void argmax_last_row(duo_infer *c, const duo_attn_shape *sh, const duo_attn_args *a, int first_head) {
+    duo_attn_args last = *a;
+    last.nq = 1;
+    last.qpos = a->qpos + (a->nq - 1);
+    last.Q = act_at(c->be, a->Q, (a->nq - 1) * a->q_stride);
+    c->be->ops->attn_argmax(c->be, sh, &last, c->d_amax + first_head);
+}
+
+/* The hook itself: key rows -> positions (full heads: row = position; streaming heads: their cache's
+ * positions), full-first slots -> the model's query heads. */
+static void argmax_report(duo_infer *c, int l, size_t m) {
+    const head_order *ho = &c->order[l];
+    int H = c->dm.H, full_q = ho->num_full * (H / c->dm.KVH);
+    c->be->ops->download(c->be, c->amax, c->d_amax, (size_t)H * sizeof *c->amax);
+    for (int j = 0; j < H; j++) {
+        int32_t r = c->amax[j];
+        c->amax_pos[ho->q_perm[j]] = r < 0 ? -1 : j < full_q ? r : c->kv.stream_pos[r];
+    }
+    c->o.argmax_fn(c->o.argmax_ctx, l, c->pos[m - 1], c->amax_pos);
+}
+
 /* One layer of one forward over the chunk's m rows (positions kv.len .. kv.len + m - 1) in c->x. */
 static void layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, int first_forward) {
     duo_backend *be = c->be;
@@ -193,6 +229,7 @@ static void layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m,
                            .K = kv->k_full[l], .V = kv->v_full[l], .O = c->attp, .q_stride = qd, .kv_stride = wf,
                            .o_stride = qd};
         op->attn_fwd(be, &sh, &a);
+        if (c->o.argmax_fn) argmax_last_row(c, &sh, &a, 0);
     }
     if (ns) { /* streaming heads: the sink and the recent window cached, plus the chunk */
         size_t ws = (size_t)ns * hd, qoff = (size_t)nf * group * hd;
@@ -208,7 +245,9 @@ static void layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m,
                            .Q = act_at(be, c->qp, qoff), .K = kv->k_stream[l], .V = kv->v_stream[l],
                            .O = act_at(be, c->attp, qoff), .q_stride = qd, .kv_stride = ws, .o_stride = qd};
         op->attn_fwd(be, &sh, &a);
+        if (c->o.argmax_fn) argmax_last_row(c, &sh, &a, nf * group);
     }
+    if (c->o.argmax_fn) argmax_report(c, l, m);
     op->permute_heads(be, c->attp, m, dm->H, hd, ho->q_back, c->att);
     op->linear(be, c->att, m, dm->qdim, w->wo, dm->d, c->x, 1);
     op->rmsnorm(be, c->x, m, dm->d, w->post_norm, dm->eps, c->h);

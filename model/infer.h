@@ -25,6 +25,11 @@
 
 typedef enum { PREFILL_REFERENCE = 0, PREFILL_STREAMING } duo_prefill_mode;
 
+/* Optional hook (the retrieval score): after each layer's attention in every forward, for the forward's
+ * last query row (position query_pos), key_pos[h] = the position of the key that query head h (the
+ * model's head order) weighs most (kernels/ops.h attn_argmax; -1 if it sees none). */
+typedef void (*duo_argmax_fn)(void *ctx, int layer, int32_t query_pos, const int32_t *key_pos);
+
 typedef struct {
     int sink_size, recent_size;     /* streaming heads' window (tokens) */
     int prefilling_chunk_size;      /* 0: the prefilled part in one forward */
@@ -32,6 +37,8 @@ typedef struct {
     duo_prefill_mode prefill;
     int max_new_tokens;
     size_t max_prompt;              /* the longest prompt this context will see (sizes the caches) */
+    duo_argmax_fn argmax_fn;        /* NULL: none (no cost) */
+    void *argmax_ctx;
 } duo_infer_opts;
 
 typedef struct duo_infer duo_infer;

@@ -147,6 +147,47 @@ static int point_px(const ranges *r, const plot_series *s, int i, double *px, do
     return 1;
 }
 
+/* Series k's look, so that lines that coincide stay apart: its marker shape (circle, square, triangle,
+ * diamond, down triangle, plus, then again), drawn larger for earlier series (up to 2 px, so a marker
+ * drawn later on the same point leaves a rim of the one below), and its line's dashes (solid for the
+ * first two series, then dashed, dotted, dash-dotted, in turn).  Every marker covers its centre and
+ * 2 px either way. */
+static void draw_marker(duo_canvas *c, int k, double px, double py, int r, const uint8_t col[3]) {
+    int shape = k % 6;
+    if (shape == 0) {
+        canvas_fill_circle(c, px, py, r, col);
+        return;
+    }
+    int cx = (int)lround(px), cy = (int)lround(py);
+    for (int dy = -r - 1; dy <= r + 1; dy++)
+        for (int dx = -r - 1; dx <= r + 1; dx++) {
+            int ady = abs(dy), adx = abs(dx), in;
+            switch (shape) {
+            case 1: in = adx <= r - 1 && ady <= r - 1; break;                                /* square */
+            case 2: in = dy <= r && 9 * adx <= 5 * (dy + r + 1); break;                      /* triangle */
+            case 3: in = adx + ady <= r + 1; break;                                          /* diamond */
+            case 4: in = dy >= -r && 9 * adx <= 5 * (r + 1 - dy); break;                     /* down triangle */
+            default: in = (adx <= 1 && ady <= r + 1) || (ady <= 1 && adx <= r + 1); break; /* plus */
+            }
+            if (in) canvas_fill_rect(c, cx + dx, cy + dy, 1, 1, col);
+        }
+}
+
+static void draw_series_line(duo_canvas *c, int k, double ax, double ay, double bx, double by, const uint8_t col[3]) {
+    static const double on[4] = {0, 9, 3, 9}, off[4] = {0, 5, 4, 4}; /* px; the 4th adds a dot per gap */
+    int dash = k < 2 ? 0 : 1 + (k - 2) % 3;
+    if (!dash) {
+        canvas_draw_line(c, ax, ay, bx, by, 2.0, col);
+        return;
+    }
+    double len = hypot(bx - ax, by - ay), ux = len > 0 ? (bx - ax) / len : 0, uy = len > 0 ? (by - ay) / len : 0;
+    for (double t = 0; t < len; t += on[dash] + off[dash]) {
+        double t1 = t + on[dash] < len ? t + on[dash] : len;
+        canvas_draw_line(c, ax + ux * t, ay + uy * t, ax + ux * t1, ay + uy * t1, 2.0, col);
+        if (dash == 3 && t1 + 2 < len) canvas_fill_circle(c, ax + ux * (t1 + 2), ay + uy * (t1 + 2), 1.2, col);
+    }
+}
+
 /* How much of the data a legend box at (x, y, w, h) would hide: markers weigh 8, line samples 1. */
 static long legend_cost(const ranges *r, const plot_series *series, int nseries, int x, int y, int w, int h) {
     long cost = 0;
@@ -241,7 +282,7 @@ int plot_lines_png(const char *path, const char *title, const char *x_label, con
             int ok = point_px(&r, s, i, &px, &py);
             if (ok && prev) {
                 double ax = ppx, ay = ppy, bx = px, by = py;
-                if (clip_segment(&ax, &ay, &bx, &by)) canvas_draw_line(&c, ax, ay, bx, by, 2.0, col);
+                if (clip_segment(&ax, &ay, &bx, &by)) draw_series_line(&c, k, ax, ay, bx, by, col);
             }
             prev = ok;
             ppx = px;
@@ -249,7 +290,8 @@ int plot_lines_png(const char *path, const char *title, const char *x_label, con
         }
         for (int i = 0; i < s->n; i++) {
             double px, py;
-            if (point_px(&r, s, i, &px, &py) && in_area(px, py)) canvas_fill_circle(&c, px, py, PLOT_MARKER_R, col);
+            int grow = nseries - 1 - k < 2 ? nseries - 1 - k : 2;
+            if (point_px(&r, s, i, &px, &py) && in_area(px, py)) draw_marker(&c, k, px, py, PLOT_MARKER_R + grow, col);
         }
     }
 
@@ -273,8 +315,8 @@ int plot_lines_png(const char *path, const char *title, const char *x_label, con
         uint8_t col[3];
         plot_palette(k, col);
         int ty = by + PAD + k * ROW, my = ty + TEXT_H / 2;
-        canvas_draw_line(&c, bx + PAD, my, bx + PAD + SWATCH, my, 2.0, col);
-        canvas_fill_circle(&c, bx + PAD + SWATCH / 2.0, my, PLOT_MARKER_R, col);
+        draw_series_line(&c, k, bx + PAD, my, bx + PAD + SWATCH, my, col);
+        draw_marker(&c, k, bx + PAD + SWATCH / 2.0, my, PLOT_MARKER_R, col);
         canvas_draw_text_ex(&c, bx + PAD + SWATCH + 8, ty, nz(series[k].label), col, CANVAS_SCALE);
     }
 

@@ -8,7 +8,10 @@
 
 #include "data/error.h"
 
-/* One series of a line plot: y[i] at x[i] (NaN y: a gap), drawn as a 2 px line with round markers. */
+/* One series of a line plot: y[i] at x[i] (NaN y: a gap), drawn as a 2 px line with markers; series k
+ * has its own marker shape (circle, square, triangle, diamond, down triangle, plus, in turn; earlier
+ * series' markers up to 2 px larger) and, from the third series on, its own dashes, so coinciding series
+ * stay readable. */
 typedef struct { const char *label; const double *x, *y; int n; } plot_series;
 
 /* The line plot's fixed layout: an 800 x 500 canvas; the plot area (frame, grid, data) spans pixels

@@ -332,4 +332,37 @@ TEST(bad_input_is_an_error_not_a_crash) {
 #undef FAILS
 }
 
+/* Coinciding series stay readable: each has its own marker shape (a square's corner shows beside the
+ * circle below it) and from the third on its own dashes (the solid line below shows through the gaps). */
+TEST(coinciding_series_have_distinct_markers_and_dashes) {
+    const char *dir = sample_dir();
+    CHECK(dir);
+    char path[700];
+    tmp_path(path, sizeof path, dir, "coincide.png");
+    double x[3] = {0, 0.5, 1}, y[3] = {0.5, 0.5, 0.5};
+    plot_series s[3] = {{"pattern", x, y, 3}, {"random", x, y, 3}, {"otf", x, y, 3}};
+    duo_error err = {{0}};
+    CHECK_MSG(plot_lines_png(path, "t", "x", "y", 0, 1, 0, 1, s, 3, &err) == 0, "%.200s", err.msg);
+    image im;
+    CHECK(read_rgb_png(path, &im) == 0);
+    uint8_t c0[3], c1[3], c2[3];
+    plot_palette(0, c0);
+    plot_palette(1, c1);
+    plot_palette(2, c2);
+    double px, py;
+    plot_data_to_pixel(0.5, 0.5, 0, 1, 0, 1, &px, &py);
+    int cx = (int)lround(px), cy = (int)lround(py);
+    /* the triangle on top, the square's top corners beside its apex, outside any circle of radius 4 */
+    CHECK_MSG(is_rgb(pix(&im, cx - 3, cy - 3), c1) || is_rgb(pix(&im, cx + 3, cy - 3), c1),
+              "no square corner of series 1 at (%d, %d)", cx, cy);
+    /* along the line between two markers: series 2's dashes and series 1 in their gaps, never series 0
+     * alone (it lies under both) */
+    plot_data_to_pixel(0.25, 0.5, 0, 1, 0, 1, &px, &py);
+    int mx = (int)lround(px), my = (int)lround(py);
+    CHECK(count_rgb(&im, mx - 40, my, mx + 40, my + 1, c2) >= 20);
+    CHECK(count_rgb(&im, mx - 40, my, mx + 40, my + 1, c1) >= 10);
+    CHECK_EQ_INT(count_rgb(&im, mx - 40, my, mx + 40, my + 1, c0), 0);
+    free(im.px);
+}
+
 TEST_MAIN()

@@ -22,6 +22,7 @@
 
 #include "kernels/cpu/dense_impl.h"
 #include "kernels/cpu/attention_impl.h"
+#include "kernels/cpu/argmax_impl.h"
 #include "kernels/cpu/rows_impl.h"
 #include "kernels/cpu/duo_impl.h"
 
@@ -32,7 +33,7 @@ const duo_ops CAT(cpu_ops, S) = {
     .rope_tables = FN(rope_tables), .rope = FN(rope), .add_bias_rows = FN(add_bias_rows), .swiglu = FN(swiglu), .swiglu_bwd = FN(swiglu_bwd),
     .embed = FN(embed), .gather_rows = FN(gather_rows), .scatter_add_rows = FN(scatter_add_rows), .copy = FN(copy), .copy_rows = FN(copy_rows), .permute_heads = FN(permute_heads),
     .zero = FN(zero), .argmax_rows = FN(argmax_rows),
-    .attn_fwd = FN(attn_fwd), .attn_bwd = FN(attn_bwd),
+    .attn_fwd = FN(attn_fwd), .attn_bwd = FN(attn_bwd), .attn_argmax = FN(attn_argmax),
     .gate_blend = FN(gate_blend), .gate_blend_bwd = FN(gate_blend_bwd), .sqdiff_loss = FN(sqdiff_loss),
     .sqdiff_grad = FN(sqdiff_grad),
 };
