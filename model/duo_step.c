@@ -356,7 +356,7 @@ static void student_layer_bwd(duo_step_ctx *c, int l, const duo_layer_dev *w) {
 }
 
 /* The step's figures: FLOPs (DESIGN §5) and memory, from its plan. */
-static void account(duo_step_ctx *c, size_t n, duo_step_result *res) {
+static void account(duo_step_ctx *c, duo_step_result *res) {
     const duo_step_plan *p = &c->plan;
     size_t saved = 0;
     for (int l = 0; l < c->dm.L; l++) saved += p->layers[l].input_bytes + p->layers[l].fa_bytes;
@@ -482,7 +482,7 @@ static int step_run(duo_step_ctx *c, const int32_t *ids, const int32_t *labels, 
     if (backend_check(be, err)) return -1;
     for (size_t i = 0; i < G; i++)
         if (!isfinite(grad_out[i])) return duo_fail(err, "the gate gradient [%zu][%zu] is not finite", i / KVH, i % KVH);
-    account(c, n, res);
+    account(c, res);
     return 0;
 }
 

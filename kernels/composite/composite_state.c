@@ -45,6 +45,13 @@ int32_t *composite_host_ints(duo_backend *be, const int32_t *src, size_t n, int3
     return *slot;
 }
 
+int composite_set_tile_rows(duo_backend *be, int rows) {
+    composite_state *st = composite_get(be, "composite_set_tile_rows");
+    if (!st) return -1;
+    st->tile_rows = rows > 0 ? rows : 0;
+    return 0;
+}
+
 void composite_release(duo_backend *be) {
     composite_state *st = be ? be->composite : NULL;
     if (!st) return;
