@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "eval/sweep.h"
+#include "util/interrupt.h"
 
 static const char *const usage_text =
     "usage: duo-train sweep --model DIR --pattern DIR --dataset CORPUS [options]\n"
@@ -35,7 +36,9 @@ static const char *const usage_text =
     "  --max_new_tokens N            (passkey: 4 x passkey_length + 8; niah: 50)\n"
     "  --seed N                      samples and random patterns (42)\n"
     "  --backend cpu|cuda            (default: cuda where built and a GPU answers, else cpu)\n"
-    "  --output_dir DIR              (sweep_out)\n"
+    "  --output_dir DIR              (sweep_out); a folder holding an earlier sweep is refused unless:\n"
+    "  --resume                      continue the sweep in --output_dir (prompts in responses.jsonl are not rerun)\n"
+    "  --overwrite                   replace the earlier sweep in --output_dir\n"
     "  passkey samples, as `duo-train synth`: --num_passkeys (10) --passkey_length (32) --needle\n"
     "    --retrieval_question --prompt1 --prompt2 --separator --buffer_size (300)\n"
     "  NIAH templates: --niah_needle --niah_question --niah_answer --final_context_length_buffer (200)\n";
@@ -43,7 +46,7 @@ static const char *const usage_text =
 int cmd_sweep(int argc, char **argv) {
     enum { O_MODEL = 256, O_PATTERN, O_DATASET, O_TASK, O_SPARS, O_CTX, O_DEPTHS, O_SAMPLES, O_BASELINES, O_RANDOM,
            O_SINK, O_RECENT, O_CHUNK, O_SIM, O_PREFILL, O_MAXNEW, O_SEED, O_BACKEND, O_OUT, O_NPK, O_PKLEN, O_NEEDLE,
-           O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEP, O_BUF, O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_HELP };
+           O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEP, O_BUF, O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_RESUME, O_OVERWRITE, O_HELP };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"pattern", required_argument, 0, O_PATTERN},
         {"dataset", required_argument, 0, O_DATASET}, {"task", required_argument, 0, O_TASK},
@@ -61,7 +64,8 @@ int cmd_sweep(int argc, char **argv) {
         {"separator", required_argument, 0, O_SEP}, {"buffer-size", required_argument, 0, O_BUF},
         {"niah-needle", required_argument, 0, O_NNEEDLE}, {"niah-question", required_argument, 0, O_NQUESTION},
         {"niah-answer", required_argument, 0, O_NANSWER},
-        {"final-context-length-buffer", required_argument, 0, O_NBUF}, {"help", no_argument, 0, O_HELP},
+        {"final-context-length-buffer", required_argument, 0, O_NBUF}, {"resume", no_argument, 0, O_RESUME},
+        {"overwrite", no_argument, 0, O_OVERWRITE}, {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     sweep_opts o;
     sweep_opts_default(&o);
@@ -145,6 +149,8 @@ int cmd_sweep(int argc, char **argv) {
         case O_NQUESTION: o.niah.retrieval_question = v; break;
         case O_NANSWER: o.niah.answer = v; break;
         case O_NBUF: bad = cli_parse_long("sweep", opt, v, 0, CLI_MAX_TOKENS, &l); o.niah.final_context_length_buffer = (int32_t)l; break;
+        case O_RESUME: o.resume = 1; break;
+        case O_OVERWRITE: o.overwrite = 1; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         default: return cli_getopt_error("sweep", c, optopt, argv[optind - 1]);
         }
@@ -154,7 +160,11 @@ int cmd_sweep(int argc, char **argv) {
     if (!o.model_dir) return cli_usage_error("sweep", "--model DIR is required");
     if (!o.pattern_dir) return cli_usage_error("sweep", "--pattern DIR is required (a trained pattern folder)");
     if (!o.dataset) return cli_usage_error("sweep", "--dataset CORPUS is required (the haystack text)");
+    if (o.resume && o.overwrite) return cli_usage_error("sweep", "--resume and --overwrite exclude each other");
     duo_error err = {{0}};
-    if (sweep_run(&o, &err)) return cli_fail(&err);
-    return 0;
+    interrupt_install(); /* Ctrl-C: finish the prompt, write what is done (partial), exit 128 + signal */
+    int rc = sweep_run(&o, &err);
+    interrupt_uninstall();
+    if (rc < 0) return cli_fail(&err);
+    return rc ? 128 + rc : 0;
 }
