@@ -2,10 +2,13 @@
  * every computation is an op; this file orders them and keeps the caches' bookkeeping. */
 #include "model/infer.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/backend.h"
+#include "model/finite.h"
 #include "model/kv_cache.h"
 #include "model/layer.h"
 #include "model/rope_freq.h"
@@ -38,6 +41,10 @@ struct duo_infer {
     void *last, *logits;     /* [1][d] the final norm of the last row, [1][vocab] */
     int32_t *d_ids, *d_pos, *d_best; /* [chunk], [chunk], [1] */
     int32_t *pos;            /* host [chunk] */
+    void *host_logits;       /* host [vocab] (act_size elements): every forward's logits row, checked finite */
+    void *host_x;            /* host [chunk][d]: the residual stream, downloaded only while tracing */
+    int trace;               /* checking the residual stream after every layer's attention and MLP */
+    int nonfinite;           /* the last forward's logits were not finite */
 };
 
 static void free_order(duo_infer *c) {
@@ -60,6 +67,8 @@ void infer_free(duo_infer *c) {
     weights_free(c->w);
     free_order(c);
     free(c->pos);
+    free(c->host_logits);
+    free(c->host_x);
     free(c);
 }
 
@@ -135,17 +144,25 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
         {(void **)&c->d_pos, ch * sizeof(int32_t)}, {(void **)&c->d_best, sizeof(int32_t)}};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs && !be->failed; i++) *bufs[i].p = be->ops->alloc(be, bufs[i].bytes);
     c->pos = malloc(ch * sizeof *c->pos);
+    c->host_logits = malloc((size_t)dm.vocab * a);
     double *inv_freq = malloc((size_t)(dm.hd / 2) * sizeof *inv_freq);
-    if (!c->pos || !inv_freq) {
+    if (!c->pos || !c->host_logits || !inv_freq) {
         free(inv_freq);
         infer_free(c);
-        duo_fail(err, "out of memory");
+        duo_fail(err, "out of memory allocating %zu bytes of host buffers for the inference path",
+                 ch * sizeof *c->pos + (size_t)dm.vocab * a);
         return NULL;
     }
     rope_inv_freq(&m->cfg, dm.hd, a == sizeof(float), inv_freq);
     if (!be->failed) be->ops->rope_tables(be, inv_freq, dm.hd, c->max_len, c->cos_t, c->sin_t);
     free(inv_freq);
-    if (!be->failed) c->w = weights_create(m, be, 1, err);
+    if (be->failed) { /* a buffer did not fit: the backend's message says which and how much */
+        backend_check(be, err);
+        duo_error_prefix(err, "inference buffers for %zu positions (chunk %zu)", c->max_len, ch);
+        infer_free(c);
+        return NULL;
+    }
+    c->w = weights_create(m, be, 1, err);
     if (!c->w || backend_check(be, err)) {
         if (c->w) duo_error_prefix(err, "inference buffers");
         infer_free(c);
@@ -167,8 +184,29 @@ int infer_set_pattern(duo_infer *c, const uint8_t *full, duo_error *err) {
     return rc;
 }
 
+/* While tracing: the residual stream's m rows downloaded and checked after `what` of layer l (-1: the
+ * embedding); the first non-finite value is named with the tensor that explains it, if any. */
+static int trace_check(duo_infer *c, int l, const char *what, size_t m, duo_error *err) {
+    duo_backend *be = c->be;
+    size_t d = (size_t)c->dm.d;
+    be->ops->download(be, c->host_x, c->x, m * d * be->act_size);
+    if (backend_check(be, err)) return -1;
+    long bad = finite_first_bad(c->host_x, m * d, be->act_size);
+    if (bad < 0) return 0;
+    char why[600];
+    if (!finite_weights_of(c->m, l, why, sizeof why))
+        snprintf(why, sizeof why, "its weights are finite, so the activations overflowed%s",
+                 be->act_size == sizeof(float) ? " float32" : "");
+    size_t row = (size_t)bad / d;
+    if (l < 0)
+        return duo_fail(err, "%s: the token embedding at position %zu is not finite: %s", c->m->dir,
+                        (size_t)c->pos[row], why);
+    return duo_fail(err, "%s: the forward pass is not finite from layer %d's %s on (position %zu, hidden element %zu): %s",
+                    c->m->dir, l, what, (size_t)c->pos[row], (size_t)bad % d, why);
+}
+
 /* One layer of one forward over the chunk's m rows (positions kv.len .. kv.len + m - 1) in c->x. */
-static void layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, int first_forward) {
+static int layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, int first_forward, duo_error *err) {
     duo_backend *be = c->be;
     const duo_ops *op = be->ops;
     const duo_dims *dm = &c->dm;
@@ -211,8 +249,10 @@ static void layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m,
     }
     op->permute_heads(be, c->attp, m, dm->H, hd, ho->q_back, c->att);
     op->linear(be, c->att, m, dm->qdim, w->wo, dm->d, c->x, 1);
+    if (c->trace && trace_check(c, l, "attention", m, err)) return -1;
     op->rmsnorm(be, c->x, m, dm->d, w->post_norm, dm->eps, c->h);
     layer_mlp_add(be, dm, w, c->h, m, c->x, c->g, c->u);
+    return c->trace ? trace_check(c, l, "MLP", m, err) : 0;
 }
 
 /* One forward of ids[m] (checked by the caller); the greedy next id after its last row into *next, its logits into logits_out
@@ -227,10 +267,10 @@ static int forward(duo_infer *c, const int32_t *ids, size_t m, int32_t *next, fl
     op->upload(be, c->d_pos, c->pos, m * sizeof *c->pos);
     op->upload(be, c->d_ids, ids, m * sizeof *ids);
     op->embed(be, c->m->embed_tokens, c->d_ids, m, c->x);
+    if (c->trace && trace_check(c, -1, "embedding", m, err)) return -1;
     for (int l = 0; l < dm->L; l++) {
         const duo_layer_dev *w = weights_layer(c->w, l, err);
-        if (!w) return -1;
-        layer_forward(c, l, w, m, first);
+        if (!w || layer_forward(c, l, w, m, first, err)) return -1;
     }
     kv_cache_end(&c->kv, m);
     const void *head = weights_lm_head(c->w, err);
@@ -239,18 +279,51 @@ static int forward(duo_infer *c, const int32_t *ids, size_t m, int32_t *next, fl
     op->linear(be, c->last, 1, dm->d, head, dm->vocab, c->logits, 0);
     op->argmax_rows(be, c->logits, 1, dm->vocab, c->d_best);
     op->download(be, next, c->d_best, sizeof *next);
-    if (logits_out) {
-        if (be->act_size == sizeof(float)) {
-            op->download(be, logits_out, c->logits, (size_t)dm->vocab * sizeof(float));
-        } else { /* a wider compute type: narrowed on the host (a test path) */
-            double *tmp = malloc((size_t)dm->vocab * be->act_size);
-            if (!tmp) return duo_fail(err, "out of memory");
-            op->download(be, tmp, c->logits, (size_t)dm->vocab * be->act_size);
-            for (int i = 0; i < dm->vocab; i++) logits_out[i] = (float)tmp[i];
-            free(tmp);
-        }
+    /* the logits row comes to the host every forward (vocab values, small next to the forward itself): a
+     * NaN or Inf there would otherwise be decoded as id 0 */
+    op->download(be, c->host_logits, c->logits, (size_t)dm->vocab * be->act_size);
+    if (backend_check(be, err)) return -1;
+    long bad = finite_first_bad(c->host_logits, (size_t)dm->vocab, be->act_size);
+    if (bad >= 0) {
+        c->nonfinite = 1;
+        double v = be->act_size == sizeof(float) ? ((float *)c->host_logits)[bad] : ((double *)c->host_logits)[bad];
+        return duo_fail(err, "%s: the logits are not finite (%s at vocabulary index %ld, position %zu)", c->m->dir,
+                        isnan(v) ? "NaN" : "Inf", bad, (size_t)c->pos[m - 1]);
     }
-    return backend_check(be, err);
+    if (logits_out) {
+        if (be->act_size == sizeof(float)) memcpy(logits_out, c->host_logits, (size_t)dm->vocab * sizeof(float));
+        else /* a wider compute type: narrowed on the host (a test path) */
+            for (int i = 0; i < dm->vocab; i++) logits_out[i] = (float)((double *)c->host_logits)[i];
+    }
+    return 0;
+}
+
+/* The logits of a forward were not finite: the same forwards again (the prompt's prefill and one-token
+ * steps, then the generated ids), checking the residual stream after every layer, so the message names
+ * where the first NaN or Inf appears and the weight tensor that holds one, if any. */
+static void diagnose_nonfinite(duo_infer *c, const int32_t *prompt, size_t n, size_t pre, const int32_t *gen,
+                               size_t ngen, duo_error *err) {
+    duo_error why = {{0}};
+    c->host_x = c->host_x ? c->host_x : malloc(c->max_chunk * (size_t)c->dm.d * c->be->act_size);
+    if (!c->host_x) return; /* the logits message stands */
+    c->trace = 1;
+    c->nonfinite = 0;
+    kv_cache_reset(&c->kv);
+    int32_t next;
+    int rc = 0;
+    for (size_t s = 0; s < pre && !rc; s += c->max_chunk)
+        rc = forward(c, prompt + s, pre - s < c->max_chunk ? pre - s : c->max_chunk, &next, NULL, &why);
+    for (size_t i = pre; i < n && !rc; i++) rc = forward(c, prompt + i, 1, &next, NULL, &why);
+    for (size_t i = 0; i < ngen && !rc; i++) rc = forward(c, gen + i, 1, &next, NULL, &why);
+    c->trace = 0;
+    if (rc && !c->nonfinite) { /* found in a layer */
+        memcpy(err->msg, why.msg, sizeof why.msg);
+        return;
+    }
+    char where[600];
+    size_t len = strlen(err->msg);
+    if (finite_weights_of(c->m, c->dm.L, where, sizeof where) && len + 3 < sizeof err->msg)
+        snprintf(err->msg + len, sizeof err->msg - len, ": %s", where);
 }
 
 void infer_result_free(duo_infer_result *res) {
@@ -305,6 +378,7 @@ int infer_generate(duo_infer *c, const int32_t *prompt, size_t n, const int32_t 
     }
     res->decode_s = clock_wall_s() - t1;
     res->logits_rows = keep_logits < res->n ? keep_logits : res->n;
+    if (rc && c->nonfinite && err) diagnose_nonfinite(c, prompt, n, pre, res->ids, res->n, err);
     if (rc) infer_result_free(res);
     return rc;
 }
