@@ -8,6 +8,7 @@
 
 #include "data/h5store.h"
 #include "cli/cli.h"
+#include "cli/sample_flags.h"
 #include "pattern/export.h"
 #include "synth/params.h"
 
@@ -38,6 +39,7 @@ void train_args_default(duo_train_args *a) {
     a->streaming = ATTN_STREAM_BLOCKSPARSE;
     a->backend = "auto";
     a->use_cone = 1;
+    synth_params_default(&a->templates);
 }
 
 void train_args_usage(FILE *f) {
@@ -78,7 +80,8 @@ void train_args_usage(FILE *f) {
         "  data flags (--context_length_min 1000, --context_length_max 32000, --context_lengths_num_intervals 50,\n"
         "  --depth_ratio_num_intervals 1000, --num_passkeys 10, --passkey_length 32, --buffer_size 300, --min_needle_depth_ratio\n"
         "  0.05, --max_needle_depth_ratio 0.95) build the samples from a corpus; with a .h5 dataset they are\n"
-        "  read from the file, and given here they must agree.\n");
+        "  read from the file, and given here they must agree.\n"
+        SAMPLE_TEMPLATE_HELP);
 }
 
 /* The data flags are checked as `synth` checks them, at parse time (a bad value is a usage error, 2).
@@ -95,11 +98,21 @@ void train_args_synth_params(const duo_train_args *a, synth_params *p) {
     p->min_depth_ratio = a->min_needle_depth_ratio;
     p->max_depth_ratio = a->max_needle_depth_ratio;
     p->seed = (uint64_t)a->seed;
+    p->needle = a->templates.needle;
+    p->retrieval_question = a->templates.retrieval_question;
+    p->prompt1 = a->templates.prompt1;
+    p->prompt2 = a->templates.prompt2;
+    p->separator = a->templates.separator;
 }
 
 static int check_data_flags(const duo_train_args *a) {
     size_t n = strlen(a->dataset);
-    if (n >= 3 && !strcmp(a->dataset + n - 3, ".h5")) return 0;
+    if (n >= 3 && !strcmp(a->dataset + n - 3, ".h5")) {
+        if (sample_templates_given(&a->templates))
+            return cli_usage_error("train", "--needle, --retrieval_question, --prompt1, --prompt2 and --separator build "
+                                            "samples from a corpus; %s holds samples built already", a->dataset);
+        return 0;
+    }
     synth_params p;
     train_args_synth_params(a, &p);
     duo_error err;
@@ -127,7 +140,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         {"passkey-length", required_argument, 0, O_PKLEN}, {"buffer-size", required_argument, 0, O_BUF},
         {"min-needle-depth-ratio", required_argument, 0, O_MIND},
         {"max-needle-depth-ratio", required_argument, 0, O_MAXD}, {"backend", required_argument, 0, O_BACKEND},
-        {"overwrite", no_argument, 0, O_OVERWRITE},
+        {"overwrite", no_argument, 0, O_OVERWRITE}, SAMPLE_TEMPLATE_OPTIONS,
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     const long BIG = CLI_MAX_STEPS, TOK = CLI_MAX_TOKENS, WIN = CLI_MAX_WINDOW;
@@ -135,7 +148,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
     optind = 0; /* glibc: a full re-initialisation, so the parser can run more than once per process */
     opterr = 0; /* its complaints are reported once, by cli_getopt_error */
     while ((c = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
-        const char *name = c >= 256 ? opts[idx].name : "";
+        const char *name = c >= 256 && c < SAMPLE_OPT_NEEDLE ? opts[idx].name : "";
         int bad = 0;
         switch (c) {
         case O_MODEL: a->model = optarg; break;
@@ -169,7 +182,9 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         case O_MIND: bad = cli_parse_double("train", name, optarg, &a->min_needle_depth_ratio); a->given_data_flags |= GIVEN_MIN_DEPTH; break;
         case O_MAXD: bad = cli_parse_double("train", name, optarg, &a->max_needle_depth_ratio); a->given_data_flags |= GIVEN_MAX_DEPTH; break;
         case 'h': train_args_usage(stdout); return 1;
-        default: return cli_getopt_error("train", c, optopt, argv[optind - 1]);
+        default:
+            if (sample_template_flag(c, optarg, &a->templates)) break;
+            return cli_getopt_error("train", c, optopt, argv[optind - 1]);
         }
         if (bad) return 2;
     }
@@ -310,6 +325,13 @@ char *train_args_identity(const duo_train_args *a, const char *model_name, int n
     json_object_set_new(o, "buffer_size", json_integer(a->buffer_size));
     json_object_set_new(o, "min_needle_depth_ratio", json_real(a->min_needle_depth_ratio));
     json_object_set_new(o, "max_needle_depth_ratio", json_real(a->max_needle_depth_ratio));
+    if (sample_templates_given(&a->templates)) { /* only when given: earlier runs' identities stay valid */
+        json_object_set_new(o, "needle", json_string(a->templates.needle));
+        json_object_set_new(o, "retrieval_question", json_string(a->templates.retrieval_question));
+        json_object_set_new(o, "prompt1", json_string(a->templates.prompt1));
+        json_object_set_new(o, "prompt2", json_string(a->templates.prompt2));
+        json_object_set_new(o, "separator", json_string(a->templates.separator));
+    }
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return s;

@@ -27,6 +27,7 @@ typedef struct {
     const char *backend;     /* --backend: cpu, cuda or auto */
     int resume, use_cone;
     int overwrite;           /* --overwrite: replace an earlier run in output_dir (cli/output_guard.h) */
+    synth_params templates;  /* --needle, --prompt1, ... (cli/sample_flags.h): a corpus's sample templates */
 } duo_train_args;
 
 void train_args_default(duo_train_args *a);

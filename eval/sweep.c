@@ -18,6 +18,7 @@
 #include "kernels/gate.h"
 #include "model/infer.h"
 #include "pattern/export.h"
+#include "util/format.h"
 #include "util/interrupt.h"
 #include "util/progress.h"
 
@@ -43,6 +44,8 @@ void sweep_opts_default(sweep_opts *o) {
     o->output_dir = "sweep_out";
     o->show_progress = 1;
     synth_params_default(&o->passkey);
+    o->passkey.context_flag = "--context_lengths"; /* sweep's spelling in the builder's messages */
+    o->passkey.repeat_flag = NULL;                 /* sweep never repeats a corpus */
     niah_params_default(&o->niah);
 }
 
@@ -315,7 +318,7 @@ static int check_opts(const sweep_opts *o, const duo_model *m, duo_error *err) {
         return duo_fail(err, "nothing to sweep: give at least one sparsity, context length and depth");
     for (int s = 0; s < o->num_sparsities; s++)
         if (!(o->sparsities[s] >= 0 && o->sparsities[s] <= 1))
-            return duo_fail(err, "sparsity %g is outside [0, 1]", o->sparsities[s]);
+            return duo_fail(err, "sparsity %s is outside [0, 1]", format_double(o->sparsities[s], (char[40]){0}, 40));
     for (int c = 0; c < o->num_context_lengths; c++)
         if (o->context_lengths[c] < 1 || o->context_lengths[c] >= m->cfg.max_position_embeddings)
             return duo_fail(err, "context length %d is outside what %s can read (1 .. %d positions)",

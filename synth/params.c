@@ -35,6 +35,8 @@ void synth_params_default(synth_params *p) {
     p->prompt1 = "<|im_start|> This is a very long story book: <book> ";
     p->prompt2 = " </book>.\n\n";
     p->separator = "\n\n";
+    p->context_flag = "--context_length_max";
+    p->repeat_flag = "--allow_repeat";
 }
 
 int synth_params_validate(const synth_params *p, duo_error *err) {
