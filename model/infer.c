@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernels/backend.h"
 #include "model/finite.h"
@@ -98,6 +99,38 @@ static int build_order(duo_infer *c, const uint8_t *full, duo_error *err) {
     return 0;
 }
 
+/* What a context needs in the backend's memory at most (every head full): the weights, the KV cache of
+ * max_len positions and one forward's buffers.  *kv and *weights (optional) get those parts. */
+static double infer_bytes(const duo_model *m, const duo_dims *dm, const duo_backend *be, size_t max_len, size_t chunk,
+                          double *kv, double *weights) {
+    double a = (double)be->act_size, ch = (double)chunk, mlp = chunk < DUO_MLP_CHUNK ? ch : DUO_MLP_CHUNK;
+    double w = (double)model_num_params_non_embedding(m) * (double)be->weight_size +
+               (double)dm->vocab * dm->d * (double)be->weight_size; /* lm_head converted; embeddings stay mapped */
+    double cache = 2.0 * dm->L * dm->kvdim * (double)max_len * a;
+    double bufs = (2.0 * (double)max_len * (dm->hd / 2) + ch * (2.0 * dm->d + 4.0 * dm->qdim + 4.0 * dm->kvdim) +
+                   2 * mlp * dm->inter + dm->d + dm->vocab) * a;
+    if (kv) *kv = cache;
+    if (weights) *weights = w;
+    return w + cache + bufs;
+}
+
+/* A context the machine cannot hold is refused with both numbers before anything is allocated (the CPU
+ * backend: host memory; a GPU backend reports the allocation that fails, naming its size). */
+static int check_memory(const duo_model *m, const duo_dims *dm, const duo_backend *be, size_t max_len, size_t chunk,
+                        duo_error *err) {
+    if (strcmp(be->name, "cpu")) return 0;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return 0;
+    double mem = (double)pages * (double)page, kv, w;
+    double need = infer_bytes(m, dm, be, max_len, chunk, &kv, &w);
+    if (need <= mem) return 0;
+    double per_token = kv / (double)max_len;
+    double fit = mem > w ? (mem - w) / per_token / 1.25 : 0;
+    return duo_fail(err, "%s: %zu positions need about %.1f GiB on the cpu backend (weights %.1f GiB, KV cache %.1f "
+                         "GiB), more than this machine's %.1f GiB of memory; about %.0f positions fit", m->dir, max_len,
+                    need / 1073741824.0, w / 1073741824.0, kv / 1073741824.0, mem / 1073741824.0, fit);
+}
+
 duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full, const duo_infer_opts *o,
                         duo_error *err) {
     duo_dims dm;
@@ -129,6 +162,10 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
     }
     c->max_chunk = o->prefilling_chunk_size > 0 && (size_t)o->prefilling_chunk_size < o->max_prompt
                        ? (size_t)o->prefilling_chunk_size : o->max_prompt;
+    if (check_memory(m, &dm, be, c->max_len, c->max_chunk, err)) {
+        free(c);
+        return NULL;
+    }
     if (infer_set_pattern(c, full, err)) {
         infer_free(c);
         return NULL;

@@ -5,6 +5,8 @@
  *     prompt identity keeps such sparsities apart;
  *   - format_shown_text names a BOM and control bytes;
  *   - a JSON real of 400 digits without an exponent reads as inf, as Python's json does;
+ *   - a chain of Replace normalizers that multiplies its input stops at the cap on the normalized length;
+ *   - a context the machine cannot hold (17 TB of KV cache) is refused with both numbers before allocating;
  *   - output checks: make_dirs on a file, file_check_output on a directory / FIFO / symlink loop, each
  *     with the OS's reason; a 3000-byte path keeps the reason at the end of the message. */
 #include <errno.h>
@@ -13,6 +15,7 @@
 
 #include "data/fileio.h"
 #include "data/json.h"
+#include "data/tokenizer.h"
 #include "eval/sweep_output.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -92,6 +95,31 @@ TEST(nan_weight_refused_by_forward) {
               err.msg);
 }
 
+TEST(context_beyond_memory_refused_before_allocating) {
+    duo_model_config cfg = tiny_cfg();
+    cfg.num_hidden_layers = 8;
+    cfg.num_attention_heads = 4;
+    cfg.num_key_value_heads = 4;
+    cfg.head_dim = 64;
+    cfg.max_position_embeddings = 1 << 30;
+    duo_model m;
+    duo_error err = {{0}};
+    CHECK_MSG(random_model_create(&cfg, DUO_F32, 3, 1.0, &m, &err) == 0, "%.300s", err.msg);
+    duo_backend *be = backend_cpu_create(0, &err);
+    uint8_t full[32];
+    memset(full, 1, sizeof full);
+    duo_infer_opts o = {.sink_size = 2, .recent_size = 4, .decoding_simulation_length = 3, .max_new_tokens = 4,
+                        .max_prompt = (1u << 30) - 8, .prefilling_chunk_size = 1024};
+    duo_infer *ctx = be ? infer_create(&m, be, full, &o, &err) : NULL;
+    infer_free(ctx);
+    backend_free(be);
+    random_model_free(&m);
+    CHECK(be);
+    CHECK(!ctx);
+    CHECK_MSG(strstr(err.msg, "1073741820 positions need about") && strstr(err.msg, "KV cache 16384.0 GiB") &&
+              strstr(err.msg, "more than this machine's") && strstr(err.msg, "positions fit"), "%.400s", err.msg);
+}
+
 TEST(shortest_round_trip_numbers) {
     char a[40], b[40];
     CHECK_STR(format_double(0.9999999, a, sizeof a), "0.9999999");
@@ -169,6 +197,37 @@ TEST(output_checks_name_the_os_reason) {
     unlink(fifo);
     unlink(loop);
     rmdir(dir);
+}
+
+TEST(multiplying_normalizers_are_bounded) {
+    const char *dir = test_tmpdir();
+    CHECK(dir);
+    char path[1024], json[2048];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    const char *rep = "{\"type\":\"Replace\",\"pattern\":{\"String\":\"a\"},\"content\":\"aaaaaaaaaaaaaaaa\"}";
+    snprintf(json, sizeof json,
+             "{\"version\":\"1.0\",\"added_tokens\":[],\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[%s,%s,%s,%s,"
+             "%s,%s]},\"pre_tokenizer\":null,\"post_processor\":null,\"decoder\":null,\"model\":{\"type\":\"BPE\","
+             "\"vocab\":{\"a\":0,\"b\":1,\"<unk>\":2},\"merges\":[],\"unk_token\":\"<unk>\"}}",
+             rep, rep, rep, rep, rep, rep);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs(json, f);
+    fclose(f);
+    duo_error err = {{0}};
+    duo_tokenizer *tok = tokenizer_load(path, &err);
+    CHECK_MSG(tok, "%.300s", err.msg);
+    duo_ids ids = {0};
+    int small = tokenizer_encode(tok, "b", 1, 0, &ids, &err); /* no "a": nothing grows */
+    ids_free(&ids);
+    /* 16^6 = 16.7M bytes per "a": refused at the third step (4 x 16^3 > 4 x 64 + 4096) */
+    int big = tokenizer_encode(tok, "aaaa", 4, 0, &ids, &err);
+    ids_free(&ids);
+    tokenizer_free(tok);
+    CHECK(small == 0);
+    CHECK(big == -1);
+    CHECK_MSG(strstr(err.msg, "normalizer 2 (Replace) would make 16384 bytes of a 4-byte text") &&
+              strstr(err.msg, "multiply their input"), "%.400s", err.msg);
 }
 
 TEST_MAIN()
