@@ -11,6 +11,7 @@
 #include "cli/sample_flags.h"
 #include "pattern/export.h"
 #include "synth/params.h"
+#include "util/format.h"
 
 enum { /* given_data_flags bits */
     GIVEN_CTX_MIN = 1, GIVEN_CTX_MAX = 2, GIVEN_CTX_INTERVALS = 4, GIVEN_DEPTH_INTERVALS = 8,
@@ -191,8 +192,8 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (!a->model) return cli_usage_error("train", "--model DIR is required");
     if (!a->dataset) return cli_usage_error("train", "--dataset is required (a `duo-train synth` .h5 file, or a corpus)");
-    if (!(a->lr > 0)) return cli_usage_error("train", "--lr must be positive, got %g", a->lr);
-    if (a->reg_weight < 0) return cli_usage_error("train", "--reg_weight must not be negative, got %g", a->reg_weight);
+    if (!(a->lr > 0)) return cli_usage_error("train", "--lr must be positive, got %s", format_double(a->lr, (char[40]){0}, 40));
+    if (a->reg_weight < 0) return cli_usage_error("train", "--reg_weight must not be negative, got %s", format_double(a->reg_weight, (char[40]){0}, 40));
     if (a->stop_after && a->stop_after > a->num_steps)
         return cli_usage_error("train", "--stop_after %ld is beyond --num_steps %ld", a->stop_after, a->num_steps);
     return check_data_flags(a);
@@ -211,7 +212,8 @@ static int data_i64(duo_h5 *h, const char *attr, long *v, int given, duo_error *
 static int data_f64(duo_h5 *h, const char *attr, double *v, int given, duo_error *err) {
     double x;
     if (h5store_get_attr_f64(h, "/", attr, &x, err)) return -1;
-    if (given && *v != x) return duo_fail(err, "--%s %g differs from the dataset's %s = %g", attr, *v, attr, x);
+    if (given && *v != x) return duo_fail(err, "--%s %s differs from the dataset's %s = %s", attr, format_double(*v, (char[40]){0}, 40), attr,
+                                                format_double(x, (char[40]){0}, 40));
     *v = x;
     return 0;
 }

@@ -61,7 +61,7 @@ static double unit_random(uint64_t *s) {
 /* The EOS ids that end generation: generation_config.json's eos_token_id (a number or a list), else
  * config.json's. */
 static int eos_ids(const duo_model *m, int32_t *eos, int cap) {
-    char path[1100];
+    char path[4200];
     int n = 0;
     path_join(path, sizeof path, m->dir, "generation_config.json");
     if (path_exists(path)) {

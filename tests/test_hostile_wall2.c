@@ -126,6 +126,8 @@ TEST(shortest_round_trip_numbers) {
     CHECK_STR(format_double(1.0000001, a, sizeof a), "1.0000001");
     CHECK_STR(format_double(1, a, sizeof a), "1");
     CHECK_STR(format_double(0.1, a, sizeof a), "0.1");
+    CHECK_STR(format_double(600, a, sizeof a), "600");
+    CHECK_STR(format_double(1e300, a, sizeof a), "1e+300");
     CHECK_STR(format_double(NAN, a, sizeof a), "nan");
     CHECK_STR(format_double(-INFINITY, a, sizeof a), "-inf");
     double tricky[] = {1.0 / 3, 5e-324, 1.7976931348623157e308, 0.30000000000000004};

@@ -19,9 +19,11 @@ const char *format_bytes(double bytes, char *buf, size_t cap) {
 const char *format_double(double v, char *buf, size_t cap) {
     if (isnan(v)) return snprintf(buf, cap, "nan"), buf;
     if (isinf(v)) return snprintf(buf, cap, v < 0 ? "-inf" : "inf"), buf;
+    /* a plain decimal where one is short (600, not 6e+02), an exponent for the very large or small */
+    int plain = fabs(v) >= 1e-4 && fabs(v) < 1e17;
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, cap, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) break;
+        if (strtod(buf, NULL) == v && (!plain || !strchr(buf, 'e'))) break;
     }
     return buf;
 }

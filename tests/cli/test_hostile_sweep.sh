@@ -175,3 +175,71 @@ check overflow_names_layer 1 "not finite from layer 1's MLP.*weights are finite,
     "${nsweep[@]}" --model "$T/big-mlp" --output_dir "$T/nan-out-3"
 check nan_weight_bench_infer_refused 1 "not finite from layer 2's attention.*v_proj.weight holds NaN" \
     "$bin" bench infer --backend cpu --model "$T/nan-model" --ctx 64 --sparsities 0 --new-tokens 2
+
+# ---- 2. distinct option values stay distinct; no value silently cut ------------------------------
+# 0.9999999 and 1 (alike under %g), given in descending order: two rows, two labels, ascending
+sweep "$T/alike" --samples 1 --sparsities 1,0.9999999 --baselines pattern >/dev/null 2>"$T/err"; rc=$?
+labels=$(cut -d, -f1 "$T/alike/sweep.csv" 2>/dev/null | tail -n +2 | tr '\n' ' ')
+if [ $rc -eq 0 ] && [ "$labels" = "0.9999999 1 " ]; then pass sparsities_alike_stay_distinct
+else fail sparsities_alike_stay_distinct "exit $rc, labels '$labels': $(head -c 300 "$T/err")"; fi
+check duplicate_sparsity_refused 2 "--sparsities: 0.5 is given twice" sweep "$T/dup" --sparsities 0.5,0.25,0.5
+check duplicate_context_refused 2 "--context_lengths: 600 is given twice" sweep "$T/dup" --context_lengths 600,600
+long=$(printf 'pattern,%.0s' $(seq 40))inverted,bogus
+check long_baselines_read_whole 2 "--baselines: 'bogus' is not pattern" sweep "$T/dup" --baselines "$long"
+
+# ---- 3. resource bounds -------------------------------------------------------------------------
+check context_beyond_positions 1 "context length 5000 is outside what .* can read \\(1 \\.\\. 4095 positions\\)" \
+    sweep "$T/pos" --context_lengths 5000
+
+# ---- 4. messages --------------------------------------------------------------------------------
+check sparsity_digits_shown 2 "--sparsities: 1.0000001 is outside \\[0, 1\\]" sweep "$T/m" --sparsities 0,1.0000001
+check sparsity_bom_named 2 "<U\\+FEFF BOM>0.5" sweep "$T/m" --sparsities $'\xEF\xBB\xBF0.5'
+check sparsity_non_finite_named 2 "--sparsities: inf is non-finite" sweep "$T/m" --sparsities 0,inf
+check lr_non_finite_named 2 "--lr must be a finite number, got nan \\(non-finite\\)" "$bin" train --model "$model" \
+    --dataset "$corpus" --lr nan
+# the sample builder speaks sweep's flags to sweep users: no --context_length_max, no --allow_repeat
+check builder_names_sweep_flags 1 "--context_lengths 300 leaves no room for a haystack: --buffer_size 300 .*give at least" \
+    sweep "$T/m" --context_lengths 300
+printf '{"text": "one two three four five six seven eight nine ten."}\n' > "$T/short.jsonl"
+"$T/sweep" "$T/m2" --dataset "$T/short.jsonl" --samples 1 >/dev/null 2>"$T/err"
+if grep -q "fewer than --context_lengths 600 (give a longer corpus" "$T/err" && ! grep -q "allow_repeat\|context_length_max" "$T/err"; then
+    pass short_corpus_names_sweep_flags; else fail short_corpus_names_sweep_flags "$(head -c 300 "$T/err")"; fi
+check short_corpus_names_synth_flags 1 "fewer than --context_length_max 600 \\(pass --allow_repeat" "$bin" synth \
+    --model "$model" --dataset "$T/short.jsonl" --out "$T/short.h5" --context_length_min 500 --context_length_max 600
+# a long path: the reason survives at the end of the message
+deep="$T/deep"; while [ ${#deep} -lt 3000 ]; do deep="$deep/a-rather-long-folder-name"; done
+mkdir -p "$deep"; touch "$deep/file"
+"$T/sweep" "$deep/file/out" --samples 1 >/dev/null 2>"$T/err"; rc=$?
+if [ $rc -eq 1 ] && grep -q "cannot use as a directory: Not a directory$" "$T/err" && [ "$(wc -c < "$T/err")" -gt 1100 ]; then
+    pass long_path_keeps_reason; else fail long_path_keeps_reason "exit $rc: $(tail -c 200 "$T/err")"; fi
+# Qwen3 without head_dim: the default that explains the shape error is stated
+mkdir -p "$T/qwen3"; cp tests/fixtures/models/tiny-qwen3-headdim/* "$T/qwen3/"
+"$py" - "$T/qwen3/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); del c["head_dim"]; json.dump(c, open(sys.argv[1], "w"))
+PY
+check qwen3_head_dim_default_stated 1 "expected .*config.json has no head_dim: it defaults to 128 for qwen3" \
+    "$bin" inspect --model "$T/qwen3"
+
+# ---- 6. one set of sample flags: train from a corpus and sweep take synth's templates -------------
+tpl=(--needle "Hold on to the {ordinal_number} key: " --retrieval_question "Which is the {ordinal_number} key? Key: "
+     --prompt1 "A story: " --prompt2 " (end)" --separator " | ")
+ttrain=("$bin" train --model "$model" --dataset "$corpus" --context_length_min 300 --context_length_max 600
+        --context_lengths_num_intervals 2 --num_passkeys 2 --passkey_length 2 --buffer_size 50
+        --depth_ratio_num_intervals 10 --num_steps 6 --sink_size 16 --recent_size 64 --reg_weight 1.0
+        --output_dir "$T/tpl-train")
+"${ttrain[@]}" "${tpl[@]}" --stop_after 2 >/dev/null 2>"$T/err"; rc=$?
+if [ $rc -eq 0 ] && clean_err && [ -s "$T/tpl-train/train_state.h5" ]; then pass train_takes_templates
+else fail train_takes_templates "exit $rc: $(head -c 300 "$T/err")"; fi
+# the templates are part of the run: resuming with another needle is refused, naming both
+check train_resume_other_template_refused 1 "different settings \(needle: saved \"Hold on to the" \
+    "${ttrain[@]}" "${tpl[@]:2}" --needle "Other {ordinal_number}: " --resume
+"$T/sweep" "$T/tpl-sweep" --samples 1 "${tpl[@]}" >/dev/null 2>"$T/err" && clean_err && pass sweep_takes_templates ||
+    fail sweep_takes_templates "$(head -c 300 "$T/err")"
+"$bin" synth --model "$model" --dataset "$corpus" --out "$T/tpl.h5" --num_samples 1 --context_length_min 600 \
+    --context_length_max 600 --context_lengths_num_intervals 1 --num_passkeys 1 --passkey_length 2 --buffer_size 50 \
+    --depth_ratio_num_intervals 10 "${tpl[@]}" >/dev/null 2>&1
+if "$bin" synth --show "$T/tpl.h5" --index 0 --no_color 2>/dev/null | grep -q "Hold on to the first key: "; then
+    pass synth_takes_templates; else fail synth_takes_templates "needle not in the sample"; fi
+check templates_with_built_samples_refused 2 "--needle.*build samples from a corpus; .*tpl.h5 holds samples built already" \
+    "$bin" train --model "$model" --dataset "$T/tpl.h5" --needle "x {ordinal_number}"
