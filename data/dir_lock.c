@@ -23,7 +23,7 @@ int dir_lock_take(const char *dir, const char *what, const char *option, duo_err
         char *holder = strchr(held, ' '); /* "<pid> <what>" */
         if (holder) *holder++ = '\0';
         return duo_fail(err, "%s is in use by another %s (pid %s); wait for it to end or choose another %s", dir,
-                        holder && *holder ? holder : "duo-train run", held[0] ? held : "unknown", option);
+                        holder && *holder ? holder : what /* an older duo-train wrote the pid alone */, held[0] ? held : "unknown", option);
     }
     char pid[96];
     int n = snprintf(pid, sizeof pid, "%ld %.40s\n", (long)getpid(), what);
