@@ -16,6 +16,7 @@
 #include "model/infer.h"
 #include "pattern/export.h"
 #include "util/clock.h"
+#include "util/format.h"
 
 static const char *const usage_text =
     "usage: duo-train bench infer [--backend cpu|cuda] (--model DIR | --random-shape " BENCH_SHAPE_NAMES ") [options]\n"
@@ -67,11 +68,11 @@ int bench_infer(int argc, char **argv) {
     size_t longest = 0;
     for (int i = 0; i < nctx; i++) {
         if (!(ctxs[i] >= 1 && ctxs[i] <= CLI_MAX_TOKENS) || ctxs[i] != (double)(size_t)ctxs[i])
-            return cli_usage_error("bench infer", "--ctx: %g is not a token count", ctxs[i]);
+            return cli_usage_error("bench infer", "--ctx: %s is not a token count", format_double(ctxs[i], (char[40]){0}, 40));
         if ((size_t)ctxs[i] > longest) longest = (size_t)ctxs[i];
     }
     for (int i = 0; i < nsp; i++)
-        if (!(spars[i] >= 0 && spars[i] <= 1)) return cli_usage_error("bench infer", "--sparsities: %g is outside [0, 1]", spars[i]);
+        if (!(spars[i] >= 0 && spars[i] <= 1)) return cli_usage_error("bench infer", "--sparsities: %s is outside [0, 1]", format_double(spars[i], (char[40]){0}, 40));
 
     duo_model m;
     duo_error err = {{0}};

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "kernels/backend.h"
 #include "synth/context_bound.h"
+#include "util/format.h"
 
 void cli_normalize_long_options(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
@@ -44,11 +45,14 @@ static const char *shown(const char *opt, char *buf, size_t cap) {
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out) {
     char nb[64];
     opt = shown(opt, nb, sizeof nb);
-    char *end;
+    char *end, shown_v[256];
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v))
-        return cli_usage_error(cmd, "--%s expects a number, got '%s'", opt, s);
+    if (end != s && !*end && !isfinite(v)) /* "inf", "nan", 1e999 */
+        return cli_usage_error(cmd, "--%s must be a finite number, got %s (non-finite)", opt,
+                               format_shown_text(s, shown_v, sizeof shown_v));
+    if (end == s || *end || errno)
+        return cli_usage_error(cmd, "--%s expects a number, got '%s'", opt, format_shown_text(s, shown_v, sizeof shown_v));
     *out = v;
     return 0;
 }
@@ -56,13 +60,13 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long max, long *out) {
     char nb[64];
     opt = shown(opt, nb, sizeof nb);
-    char *end;
+    char *end, shown_v[256];
     errno = 0;
     long v = strtol(s, &end, 10);
     if (end != s && !*end && errno == ERANGE)
         return cli_usage_error(cmd, "--%s must be between %ld and %ld, got %s", opt, min, max, s);
     if (end == s || *end || errno)
-        return cli_usage_error(cmd, "--%s expects an integer, got '%s'", opt, s);
+        return cli_usage_error(cmd, "--%s expects an integer, got '%s'", opt, format_shown_text(s, shown_v, sizeof shown_v));
     if (v < min || v > max)
         return cli_usage_error(cmd, "--%s must be between %ld and %ld, got %ld", opt, min, max, v);
     *out = v;
@@ -90,13 +94,21 @@ int cli_getopt_error(const char *cmd, int c, int optopt_value, const char *arg) 
 }
 
 int cli_parse_list(const char *cmd, const char *opt, const char *s, double *out, int cap, int *n) {
+    char nb[64], shown_v[512];
+    opt = shown(opt, nb, sizeof nb);
     *n = 0;
     for (const char *p = s; *p;) {
         char *end;
         errno = 0;
         double v = strtod(p, &end);
-        if (end == p || (*end && *end != ',') || errno || !isfinite(v))
-            return cli_usage_error(cmd, "--%s expects numbers separated by commas, got '%s'", opt, s);
+        if (end != p && (!*end || *end == ',') && !isfinite(v)) {
+            char item[64];
+            snprintf(item, sizeof item, "%.*s", (int)(end - p), p);
+            return cli_usage_error(cmd, "--%s: %s is non-finite", opt, format_shown_text(item, shown_v, sizeof shown_v));
+        }
+        if (end == p || (*end && *end != ',') || errno)
+            return cli_usage_error(cmd, "--%s expects numbers separated by commas, got '%s'", opt,
+                                   format_shown_text(s, shown_v, sizeof shown_v));
         if (*n == cap) return cli_usage_error(cmd, "--%s takes at most %d values", opt, cap);
         out[(*n)++] = v;
         p = *end ? end + 1 : end;

@@ -9,6 +9,7 @@
 #include "cli/output_guard.h"
 #include "pattern/export.h"
 #include "pattern/pyfloat.h"
+#include "util/format.h"
 
 static void export_usage(FILE *f) {
     fprintf(f,
@@ -57,9 +58,9 @@ int cmd_export(int argc, char **argv) {
     if (have_sparsity == have_threshold)
         return cli_usage_error("export", "give exactly one of --sparsity S or --threshold T");
     if (have_sparsity && (sparsity < 0 || sparsity > 1))
-        return cli_usage_error("export", "--sparsity must be between 0 and 1, got %g", sparsity);
+        return cli_usage_error("export", "--sparsity must be between 0 and 1, got %s", format_double(sparsity, (char[40]){0}, 40));
     if (have_threshold && (threshold < 0 || threshold > 1))
-        return cli_usage_error("export", "--threshold must be between 0 and 1, got %g", threshold);
+        return cli_usage_error("export", "--threshold must be between 0 and 1, got %s", format_double(threshold, (char[40]){0}, 40));
     char out[4096], num[40];
     if (!output) {
         char name[64];

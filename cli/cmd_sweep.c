@@ -7,8 +7,11 @@
 
 #include "cli/cli.h"
 #include "cli/dtype_args.h"
+#include "cli/sample_flags.h"
 #include "eval/sweep.h"
 #include "eval/sweep_report.h"
+#include "util/format.h"
+#include "util/interrupt.h"
 
 static const char *const usage_text =
     "usage: duo-train sweep --model DIR --pattern DIR --dataset CORPUS [options]\n"
@@ -40,9 +43,11 @@ static const char *const usage_text =
     "  --seed N                      samples and random patterns (42)\n"
     "  --backend cpu|cuda            (default: cuda where built and a GPU answers, else cpu)\n"
     "  --dtype fp32|bf16             compute precision (bf16: CUDA only, its default; fp32 on the CPU)\n"
-    "  --output_dir DIR              (sweep_out)\n"
-    "  passkey samples, as `duo-train synth`: --num_passkeys (10) --passkey_length (32) --needle\n"
-    "    --retrieval_question --prompt1 --prompt2 --separator --buffer_size (300)\n"
+    "  --output_dir DIR              (sweep_out); a folder holding an earlier sweep is refused unless:\n"
+    "  --resume                      continue the sweep in --output_dir (prompts in responses.jsonl are not rerun)\n"
+    "  --overwrite                   replace the earlier sweep in --output_dir\n"
+    "  passkey samples, as `duo-train synth`: --num_passkeys (10) --passkey_length (32) --buffer_size (300)\n"
+    SAMPLE_TEMPLATE_HELP
     "  NIAH templates: --niah_needle --niah_question --niah_answer --final_context_length_buffer (200)\n";
 
 /* --compare DIR[,DIR...] or NAME=DIR items, appended to o's list; names (the folder's last component
@@ -78,11 +83,24 @@ static int parse_compare(const char *v, sweep_opts *o) {
     return 0;
 }
 
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every value once: two equal values would be one cell of the table printed twice (2 when not). */
+static int check_distinct(const char *opt, const double *v, int n) {
+    char a[40];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (v[i] == v[j]) return cli_usage_error("sweep", "--%s: %s is given twice", opt, format_double(v[i], a, sizeof a));
+    return 0;
+}
+
 int cmd_sweep(int argc, char **argv) {
     enum { O_MODEL = 256, O_PATTERN, O_DATASET, O_TASK, O_SPARS, O_CTX, O_DEPTHS, O_SAMPLES, O_BASELINES, O_RANDOM,
-           O_SINK, O_RECENT, O_CHUNK, O_SIM, O_PREFILL, O_MAXNEW, O_SEED, O_BACKEND, O_OUT, O_NPK, O_PKLEN, O_NEEDLE,
-           O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEP, O_BUF, O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_COMPARE, O_HELP,
-           O_DTYPE };
+           O_SINK, O_RECENT, O_CHUNK, O_SIM, O_PREFILL, O_MAXNEW, O_SEED, O_BACKEND, O_OUT, O_NPK, O_PKLEN, O_BUF,
+           O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_RESUME, O_OVERWRITE, O_COMPARE, O_HELP, O_DTYPE };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"pattern", required_argument, 0, O_PATTERN},
         {"dataset", required_argument, 0, O_DATASET}, {"task", required_argument, 0, O_TASK},
@@ -95,12 +113,11 @@ int cmd_sweep(int argc, char **argv) {
         {"max-new-tokens", required_argument, 0, O_MAXNEW}, {"seed", required_argument, 0, O_SEED},
         {"backend", required_argument, 0, O_BACKEND}, {"output-dir", required_argument, 0, O_OUT},
         {"num-passkeys", required_argument, 0, O_NPK}, {"passkey-length", required_argument, 0, O_PKLEN},
-        {"needle", required_argument, 0, O_NEEDLE}, {"retrieval-question", required_argument, 0, O_QUESTION},
-        {"prompt1", required_argument, 0, O_PROMPT1}, {"prompt2", required_argument, 0, O_PROMPT2},
-        {"separator", required_argument, 0, O_SEP}, {"buffer-size", required_argument, 0, O_BUF},
+        SAMPLE_TEMPLATE_OPTIONS, {"buffer-size", required_argument, 0, O_BUF},
         {"niah-needle", required_argument, 0, O_NNEEDLE}, {"niah-question", required_argument, 0, O_NQUESTION},
         {"niah-answer", required_argument, 0, O_NANSWER},
-        {"final-context-length-buffer", required_argument, 0, O_NBUF}, {"compare", required_argument, 0, O_COMPARE},
+        {"final-context-length-buffer", required_argument, 0, O_NBUF}, {"resume", no_argument, 0, O_RESUME},
+        {"overwrite", no_argument, 0, O_OVERWRITE}, {"compare", required_argument, 0, O_COMPARE},
         {"help", no_argument, 0, O_HELP}, {"dtype", required_argument, 0, O_DTYPE},
         {0, 0, 0, 0}};
     sweep_opts o;
@@ -127,35 +144,55 @@ int cmd_sweep(int argc, char **argv) {
             break;
         case O_SPARS:
             bad = cli_parse_list("sweep", opt, v, o.sparsities, SWEEP_MAX_LIST, &o.num_sparsities);
-            for (int i = 0; !bad && i < o.num_sparsities; i++)
+            for (int i = 0; !bad && i < o.num_sparsities; i++) {
+                char num[40];
                 if (!(o.sparsities[i] >= 0 && o.sparsities[i] <= 1))
-                    return cli_usage_error("sweep", "--sparsities: %g is outside [0, 1]", o.sparsities[i]);
+                    return cli_usage_error("sweep", "--sparsities: %s is outside [0, 1]",
+                                           format_double(o.sparsities[i], num, sizeof num));
+            }
+            if (!bad && check_distinct("sparsities", o.sparsities, o.num_sparsities)) return 2;
+            /* ascending, whatever the order given: the table, the CSV and the plot's line follow it */
+            if (!bad) qsort(o.sparsities, (size_t)o.num_sparsities, sizeof *o.sparsities, by_value);
             break;
         case O_CTX:
             bad = cli_parse_list("sweep", opt, v, vals, SWEEP_MAX_LIST, &n);
             for (int i = 0; !bad && i < n; i++) {
+                char num[40];
                 if (!(vals[i] >= 1 && vals[i] <= CLI_MAX_TOKENS) || vals[i] != (int32_t)vals[i])
-                    return cli_usage_error("sweep", "--context_lengths: %g is not a token count", vals[i]);
+                    return cli_usage_error("sweep", "--context_lengths: %s is not a token count (1 .. %ld)",
+                                           format_double(vals[i], num, sizeof num), CLI_MAX_TOKENS);
                 o.context_lengths[i] = (int32_t)vals[i];
             }
+            if (!bad && check_distinct("context_lengths", vals, n)) return 2;
             o.num_context_lengths = n;
             break;
         case O_DEPTHS:
             bad = cli_parse_list("sweep", opt, v, o.depths, SWEEP_MAX_LIST, &o.num_depths);
-            for (int i = 0; !bad && i < o.num_depths; i++)
+            for (int i = 0; !bad && i < o.num_depths; i++) {
+                char num[40];
                 if (!(o.depths[i] >= 0 && o.depths[i] <= 100))
-                    return cli_usage_error("sweep", "--depths: %g is outside [0, 100]", o.depths[i]);
+                    return cli_usage_error("sweep", "--depths: %s is outside [0, 100]",
+                                           format_double(o.depths[i], num, sizeof num));
+            }
+            if (!bad && check_distinct("depths", o.depths, o.num_depths)) return 2;
             break;
         case O_SAMPLES: bad = cli_parse_long("sweep", opt, v, 1, 1000000, &l); o.samples = (int)l; break;
         case O_BASELINES: {
             o.baselines = 0;
-            char buf[256];
-            snprintf(buf, sizeof buf, "%s", v);
-            for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
-                if (!strcmp(t, "pattern")) o.baselines |= SWEEP_BASE_PATTERN;
-                else if (!strcmp(t, "random")) o.baselines |= SWEEP_BASE_RANDOM;
-                else if (!strcmp(t, "inverted")) o.baselines |= SWEEP_BASE_INVERTED;
-                else return cli_usage_error("sweep", "--baselines: '%s' is not pattern, random or inverted", t);
+            /* the whole value, however long (a fixed buffer lost its tail) */
+            for (const char *t = v; *t;) {
+                size_t len = strcspn(t, ",");
+                if (len == 7 && !strncmp(t, "pattern", 7)) o.baselines |= SWEEP_BASE_PATTERN;
+                else if (len == 6 && !strncmp(t, "random", 6)) o.baselines |= SWEEP_BASE_RANDOM;
+                else if (len == 8 && !strncmp(t, "inverted", 8)) o.baselines |= SWEEP_BASE_INVERTED;
+                else if (len) {
+                    char *name = strndup(t, len), shown[200];
+                    cli_usage_error("sweep", "--baselines: '%s' is not pattern, random or inverted",
+                                    format_shown_text(name ? name : "?", shown, sizeof shown));
+                    free(name);
+                    return 2;
+                }
+                t += len + (t[len] == ',');
             }
             if (!o.baselines) return cli_usage_error("sweep", "--baselines names none");
             break;
@@ -177,11 +214,6 @@ int cmd_sweep(int argc, char **argv) {
         case O_NPK: bad = cli_parse_long("sweep", opt, v, 1, CLI_MAX_PASSKEYS, &l); o.passkey.num_passkeys = (int32_t)l; break;
         case O_PKLEN: bad = cli_parse_long("sweep", opt, v, 1, CLI_MAX_PASSKEY_LENGTH, &l); o.passkey.passkey_length = (int32_t)l; break;
         case O_BUF: bad = cli_parse_long("sweep", opt, v, 0, CLI_MAX_TOKENS, &l); o.passkey.buffer_size = (int32_t)l; break;
-        case O_NEEDLE: o.passkey.needle = v; break;
-        case O_QUESTION: o.passkey.retrieval_question = v; break;
-        case O_PROMPT1: o.passkey.prompt1 = o.niah.prompt_prefix = v; break;
-        case O_PROMPT2: o.passkey.prompt2 = v; break;
-        case O_SEP: o.passkey.separator = v; break;
         case O_NNEEDLE: o.niah.needle = v; break;
         case O_NQUESTION: o.niah.retrieval_question = v; break;
         case O_NANSWER: o.niah.answer = v; break;
@@ -189,8 +221,15 @@ int cmd_sweep(int argc, char **argv) {
         case O_COMPARE:
             if (parse_compare(v, &o)) return 2;
             break;
+        case O_RESUME: o.resume = 1; break;
+        case O_OVERWRITE: o.overwrite = 1; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
-        default: return cli_getopt_error("sweep", c, optopt, argv[optind - 1]);
+        default:
+            if (sample_template_flag(c, v, &o.passkey)) { /* the passkey templates, as synth takes them */
+                if (c == SAMPLE_OPT_PROMPT1) o.niah.prompt_prefix = v; /* NIAH prompts start with it too */
+                break;
+            }
+            return cli_getopt_error("sweep", c, optopt, argv[optind - 1]);
         }
         if (bad) return 2;
     }
@@ -199,7 +238,11 @@ int cmd_sweep(int argc, char **argv) {
     if (!o.model_dir) return cli_usage_error("sweep", "--model DIR is required");
     if (!o.pattern_dir) return cli_usage_error("sweep", "--pattern DIR is required (a trained pattern folder)");
     if (!o.dataset) return cli_usage_error("sweep", "--dataset CORPUS is required (the haystack text)");
+    if (o.resume && o.overwrite) return cli_usage_error("sweep", "--resume and --overwrite exclude each other");
     duo_error err = {{0}};
-    if (sweep_run(&o, &err)) return cli_fail(&err);
-    return 0;
+    interrupt_install(); /* Ctrl-C: finish the prompt, write what is done (partial), exit 128 + signal */
+    int rc = sweep_run(&o, &err);
+    interrupt_uninstall();
+    if (rc < 0) return cli_fail(&err);
+    return rc ? 128 + rc : 0;
 }

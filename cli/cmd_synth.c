@@ -15,6 +15,7 @@
 #include "synth/multipasskey.h"
 #include "synth/niah.h"
 #include "cli/cli.h"
+#include "cli/sample_flags.h"
 #include "cli/output_guard.h"
 #include "data/fingerprint.h"
 #include "util/interrupt.h"
@@ -62,7 +63,7 @@ static const char *const usage_text =
 enum {
     O_MODEL = 1000, O_TOKENIZER, O_DATASET, O_OUT, O_NUM_SAMPLES, O_CTX_MIN, O_CTX_MAX, O_CTX_INTERVALS,
     O_MIN_DEPTH, O_MAX_DEPTH, O_DEPTH_INTERVALS, O_NUM_PASSKEYS, O_PASSKEY_LENGTH, O_BUFFER, O_PAD, O_SEED,
-    O_NO_SHUFFLE, O_ALLOW_REPEAT, O_NEEDLE, O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEPARATOR, O_SHOW, O_INDEX,
+    O_NO_SHUFFLE, O_ALLOW_REPEAT, O_SHOW, O_INDEX,
     O_NO_COLOR, O_NIAH, O_HAYSTACK_DIR, O_LIST, O_CONTEXT_LENGTH, O_DEPTH_PERCENT, O_N_CTX_MIN, O_N_CTX_MAX,
     O_N_DEPTH_MIN, O_N_DEPTH_MAX, O_N_DEPTH_INTERVALS, O_N_BUFFER, O_N_NEEDLE, O_N_QUESTION, O_N_ANSWER, O_PRINT_IDS, O_HELP,
 };
@@ -90,12 +91,7 @@ static const struct option options[] = {
     {"seed", required_argument, 0, O_SEED},
     {"no-shuffle", no_argument, 0, O_NO_SHUFFLE},
     {"allow-repeat", no_argument, 0, O_ALLOW_REPEAT},
-    {"needle", required_argument, 0, O_NEEDLE},
-    {"retrieval-question", required_argument, 0, O_QUESTION},
-    {"prompt1", required_argument, 0, O_PROMPT1},
-    {"prompt2", required_argument, 0, O_PROMPT2},
-    {"separator", required_argument, 0, O_SEPARATOR},
-    {"seperator", required_argument, 0, O_SEPARATOR},
+    SAMPLE_TEMPLATE_OPTIONS,
     {"show", required_argument, 0, O_SHOW},
     {"index", required_argument, 0, O_INDEX},
     {"no-color", no_argument, 0, O_NO_COLOR},
@@ -177,11 +173,6 @@ static int parse_args(int argc, char **argv, synth_args *a) {
             break;
         case O_NO_SHUFFLE: a->p.shuffle = 0; break;
         case O_ALLOW_REPEAT: a->p.allow_repeat = 1; break;
-        case O_NEEDLE: a->p.needle = v; break;
-        case O_QUESTION: a->p.retrieval_question = v; break;
-        case O_PROMPT1: a->p.prompt1 = v; break;
-        case O_PROMPT2: a->p.prompt2 = v; break;
-        case O_SEPARATOR: a->p.separator = v; break;
         case O_SHOW: a->show = v; break;
         case O_INDEX: bad = cli_parse_long("synth", opt, v, 0, LONG_MAX, &a->index); break;
         case O_NO_COLOR: a->no_color = 1; break;
@@ -208,6 +199,7 @@ static int parse_args(int argc, char **argv, synth_args *a) {
         case O_N_ANSWER: a->np.answer = v; break;
         case O_HELP: fputs(usage_text, stdout); return -1;
         default:
+            if (sample_template_flag(c, v, &a->p)) break;
             return cli_getopt_error("synth", c, optopt, argv[optind - 1]);
         }
         if (bad) return 2;

@@ -1,4 +1,5 @@
 /* duo-train: finds the retrieval heads of long-context LLMs, the DuoAttention way. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,9 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     runtime_env_settle(argc, argv);
+    /* A file-size limit (ulimit -f) makes write() fail with EFBIG, which every writer reports naming its
+     * file, instead of killing the process mid-line with SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -12,12 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/dir_lock.h"
 #include "data/fileio.h"
 #include "data/h5store.h"
 #include "pattern/export.h"
 #include "synth/h5file.h"
-
-#define LOCK_NAME ".duo-train.lock"
 
 int output_same_file(const char *a, const char *b) {
     struct stat x, y;
@@ -42,32 +41,15 @@ static int is_run_config(const char *path) {
 }
 
 static int take_lock(const char *dir, run_lock *lock, duo_error *err) {
-    char path[4200];
-    path_join(path, sizeof path, dir, LOCK_NAME);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return duo_fail(err, "%s: cannot create the lock file: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        char pid[32] = "";
-        ssize_t got = pread(fd, pid, sizeof pid - 1, 0);
-        pid[got > 0 ? got : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        close(fd);
-        return duo_fail(err, "%s is in use by another training (pid %s); wait for it to end or choose another "
-                             "--output_dir", dir, pid[0] ? pid : "unknown");
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-        /* the lock holds anyway; the pid is only for the message */
-    }
+    int fd = dir_lock_take(dir, "training", "--output_dir", err);
+    if (fd < 0) return -1;
     lock->fd = fd;
     return 0;
 }
 
 void run_lock_release(run_lock *lock) {
     if (lock && lock->fd >= 0) {
-        flock(lock->fd, LOCK_UN);
-        close(lock->fd);
+        dir_lock_release(lock->fd);
         lock->fd = -1;
     }
 }

@@ -9,8 +9,10 @@
 #include "data/h5store.h"
 #include "cli/cli.h"
 #include "cli/dtype_args.h"
+#include "cli/sample_flags.h"
 #include "pattern/export.h"
 #include "synth/params.h"
+#include "util/format.h"
 
 enum { /* given_data_flags bits */
     GIVEN_CTX_MIN = 1, GIVEN_CTX_MAX = 2, GIVEN_CTX_INTERVALS = 4, GIVEN_DEPTH_INTERVALS = 8,
@@ -40,6 +42,7 @@ void train_args_default(duo_train_args *a) {
     a->backend = "auto";
     a->precision = DUO_PREC_DEFAULT;
     a->use_cone = 1;
+    synth_params_default(&a->templates);
 }
 
 void train_args_usage(FILE *f) {
@@ -83,7 +86,8 @@ void train_args_usage(FILE *f) {
         "  data flags (--context_length_min 1000, --context_length_max 32000, --context_lengths_num_intervals 50,\n"
         "  --depth_ratio_num_intervals 1000, --num_passkeys 10, --passkey_length 32, --buffer_size 300, --min_needle_depth_ratio\n"
         "  0.05, --max_needle_depth_ratio 0.95) build the samples from a corpus; with a .h5 dataset they are\n"
-        "  read from the file, and given here they must agree.\n");
+        "  read from the file, and given here they must agree.\n"
+        SAMPLE_TEMPLATE_HELP);
 }
 
 /* The data flags are checked as `synth` checks them, at parse time (a bad value is a usage error, 2).
@@ -100,11 +104,21 @@ void train_args_synth_params(const duo_train_args *a, synth_params *p) {
     p->min_depth_ratio = a->min_needle_depth_ratio;
     p->max_depth_ratio = a->max_needle_depth_ratio;
     p->seed = (uint64_t)a->seed;
+    p->needle = a->templates.needle;
+    p->retrieval_question = a->templates.retrieval_question;
+    p->prompt1 = a->templates.prompt1;
+    p->prompt2 = a->templates.prompt2;
+    p->separator = a->templates.separator;
 }
 
 static int check_data_flags(const duo_train_args *a) {
     size_t n = strlen(a->dataset);
-    if (n >= 3 && !strcmp(a->dataset + n - 3, ".h5")) return 0;
+    if (n >= 3 && !strcmp(a->dataset + n - 3, ".h5")) {
+        if (sample_templates_given(&a->templates))
+            return cli_usage_error("train", "--needle, --retrieval_question, --prompt1, --prompt2 and --separator build "
+                                            "samples from a corpus; %s holds samples built already", a->dataset);
+        return 0;
+    }
     synth_params p;
     train_args_synth_params(a, &p);
     duo_error err;
@@ -132,7 +146,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         {"passkey-length", required_argument, 0, O_PKLEN}, {"buffer-size", required_argument, 0, O_BUF},
         {"min-needle-depth-ratio", required_argument, 0, O_MIND},
         {"max-needle-depth-ratio", required_argument, 0, O_MAXD}, {"backend", required_argument, 0, O_BACKEND},
-        {"overwrite", no_argument, 0, O_OVERWRITE}, {"dtype", required_argument, 0, O_DTYPE},
+        {"overwrite", no_argument, 0, O_OVERWRITE}, {"dtype", required_argument, 0, O_DTYPE}, SAMPLE_TEMPLATE_OPTIONS,
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     const long BIG = CLI_MAX_STEPS, TOK = CLI_MAX_TOKENS, WIN = CLI_MAX_WINDOW;
@@ -140,7 +154,7 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
     optind = 0; /* glibc: a full re-initialisation, so the parser can run more than once per process */
     opterr = 0; /* its complaints are reported once, by cli_getopt_error */
     while ((c = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
-        const char *name = c >= 256 ? opts[idx].name : "";
+        const char *name = c >= 256 && c < SAMPLE_OPT_NEEDLE ? opts[idx].name : "";
         int bad = 0;
         switch (c) {
         case O_MODEL: a->model = optarg; break;
@@ -175,7 +189,9 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
         case O_MIND: bad = cli_parse_double("train", name, optarg, &a->min_needle_depth_ratio); a->given_data_flags |= GIVEN_MIN_DEPTH; break;
         case O_MAXD: bad = cli_parse_double("train", name, optarg, &a->max_needle_depth_ratio); a->given_data_flags |= GIVEN_MAX_DEPTH; break;
         case 'h': train_args_usage(stdout); return 1;
-        default: return cli_getopt_error("train", c, optopt, argv[optind - 1]);
+        default:
+            if (sample_template_flag(c, optarg, &a->templates)) break;
+            return cli_getopt_error("train", c, optopt, argv[optind - 1]);
         }
         if (bad) return 2;
     }
@@ -183,8 +199,8 @@ int train_args_parse(int argc, char **argv, duo_train_args *a) {
     if (cli_check_dtype_backend("train", a->precision, a->backend)) return 2;
     if (!a->model) return cli_usage_error("train", "--model DIR is required");
     if (!a->dataset) return cli_usage_error("train", "--dataset is required (a `duo-train synth` .h5 file, or a corpus)");
-    if (!(a->lr > 0)) return cli_usage_error("train", "--lr must be positive, got %g", a->lr);
-    if (a->reg_weight < 0) return cli_usage_error("train", "--reg_weight must not be negative, got %g", a->reg_weight);
+    if (!(a->lr > 0)) return cli_usage_error("train", "--lr must be positive, got %s", format_double(a->lr, (char[40]){0}, 40));
+    if (a->reg_weight < 0) return cli_usage_error("train", "--reg_weight must not be negative, got %s", format_double(a->reg_weight, (char[40]){0}, 40));
     if (a->stop_after && a->stop_after > a->num_steps)
         return cli_usage_error("train", "--stop_after %ld is beyond --num_steps %ld", a->stop_after, a->num_steps);
     return check_data_flags(a);
@@ -203,7 +219,8 @@ static int data_i64(duo_h5 *h, const char *attr, long *v, int given, duo_error *
 static int data_f64(duo_h5 *h, const char *attr, double *v, int given, duo_error *err) {
     double x;
     if (h5store_get_attr_f64(h, "/", attr, &x, err)) return -1;
-    if (given && *v != x) return duo_fail(err, "--%s %g differs from the dataset's %s = %g", attr, *v, attr, x);
+    if (given && *v != x) return duo_fail(err, "--%s %s differs from the dataset's %s = %s", attr, format_double(*v, (char[40]){0}, 40), attr,
+                                                format_double(x, (char[40]){0}, 40));
     *v = x;
     return 0;
 }
@@ -321,6 +338,13 @@ char *train_args_identity(const duo_train_args *a, const char *model_name, int n
     json_object_set_new(o, "buffer_size", json_integer(a->buffer_size));
     json_object_set_new(o, "min_needle_depth_ratio", json_real(a->min_needle_depth_ratio));
     json_object_set_new(o, "max_needle_depth_ratio", json_real(a->max_needle_depth_ratio));
+    if (sample_templates_given(&a->templates)) { /* only when given: earlier runs' identities stay valid */
+        json_object_set_new(o, "needle", json_string(a->templates.needle));
+        json_object_set_new(o, "retrieval_question", json_string(a->templates.retrieval_question));
+        json_object_set_new(o, "prompt1", json_string(a->templates.prompt1));
+        json_object_set_new(o, "prompt2", json_string(a->templates.prompt2));
+        json_object_set_new(o, "separator", json_string(a->templates.separator));
+    }
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return s;

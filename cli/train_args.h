@@ -29,6 +29,7 @@ typedef struct {
     duo_precision precision; /* --dtype (DUO_PREC_DEFAULT: the backend's); cmd_train sets the one it runs at */
     int resume, use_cone;
     int overwrite;           /* --overwrite: replace an earlier run in output_dir (cli/output_guard.h) */
+    synth_params templates;  /* --needle, --prompt1, ... (cli/sample_flags.h): a corpus's sample templates */
 } duo_train_args;
 
 void train_args_default(duo_train_args *a);

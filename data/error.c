@@ -16,7 +16,7 @@ int duo_fail(duo_error *err, const char *fmt, ...) {
 
 void duo_error_prefix(duo_error *err, const char *fmt, ...) {
     if (!err) return;
-    char prefix[512], old[sizeof err->msg];
+    char prefix[4608], old[sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);

@@ -7,8 +7,11 @@
 extern "C" {
 #endif
 
+/* Room for two PATH_MAX paths and the reason: a long path never cuts the reason off. */
+#define DUO_ERROR_MAX 12288
+
 typedef struct {
-    char msg[1024];
+    char msg[DUO_ERROR_MAX];
 } duo_error;
 
 /* Formats the message into err (if non-NULL) and returns -1, so callers can `return duo_fail(...)`. */

@@ -115,16 +115,33 @@ void remove_stale_temps(const char *path) {
     closedir(d);
 }
 
+int file_check_output(const char *path, duo_error *err) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT) return 0; /* not there yet */
+        return duo_fail(err, "%s: cannot write: %s", path, strerror(errno)); /* a symlink loop, a file as a folder */
+    }
+    if (S_ISDIR(st.st_mode)) return duo_fail(err, "%s: cannot write: %s", path, strerror(EISDIR));
+    if (!S_ISREG(st.st_mode))
+        return duo_fail(err, "%s: cannot write: not a regular file (%s)", path,
+                        S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                        : S_ISSOCK(st.st_mode) ? "a socket" : "special");
+    return 0;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, duo_error *err) {
-    char tmp[4096];
+    char tmp[4200];
+    if (file_check_output(path, err)) return -1;
     remove_stale_temps(path);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+        return duo_fail(err, "%s: cannot write: %s", path, strerror(ENAMETOOLONG));
     FILE *f = fopen(tmp, "wb");
     if (!f) return duo_fail(err, "%s: cannot create: %s", path, strerror(errno));  /* the user's name, not tmp's */
-    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
+    int e = 0; /* the first failure's errno: later calls may overwrite it */
+    if (fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) e = errno ? errno : EIO;
+    if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
+    if (!e && rename(tmp, path) != 0) e = errno;
+    if (e) {
         unlink(tmp);
         return duo_fail(err, "%s: write failed: %s", path, strerror(e));
     }
@@ -154,14 +171,23 @@ int path_is_dir(const char *path) {
 int path_exists(const char *path) { return access(path, F_OK) == 0; }
 
 int make_dirs(const char *path, duo_error *err) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
+    char buf[4200];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return duo_fail(err, "%.256s...: cannot create directory: %s", path, strerror(ENAMETOOLONG));
     for (char *p = buf + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
             *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return duo_fail(err, "%s: cannot create directory: %s", buf, strerror(errno));
+            if (mkdir(buf, 0777) != 0) {
+                int e = errno;
+                struct stat st;
+                /* EEXIST is fine only for a directory: a file, a FIFO or a symlink loop there is refused
+                 * now with its own reason, not later by the first write */
+                if (e != EEXIST) return duo_fail(err, "%s: cannot create directory: %s", buf, strerror(e));
+                if (stat(buf, &st) != 0) return duo_fail(err, "%s: cannot use as a directory: %s", buf, strerror(errno));
+                if (!S_ISDIR(st.st_mode))
+                    return duo_fail(err, "%s: cannot use as a directory: %s", buf, strerror(ENOTDIR));
+            }
             *p = c;
             if (!c) break;
         }

@@ -25,7 +25,11 @@ typedef struct {
 int file_map_open(const char *path, file_map *map, duo_error *err);
 void file_map_close(file_map *map);
 
-/* Writes data to path atomically: path.tmp.<pid> is written, fsynced and renamed over path. */
+/* 0 when path may be written as a regular file: absent, or a regular file (through links).  Else -1
+ * naming the path and the OS's reason: a directory, a FIFO or device, a symlink loop, a dangling link. */
+int file_check_output(const char *path, duo_error *err);
+
+/* Writes data to path atomically (after file_check_output): path.tmp.<pid> is written, fsynced and renamed over path. */
 int file_write_atomic(const char *path, const void *data, size_t len, duo_error *err);
 
 /* Joins dir and name into out (size cap); returns out. */
@@ -36,7 +40,8 @@ int files_identical(const char *a, const char *b);
 
 int path_is_dir(const char *path);
 int path_exists(const char *path);
-/* mkdir -p */
+/* mkdir -p; an existing component that is not a directory (a file, a symlink loop) is refused with the
+ * OS's reason. */
 int make_dirs(const char *path, duo_error *err);
 
 #endif

@@ -18,12 +18,15 @@ static int int64_overflows(const char *d, size_t n, int negative) {
     return memcmp(d, negative ? "9223372036854775808" : "9223372036854775807", 19) > 0;
 }
 
-/* 1 when the real literal s[0..n) is beyond a double's range (1e999), which Python reads as inf and
- * jansson refuses.  Only the exponent can make it so: a cheap test first, strtod for the rest. */
+/* 1 when the real literal s[0..n) is beyond a double's range (1e999, or 400 digits before the point),
+ * which Python reads as inf and jansson refuses.  Only an exponent or more than 308 integer digits can make
+ * it so: a cheap test first, strtod for the rest. */
 static int real_overflows(const char *s, size_t n) {
     const char *e = memchr(s, 'e', n);
     if (!e) e = memchr(s, 'E', n);
-    if (!e) return 0;
+    size_t int_digits = 0;
+    for (size_t i = *s == '-'; i < n && is_digit(s[i]); i++) int_digits++;
+    if (!e && int_digits <= 308) return 0;
     char small[64], *buf = n < sizeof small ? small : malloc(n + 1);
     if (!buf) return 0; /* out of memory: leave it to jansson */
     memcpy(buf, s, n);

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "data/fileio.h"
@@ -31,7 +32,16 @@ static const duo_tensor *expect(const duo_model *m, const char *name, int64_t d0
         char found[96], expected[64];
         format_shape(found, sizeof found, t->shape, t->ndim);
         format_shape(expected, sizeof expected, want, ndim);
-        duo_fail(err, "%s: tensor '%s' has shape %s, expected %s from config.json", t->file, name, found, expected);
+        char note[160] = ""; /* the default a wrong shape most often comes from */
+        const duo_model_config *c = &m->cfg;
+        if (!strstr(name, "self_attn")) {
+        } else if (c->head_dim_defaulted == 1)
+            snprintf(note, sizeof note, " (config.json has no head_dim: it defaults to 128 for qwen3)");
+        else if (c->head_dim_defaulted == 2)
+            snprintf(note, sizeof note, " (config.json has no head_dim: it defaults to hidden_size / num_attention_heads "
+                                        "= %d)", c->head_dim);
+        duo_fail(err, "%s: tensor '%s' has shape %s, expected %s from config.json%s", t->file, name, found, expected,
+                 note);
         return NULL;
     }
     return t;
@@ -126,7 +136,7 @@ static void base_name(char *out, size_t cap, const char *dir) {
 
 int model_open(const char *dir, duo_model *m, duo_error *err) {
     memset(m, 0, sizeof *m);
-    if (strlen(dir) >= sizeof m->dir) return duo_fail(err, "%s: model path too long", dir);
+    if (strlen(dir) >= sizeof m->dir) return duo_fail(err, "%s: model path too long: %s", dir, strerror(ENAMETOOLONG));
     if (!path_is_dir(dir)) return duo_fail(err, "%s: not a model folder (config.json + safetensors)", dir);
     snprintf(m->dir, sizeof m->dir, "%s", dir);
     base_name(m->name, sizeof m->name, dir);

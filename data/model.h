@@ -27,7 +27,7 @@ typedef struct {
     const duo_tensor *norm;         /* [hidden] */
     const duo_tensor *lm_head;      /* [vocab, hidden]; == embed_tokens when tied */
     duo_layer_weights *layers;      /* num_hidden_layers */
-    char dir[1024];
+    char dir[4096];
     char name[256]; /* last path component of dir, used in patterns_out/<name>/ */
 } duo_model;
 

@@ -274,11 +274,13 @@ static int parse_object(const json_t *root, const char *name, duo_model_config *
                         cfg->num_attention_heads, cfg->num_key_value_heads);
     if (is_absent(json_object_get(root, "head_dim")) && !strcmp(cfg->model_type, "qwen3")) {
         cfg->head_dim = 128; /* Qwen3Config's default, not hidden/heads */
+        cfg->head_dim_defaulted = 1;
     } else if (is_absent(json_object_get(root, "head_dim"))) {
         if (cfg->hidden_size % cfg->num_attention_heads)
             return duo_fail(err, "%s: hidden_size (%d) is not a multiple of num_attention_heads (%d) and no head_dim is given",
                             name, cfg->hidden_size, cfg->num_attention_heads);
         cfg->head_dim = cfg->hidden_size / cfg->num_attention_heads;
+        cfg->head_dim_defaulted = 2;
     } else if (get_int(root, "head_dim", 1, -1, &cfg->head_dim, name, err)) {
         return -1;
     }

@@ -12,6 +12,8 @@ typedef struct {
     char model_type[32]; /* "llama", "mistral", "qwen2" or "qwen3" */
     int hidden_size, intermediate_size, num_hidden_layers;
     int num_attention_heads, num_key_value_heads, head_dim; /* head_dim explicit or hidden/heads */
+    int head_dim_defaulted;  /* config.json has no head_dim: 1 Qwen3's default 128, 2 hidden / heads (named in
+                                the error a wrong default explains) */
     int vocab_size, max_position_embeddings;
     double rms_norm_eps, rope_theta;
     duo_rope_type rope_type; /* from rope_scaling (null -> default) */

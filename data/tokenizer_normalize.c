@@ -131,9 +131,21 @@ static long long unicode_form(int type, const char *s, size_t len, char **dst, s
     return (long long)m;
 }
 
+/* A normalized text may grow (Replace(" ", "▁") triples a space, NFKD expands a ligature up to ~11x), but a
+ * chain of Replace steps can multiply it without bound: past this many bytes per input byte it is refused,
+ * before the bytes are allocated, not after minutes of copying. */
+#define TOK_NORMALIZE_MAX_GROWTH 64
+
+static int too_long(const char *step, size_t k, size_t would, size_t input, size_t cap, duo_error *err) {
+    return duo_fail(err, "normalizer %zu (%s) would make %zu bytes of a %zu-byte text, past the cap of %zu "
+                         "(%d bytes per input byte + 4096): the tokenizer's normalizers multiply their input",
+                    k, step, would, input, cap, TOK_NORMALIZE_MAX_GROWTH);
+}
+
 int tok_normalize(const duo_tokenizer *tok, tok_work *w, const char *s, size_t len, const char **out,
                   size_t *out_len, duo_error *err) {
     int which = 0;  /* the scratch buffer that does not hold s */
+    const size_t input = len, cap_len = len * TOK_NORMALIZE_MAX_GROWTH + 4096;
     for (size_t k = 0; k < tok->n_norms; k++) {
         const tok_normalizer *n = &tok->norms[k];
         char **dst = which ? &w->tmp2 : &w->tmp;
@@ -145,8 +157,10 @@ int tok_normalize(const duo_tokenizer *tok, tok_work *w, const char *s, size_t l
             if (r < 0) return -1;
             if (same) continue;
             m = (size_t)r;
+            if (m > cap_len) return too_long(form_name(n->type), k, m, input, cap_len, err);
         } else if (n->type == NORM_PREPEND) {
             if (len == 0) continue;  /* Prepend leaves an empty string empty */
+            if (len + n->text_len > cap_len) return too_long("Prepend", k, len + n->text_len, input, cap_len, err);
             char *d = reserve(dst, cap, len + n->text_len);
             if (!d) return duo_fail(err, "normalizer Prepend: out of memory");
             memcpy(d, n->text, n->text_len);
@@ -155,7 +169,9 @@ int tok_normalize(const duo_tokenizer *tok, tok_work *w, const char *s, size_t l
         } else {
             if (tok_regex_find_all(&n->re, w->md, s, len, &w->spans, err)) return -1;
             if (w->spans.n == 0) continue;
-            size_t total = len + w->spans.n * n->text_len;
+            size_t total = len + w->spans.n * n->text_len, matched = 0;
+            for (size_t i = 0; i < w->spans.n; i++) matched += w->spans.v[i].end - w->spans.v[i].start;
+            if (total - matched > cap_len) return too_long("Replace", k, total - matched, input, cap_len, err);
             char *d = reserve(dst, cap, total + 1);
             if (!d) return duo_fail(err, "normalizer Replace: out of memory");
             size_t prev = 0;

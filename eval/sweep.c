@@ -11,12 +11,15 @@
 #include "data/model.h"
 #include "data/tokenizer.h"
 #include "eval/scores.h"
+#include "eval/sweep_output.h"
 #include "eval/sweep_prompts.h"
 #include "eval/sweep_report.h"
 #include "kernels/backend.h"
 #include "kernels/gate.h"
 #include "model/infer.h"
 #include "pattern/export.h"
+#include "util/format.h"
+#include "util/interrupt.h"
 #include "util/progress.h"
 
 void sweep_opts_default(sweep_opts *o) {
@@ -42,6 +45,8 @@ void sweep_opts_default(sweep_opts *o) {
     o->output_dir = "sweep_out";
     o->show_progress = 1;
     synth_params_default(&o->passkey);
+    o->passkey.context_flag = "--context_lengths"; /* sweep's spelling in the builder's messages */
+    o->passkey.repeat_flag = NULL;                 /* sweep never repeats a corpus */
     niah_params_default(&o->niah);
 }
 
@@ -57,7 +62,7 @@ static double unit_random(uint64_t *s) {
 /* The EOS ids that end generation: generation_config.json's eos_token_id (a number or a list), else
  * config.json's. */
 static int eos_ids(const duo_model *m, int32_t *eos, int cap) {
-    char path[1100];
+    char path[4200];
     int n = 0;
     path_join(path, sizeof path, m->dir, "generation_config.json");
     if (path_exists(path)) {
@@ -154,21 +159,87 @@ typedef struct {
     duo_infer *ctx;
     const sweep_prompts *ps;
     sweep_report *rep;
-    FILE *jsonl;
+    sweep_output *out;
     duo_progress *bar;
     long done;
+    int interrupted; /* the signal that stopped the sweep after a prompt */
     int32_t eos[8];
     int num_eos;
 } sweep_run_ctx;
 
-/* Every prompt on one binary pattern; adds into the cells of (sparsity s, baseline b). */
+/* One prompt's numbers, summed into its cell: the same for a prompt just run and one read back from
+ * responses.jsonl (--resume), so a resumed sweep's table equals an uninterrupted one's. */
+typedef struct {
+    double achieved, acc, words, rouge, tokens, kv, kv_full, prefill_s, decode_ms;
+} prompt_numbers;
+
+static void add_to_cell(sweep_cell *c, const prompt_numbers *x) {
+    c->count++;
+    c->achieved += x->achieved;
+    c->accuracy += x->acc;
+    c->words += x->words;
+    c->rouge_x10 += x->rouge;
+    c->prompt_tokens += x->tokens;
+    c->kv_bytes += x->kv;
+    c->kv_full_bytes += x->kv_full;
+    c->prefill_s += x->prefill_s;
+    c->decode_ms_per_token += x->decode_ms;
+}
+
+/* A resumed line's numbers; refuses a line of another sweep's prompts (another seed, other templates). */
+static int resumed_numbers(const sweep_run_ctx *r, const sweep_prompt *p, const json_t *line, const char *key,
+                           prompt_numbers *x, duo_error *err) {
+    const char *exp = json_string_value(json_object_get(line, "expected"));
+    json_t *tokens = json_object_get(line, "prompt_tokens");
+    if (!exp || strcmp(exp, p->expected) || !json_is_integer(tokens) || json_integer_value(tokens) != (json_int_t)p->n)
+        return duo_fail(err, "%s: the response of %s was made with other options (expected \"%.60s\", %lld prompt tokens; "
+                             "this run's prompt: \"%.60s\", %zu tokens); resume with the same options or pass --overwrite",
+                        r->out->responses, key, exp ? exp : "?", json_is_integer(tokens) ? (long long)json_integer_value(tokens) : -1LL,
+                        p->expected, p->n);
+    const char *names[] = {"achieved_sparsity", "accuracy", r->o->task == SWEEP_PASSKEY ? "word_accuracy" : "overlap",
+                           "rouge1_x10", "kv_bytes", "kv_bytes_full", "prefill_s", "decode_ms_per_token"};
+    double *dst[] = {&x->achieved, &x->acc, &x->words, &x->rouge, &x->kv, &x->kv_full, &x->prefill_s, &x->decode_ms};
+    for (int i = 0; i < 8; i++) {
+        json_t *v = json_object_get(line, names[i]);
+        if (i == 3 && r->o->task == SWEEP_PASSKEY) { *dst[i] = 0; continue; }
+        if (!json_is_number(v))
+            return duo_fail(err, "%s: the response of %s has no number \"%s\" (written by an older duo-train?); pass "
+                                 "--overwrite", r->out->responses, key, names[i]);
+        *dst[i] = json_number_value(v);
+    }
+    x->tokens = (double)p->n;
+    return 0;
+}
+
+static char *prompt_key(const sweep_run_ctx *r, int s, int b, int seed_index, const sweep_prompt *p, char *buf, size_t cap) {
+    const sweep_opts *o = r->o;
+    return sweep_prompt_key(buf, cap, o->sparsities[s], sweep_baseline_name(o, b), seed_index,
+                            o->context_lengths[p->ctx_index], o->task == SWEEP_NIAH ? o->depths[p->depth_index] : NAN,
+                            p->sample);
+}
+
+/* Every prompt on one binary pattern; adds into the cells of (sparsity s, baseline b).  1 when a signal
+ * asked to stop after a prompt. */
 static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uint8_t *full, double achieved,
                        duo_error *err) {
     const sweep_opts *o = r->o;
-    if (infer_set_pattern(r->ctx, full, err)) return -1;
+    int pattern_set = 0;
     stop_ctx sc = {r->tok, o->passkey.passkey_length};
     for (size_t i = 0; i < r->ps->n; i++) {
         const sweep_prompt *p = &r->ps->p[i];
+        sweep_cell *c = sweep_report_cell(r->rep, s, b, p->ctx_index, p->depth_index);
+        char key[512];
+        prompt_key(r, s, b, seed_index, p, key, sizeof key);
+        json_t *old = sweep_output_resumed(r->out, key);
+        if (old) { /* --resume: done in the interrupted run */
+            prompt_numbers x;
+            if (resumed_numbers(r, p, old, key, &x, err)) return -1;
+            add_to_cell(c, &x);
+            r->done++;
+            continue;
+        }
+        if (!pattern_set && infer_set_pattern(r->ctx, full, err)) return -1;
+        pattern_set = 1;
         duo_infer_result res;
         if (infer_generate(r->ctx, p->ids, p->n, r->eos, r->num_eos, o->task == SWEEP_PASSKEY ? passkey_stop : NULL,
                            &sc, 0, &res, err)) {
@@ -181,9 +252,8 @@ static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uin
         free(raw);
         if (!response) {
             infer_result_free(&res);
-            return duo_fail(err, "out of memory decoding a response");
+            return duo_fail(err, "out of memory decoding a response (%zu ids)", res.n);
         }
-        sweep_cell *c = sweep_report_cell(r->rep, s, b, p->ctx_index, p->depth_index);
         double acc = 0, words = 0, rouge = 0;
         int rc = 0;
         if (o->task == SWEEP_PASSKEY) {
@@ -198,24 +268,14 @@ static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uin
         }
         double decode_ms = res.decode_tokens ? 1000 * res.decode_s / (double)res.decode_tokens : 0;
         if (!rc) {
-            c->count++;
-            c->achieved += achieved;
-            c->accuracy += acc;
-            c->words += words;
-            c->rouge_x10 += rouge;
-            c->prompt_tokens += (double)p->n;
-            c->kv_bytes += (double)res.kv_bytes;
-            c->kv_full_bytes += (double)res.kv_bytes_full;
-            c->prefill_s += res.prefill_s;
-            c->decode_ms_per_token += decode_ms;
-            json_t *line = json_pack("{s:f, s:f, s:s, s:i, s:i, s:i, s:I, s:s, s:s, s:f, s:f, s:I, s:f, s:f}",
+            json_t *line = json_pack("{s:f, s:f, s:s, s:i, s:i, s:i, s:I, s:s, s:s, s:f, s:f, s:I, s:I, s:f, s:f}",
                                      "sparsity", o->sparsities[s], "achieved_sparsity", achieved, "baseline",
                                      sweep_baseline_name(o, b), "seed", seed_index, "context_length",
                                      o->context_lengths[p->ctx_index], "sample", p->sample, "prompt_tokens",
                                      (json_int_t)p->n, "expected", p->expected, "response", response, "accuracy", acc,
                                      o->task == SWEEP_PASSKEY ? "word_accuracy" : "overlap", words, "kv_bytes",
-                                     (json_int_t)res.kv_bytes, "prefill_s", res.prefill_s, "decode_ms_per_token",
-                                     decode_ms);
+                                     (json_int_t)res.kv_bytes, "kv_bytes_full", (json_int_t)res.kv_bytes_full,
+                                     "prefill_s", res.prefill_s, "decode_ms_per_token", decode_ms);
             if (line && o->task == SWEEP_NIAH) {
                 json_object_set_new(line, "depth_percent", json_real(o->depths[p->depth_index]));
                 json_object_set_new(line, "rouge1_x10", json_real(rouge));
@@ -224,10 +284,15 @@ static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uin
             for (size_t k = 0; gen && k < res.n; k++) json_array_append_new(gen, json_integer(res.ids[k]));
             if (line) json_object_set_new(line, "generated_ids", gen);
             char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-            if (!text || fprintf(r->jsonl, "%s\n", text) < 0 || fflush(r->jsonl))
-                rc = duo_fail(err, "cannot write responses.jsonl");
+            if (!text) rc = duo_fail(err, "out of memory formatting the response line of %s", key);
+            else rc = sweep_output_append(r->out, text, err);
             free(text);
             json_decref(line);
+        }
+        if (!rc) {
+            prompt_numbers x = {achieved, acc, words, rouge, (double)p->n, (double)res.kv_bytes,
+                                (double)res.kv_bytes_full, res.prefill_s, decode_ms};
+            add_to_cell(c, &x);
         }
         free(response);
         infer_result_free(&res);
@@ -236,7 +301,34 @@ static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uin
         if (r->bar)
             progress_update(r->bar, r->done, "sparsity %.2f %s ctx %d", o->sparsities[s], sweep_baseline_name(o, b),
                             o->context_lengths[p->ctx_index]);
+        if (interrupt_requested()) {
+            r->interrupted = interrupt_requested();
+            return 1;
+        }
     }
+    return 0;
+}
+
+/* --resume: every line read back must be a prompt of this run, else the final files would mix two
+ * sweeps; checked before any prompt runs. */
+static int check_resumed(sweep_run_ctx *r, duo_error *err) {
+    const sweep_opts *o = r->o;
+    if (!r->out->num_done) return 0;
+    for (int s = 0; s < o->num_sparsities; s++)
+        for (int b = 0; b < SWEEP_MAX_BASELINES; b++) {
+            if (!sweep_baseline_on(o, b)) continue;
+            for (int k = 0; k < (b == 1 ? o->random_patterns : 1); k++)
+                for (size_t i = 0; i < r->ps->n; i++) {
+                    char key[512];
+                    sweep_output_resumed(r->out, prompt_key(r, s, b, k, &r->ps->p[i], key, sizeof key));
+                }
+        }
+    const char *example = NULL;
+    size_t n = sweep_output_unmatched(r->out, &example);
+    if (n)
+        return duo_fail(err, "%s holds %zu responses this sweep would not run (%s): another sweep's options; resume "
+                             "with its options or pass --overwrite", r->out->responses, n, example);
+    for (size_t i = 0; i < r->out->num_done; i++) r->out->done[i].used = 0;
     return 0;
 }
 
@@ -245,7 +337,7 @@ static int check_opts(const sweep_opts *o, const duo_model *m, duo_error *err) {
         return duo_fail(err, "nothing to sweep: give at least one sparsity, context length and depth");
     for (int s = 0; s < o->num_sparsities; s++)
         if (!(o->sparsities[s] >= 0 && o->sparsities[s] <= 1))
-            return duo_fail(err, "sparsity %g is outside [0, 1]", o->sparsities[s]);
+            return duo_fail(err, "sparsity %s is outside [0, 1]", format_double(o->sparsities[s], (char[40]){0}, 40));
     for (int c = 0; c < o->num_context_lengths; c++)
         if (o->context_lengths[c] < 1 || o->context_lengths[c] >= m->cfg.max_position_embeddings)
             return duo_fail(err, "context length %d is outside what %s can read (1 .. %d positions)",
@@ -265,11 +357,18 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     uint8_t *full = NULL;
     sweep_prompts ps = {0};
     sweep_report rep = {0};
-    FILE *jsonl = NULL;
+    sweep_output out;
+    int out_open = 0;
     int rc = -1, L = m.cfg.num_hidden_layers, KVH = m.cfg.num_key_value_heads;
     size_t G = (size_t)L * (size_t)KVH;
     char path[4200];
     if (check_opts(&o, &m, err)) goto done;
+    /* the output folder: checked and locked before any work (eval/sweep_output.h) */
+    if (sweep_output_open(&out, o.output_dir, o.resume, o.overwrite, err)) {
+        sweep_output_close(&out);
+        goto done;
+    }
+    out_open = 1;
     /* the pattern: real-valued gates of this model's shape */
     int rows = 0, cols = 0;
     path_join(path, sizeof path, o.pattern_dir, "full_attention_heads.tsv");
@@ -313,13 +412,8 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
                          .max_new_tokens = o.max_new_tokens, .max_prompt = ps.longest};
     ctx = infer_create(&m, be, full, &io, err);
     if (!ctx) goto done;
-    if (make_dirs(o.output_dir, err)) goto done;
-    jsonl = fopen(path_join(path, sizeof path, o.output_dir, "responses.jsonl"), "w");
-    if (!jsonl) {
-        duo_fail(err, "%s: cannot create", path);
-        goto done;
-    }
-    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, jsonl, NULL, 0, {0}, 0};
+    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, &out, NULL, 0, 0, {0}, 0};
+    if (check_resumed(&r, err)) goto done;
     r.num_eos = eos_ids(&m, r.eos, 8);
     int per_sparsity = ((o.baselines & SWEEP_BASE_PATTERN) != 0) + ((o.baselines & SWEEP_BASE_INVERTED) != 0) +
                        ((o.baselines & SWEEP_BASE_RANDOM) ? o.random_patterns : 0) + o.num_compare;
@@ -356,17 +450,29 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
             }
         }
     if (o.show_progress) progress_end(&bar);
-    if (rc) goto done;
+    if (rc < 0) goto done;
     sweep_report_finish(&rep);
     sweep_report_table(&rep, stdout);
+    if (r.interrupted) { /* what is done, marked partial; --resume runs the rest */
+        rc = sweep_report_csv(&rep, path_join(path, sizeof path, o.output_dir, SWEEP_PARTIAL_CSV), err);
+        if (!rc) {
+            fprintf(stderr, "duo-train sweep: interrupted after %ld prompts of %ld; %s/%s holds them and %s their "
+                            "summary; rerun with --resume to finish\n", r.done,
+                    (long)((size_t)o.num_sparsities * (size_t)per_sparsity * ps.n), o.output_dir, SWEEP_RESPONSES, path);
+            rc = r.interrupted;
+        }
+        goto done;
+    }
     int plots = 0;
-    rc = sweep_report_csv(&rep, path_join(path, sizeof path, o.output_dir, "sweep.csv"), err) ||
-         sweep_report_plots(&rep, o.output_dir, &plots, err);
-    if (!rc)
+    rc = sweep_report_csv(&rep, path_join(path, sizeof path, o.output_dir, SWEEP_CSV), err) ||
+                 sweep_report_plots(&rep, o.output_dir, &plots, err) ? -1 : 0;
+    if (!rc) {
+        sweep_output_finished(&out);
         printf("sweep: %s/sweep.csv, %s/responses.jsonl and %d plot%s in %s\n", o.output_dir, o.output_dir, plots,
                plots == 1 ? "" : "s", o.output_dir);
+    }
 done:
-    if (jsonl) fclose(jsonl);
+    if (out_open) sweep_output_close(&out);
     infer_free(ctx);
     backend_free(be);
     sweep_prompts_free(&ps);
@@ -378,5 +484,5 @@ done:
     free(aux);
     free(full);
     model_close(&m);
-    return rc ? -1 : 0;
+    return rc < 0 ? -1 : rc;
 }

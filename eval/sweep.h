@@ -45,10 +45,13 @@ typedef struct {
     synth_params passkey;   /* the sample builder's flags (passkey task) */
     niah_params niah;       /* the needle builder's templates (NIAH task) */
     int show_progress;
+    int resume, overwrite;  /* the output folder's earlier sweep: continue it, or replace it (eval/sweep_output.h) */
 } sweep_opts;
 
 void sweep_opts_default(sweep_opts *o);
-/* Runs the sweep; 0, or -1 with err set.  Usage-level problems (a pattern of another shape, a context
+/* Runs the sweep; 0, or -1 with err set, or the signal number (SIGINT, SIGTERM) when util/interrupt.h
+ * asked it to stop: the prompt running then finishes, the ones done are in responses.jsonl and
+ * sweep.partial.csv, and --resume continues.  Usage-level problems (a pattern of another shape, a context
  * longer than the model's positions) are errors naming the value. */
 int sweep_run(const sweep_opts *o, duo_error *err);
 

@@ -45,7 +45,7 @@ void sweep_report_finish(sweep_report *r) {
 void sweep_report_table(const sweep_report *r, FILE *f) {
     const sweep_opts *o = r->o;
     int niah = o->task == SWEEP_NIAH;
-    fprintf(f, "%8s %9s %-9s %8s %7s %s%9s %9s %11s %7s %10s %11s   (prefill: %s)\n", "sparsity", "achieved",
+    fprintf(f, "%9s %9s %-9s %8s %7s %s%9s %9s %11s %7s %10s %11s   (prefill: %s)\n", "sparsity", "achieved",
             "baseline", "context", "tokens", niah ? "  depth " : "", niah ? "rouge-F" : "accuracy", niah ? "overlap" : "words", "KV cache",
             "of full", "prefill s", "decode ms/t", r->prefill_name);
     for (int s = 0; s < o->num_sparsities; s++)
@@ -58,7 +58,9 @@ void sweep_report_table(const sweep_report *r, FILE *f) {
                     char kv[32], depth[16] = "";
                     format_bytes(x->kv_bytes, kv, sizeof kv);
                     if (niah) snprintf(depth, sizeof depth, "%6.1f%% ", o->depths[d]);
-                    fprintf(f, "%8.3f %9.3f %-9s %8d %7.0f %s%9.3f %9.3f %11s %6.1f%% %10.3f %11.2f\n", o->sparsities[s],
+                    char sp[40]; /* every digit that tells two sparsities apart */
+                    format_double(o->sparsities[s], sp, sizeof sp);
+                    fprintf(f, "%9s %9.3f %-9s %8d %7.0f %s%9.3f %9.3f %11s %6.1f%% %10.3f %11.2f\n", sp,
                             x->achieved, sweep_baseline_name(o, b), o->context_lengths[c], x->prompt_tokens, depth, x->accuracy, x->words, kv,
                             x->kv_full_bytes > 0 ? 100 * x->kv_bytes / x->kv_full_bytes : 0, x->prefill_s,
                             x->decode_ms_per_token);
@@ -80,13 +82,14 @@ int sweep_report_csv(const sweep_report *r, const char *path, duo_error *err) {
                 for (int d = 0; d < r->num_depths; d++) {
                     const sweep_cell *x = sweep_report_cell((sweep_report *)r, s, b, c, d);
                     if (!x->count) continue;
-                    char line[512], depth[32] = "", rouge[32] = "";
+                    char line[512], depth[40] = "", rouge[32] = "", sp[40];
+                    format_double(o->sparsities[s], sp, sizeof sp); /* distinct values, distinct labels */
                     if (o->task == SWEEP_NIAH) {
-                        snprintf(depth, sizeof depth, "%.6g", o->depths[d]);
+                        format_double(o->depths[d], depth, sizeof depth);
                         snprintf(rouge, sizeof rouge, "%.6f", x->rouge_x10);
                     }
-                    int k = snprintf(line, sizeof line, "%.6g,%.6f,%s,%d,%s,%ld,%.1f,%.6f,%.6f,%s,%.0f,%.6f,%.6f,%.4f,%s,%s\n",
-                                     o->sparsities[s], x->achieved, sweep_baseline_name(o, b), o->context_lengths[c], depth,
+                    int k = snprintf(line, sizeof line, "%s,%.6f,%s,%d,%s,%ld,%.1f,%.6f,%.6f,%s,%.0f,%.6f,%.6f,%.4f,%s,%s\n",
+                                     sp, x->achieved, sweep_baseline_name(o, b), o->context_lengths[c], depth,
                                      x->count, x->prompt_tokens, x->accuracy, x->words, rouge, x->kv_bytes,
                                      x->kv_full_bytes > 0 ? x->kv_bytes / x->kv_full_bytes : 0, x->prefill_s,
                                      x->decode_ms_per_token, r->prefill_name,
@@ -165,10 +168,10 @@ int sweep_report_plots(const sweep_report *r, const char *dir, int *written, duo
                 const sweep_cell *x = sweep_report_cell((sweep_report *)r, s, 0, c, d);
                 v[(size_t)d * (size_t)o->num_context_lengths + (size_t)c] = x->count ? x->words : NAN;
             }
-        char name[64];
-        snprintf(name, sizeof name, "niah_sparsity=%g.png", o->sparsities[s]);
-        snprintf(title, sizeof title, "Needle in a haystack, pattern at sparsity %g (score: word overlap / 12)",
-                 o->sparsities[s]);
+        char name[80], sp[40];
+        format_double(o->sparsities[s], sp, sizeof sp); /* 0.9999999 and 1 get two files */
+        snprintf(name, sizeof name, "niah_sparsity=%s.png", sp);
+        snprintf(title, sizeof title, "Needle in a haystack, pattern at sparsity %s (score: word overlap / 12)", sp);
         rc = plot_heatmap_png(path_join(path, sizeof path, dir, name), title, "context length", "depth",
                               (const char *const *)rows, r->num_depths, (const char *const *)cols,
                               o->num_context_lengths, v, 0, 1, err);

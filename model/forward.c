@@ -2,10 +2,13 @@
  * Hugging Face transformers: full attention on every layer, hidden states and logits copied out. */
 #include "model/forward.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "model/finite.h"
 #include "model/layer.h"
 #include "model/rope_freq.h"
 #include "model/weights.h"
@@ -23,6 +26,33 @@ static void fwd_free(duo_backend *be, fwd_bufs *f) {
     void *all[] = {f->cos_t, f->sin_t, f->x, f->b.h, f->b.q, f->b.k, f->b.v, f->b.a, f->b.g, f->b.u, f->logits, f->pos,
                    f->ids};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) be->ops->free(be, all[i]);
+}
+
+/* The hidden states and logits copied out must be finite: the first layer whose input is not names the
+ * layer before it, and the weight tensor holding a NaN or Inf if one does. */
+static int check_finite(const duo_model *m, const duo_dims *dm, size_t n, const float *hidden, const float *logits,
+                        duo_error *err) {
+    size_t d = (size_t)dm->d;
+    for (int l = 0; hidden && l <= dm->L; l++) {
+        long bad = finite_first_bad(hidden + (size_t)l * n * d, n * d, sizeof(float));
+        if (bad < 0) continue;
+        char why[600];
+        if (!finite_weights_of(m, l - 1, why, sizeof why))
+            snprintf(why, sizeof why, "the weights there are finite, so the activations overflowed");
+        if (l == 0)
+            return duo_fail(err, "%s: the token embedding at position %ld is not finite: %s", m->dir, bad / (long)d, why);
+        return duo_fail(err, "%s: the hidden state after layer %d is not finite (position %ld, element %ld): %s", m->dir,
+                        l - 1, bad / (long)d, bad % (long)d, why);
+    }
+    long bad = logits ? finite_first_bad(logits, n * (size_t)dm->vocab, sizeof(float)) : -1;
+    if (bad < 0) return 0;
+    char why[600] = "";
+    if (finite_weights_of(m, dm->L, why, sizeof why)) {
+        memmove(why + 2, why, strlen(why) + 1);
+        memcpy(why, ": ", 2);
+    }
+    return duo_fail(err, "%s: the logits are not finite (position %ld, vocabulary index %ld)%s", m->dir,
+                    bad / dm->vocab, bad % dm->vocab, why);
 }
 
 static int run(const duo_model *m, duo_backend *be, const int32_t *ids, size_t n, float *hidden, float *logits,
@@ -79,6 +109,7 @@ static int run(const duo_model *m, duo_backend *be, const int32_t *ids, size_t n
         }
     }
     rc = backend_check(be, err);
+    if (!rc) rc = check_finite(m, &dm, n, hidden, logits, err);
 done:
     weights_free(w);
     fwd_free(be, &f);

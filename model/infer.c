@@ -2,10 +2,14 @@
  * every computation is an op; this file orders them and keeps the caches' bookkeeping. */
 #include "model/infer.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernels/backend.h"
+#include "model/finite.h"
 #include "model/kv_cache.h"
 #include "model/layer.h"
 #include "model/rope_freq.h"
@@ -39,6 +43,10 @@ struct duo_infer {
     int32_t *d_ids, *d_pos, *d_best; /* [chunk], [chunk], [1] */
     int32_t *pos;            /* host [chunk] */
     int32_t *d_amax, *amax, *amax_pos; /* [H] argmax key rows (backend, host, full-first), [H] positions (model order) */
+    void *host_logits;       /* host [vocab] (act_size elements): every forward's logits row, checked finite */
+    void *host_x;            /* host [chunk][d]: the residual stream, downloaded only while tracing */
+    int trace;               /* checking the residual stream after every layer's attention and MLP */
+    int nonfinite;           /* the last forward's logits were not finite */
 };
 
 static void free_order(duo_infer *c) {
@@ -64,6 +72,8 @@ void infer_free(duo_infer *c) {
     free(c->amax);
     free(c->amax_pos);
     if (c->d_amax) be->ops->free(be, c->d_amax);
+    free(c->host_logits);
+    free(c->host_x);
     free(c);
 }
 
@@ -91,6 +101,38 @@ static int build_order(duo_infer *c, const uint8_t *full, duo_error *err) {
             }
     }
     return 0;
+}
+
+/* What a context needs in the backend's memory at most (every head full): the weights, the KV cache of
+ * max_len positions and one forward's buffers.  *kv and *weights (optional) get those parts. */
+static double infer_bytes(const duo_model *m, const duo_dims *dm, const duo_backend *be, size_t max_len, size_t chunk,
+                          double *kv, double *weights) {
+    double a = (double)be->act_size, ch = (double)chunk, mlp = chunk < DUO_MLP_CHUNK ? ch : DUO_MLP_CHUNK;
+    double w = (double)model_num_params_non_embedding(m) * (double)be->weight_size +
+               (double)dm->vocab * dm->d * (double)be->weight_size; /* lm_head converted; embeddings stay mapped */
+    double cache = 2.0 * dm->L * dm->kvdim * (double)max_len * a;
+    double bufs = (2.0 * (double)max_len * (dm->hd / 2) + ch * (2.0 * dm->d + 4.0 * dm->qdim + 4.0 * dm->kvdim) +
+                   2 * mlp * dm->inter + dm->d + dm->vocab) * a;
+    if (kv) *kv = cache;
+    if (weights) *weights = w;
+    return w + cache + bufs;
+}
+
+/* A context the machine cannot hold is refused with both numbers before anything is allocated (the CPU
+ * backend: host memory; a GPU backend reports the allocation that fails, naming its size). */
+static int check_memory(const duo_model *m, const duo_dims *dm, const duo_backend *be, size_t max_len, size_t chunk,
+                        duo_error *err) {
+    if (strcmp(be->name, "cpu")) return 0;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return 0;
+    double mem = (double)pages * (double)page, kv, w;
+    double need = infer_bytes(m, dm, be, max_len, chunk, &kv, &w);
+    if (need <= mem) return 0;
+    double per_token = kv / (double)max_len;
+    double fit = mem > w ? (mem - w) / per_token / 1.25 : 0;
+    return duo_fail(err, "%s: %zu positions need about %.1f GiB on the cpu backend (weights %.1f GiB, KV cache %.1f "
+                         "GiB), more than this machine's %.1f GiB of memory; about %.0f positions fit", m->dir, max_len,
+                    need / 1073741824.0, w / 1073741824.0, kv / 1073741824.0, mem / 1073741824.0, fit);
 }
 
 duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full, const duo_infer_opts *o,
@@ -128,6 +170,10 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
     }
     c->max_chunk = o->prefilling_chunk_size > 0 && (size_t)o->prefilling_chunk_size < o->max_prompt
                        ? (size_t)o->prefilling_chunk_size : o->max_prompt;
+    if (check_memory(m, &dm, be, c->max_len, c->max_chunk, err)) {
+        free(c);
+        return NULL;
+    }
     if (infer_set_pattern(c, full, err)) {
         infer_free(c);
         return NULL;
@@ -148,17 +194,25 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
         c->amax = malloc((size_t)dm.H * sizeof *c->amax);
         c->amax_pos = malloc((size_t)dm.H * sizeof *c->amax_pos);
     }
+    c->host_logits = malloc((size_t)dm.vocab * a);
     double *inv_freq = malloc((size_t)(dm.hd / 2) * sizeof *inv_freq);
-    if (!c->pos || !inv_freq || (o->argmax_fn && (!c->amax || !c->amax_pos))) {
+    if (!c->pos || !c->host_logits || !inv_freq || (o->argmax_fn && (!c->amax || !c->amax_pos))) {
         free(inv_freq);
         infer_free(c);
-        duo_fail(err, "out of memory");
+        duo_fail(err, "out of memory allocating %zu bytes of host buffers for the inference path",
+                 ch * sizeof *c->pos + (size_t)dm.vocab * a);
         return NULL;
     }
     rope_inv_freq(&m->cfg, dm.hd, a == sizeof(float), inv_freq);
     if (!be->failed) be->ops->rope_tables(be, inv_freq, dm.hd, c->max_len, c->cos_t, c->sin_t);
     free(inv_freq);
-    if (!be->failed) c->w = weights_create(m, be, 1, err);
+    if (be->failed) { /* a buffer did not fit: the backend's message says which and how much */
+        backend_check(be, err);
+        duo_error_prefix(err, "inference buffers for %zu positions (chunk %zu)", c->max_len, ch);
+        infer_free(c);
+        return NULL;
+    }
+    c->w = weights_create(m, be, 1, err);
     if (!c->w || backend_check(be, err)) {
         if (c->w) duo_error_prefix(err, "inference buffers");
         infer_free(c);
@@ -203,8 +257,29 @@ static void argmax_report(duo_infer *c, int l, size_t m) {
     c->o.argmax_fn(c->o.argmax_ctx, l, c->pos[m - 1], c->amax_pos);
 }
 
+/* While tracing: the residual stream's m rows downloaded and checked after `what` of layer l (-1: the
+ * embedding); the first non-finite value is named with the tensor that explains it, if any. */
+static int trace_check(duo_infer *c, int l, const char *what, size_t m, duo_error *err) {
+    duo_backend *be = c->be;
+    size_t d = (size_t)c->dm.d;
+    be->ops->download(be, c->host_x, c->x, m * d * be->act_size);
+    if (backend_check(be, err)) return -1;
+    long bad = finite_first_bad(c->host_x, m * d, be->act_size);
+    if (bad < 0) return 0;
+    char why[600];
+    if (!finite_weights_of(c->m, l, why, sizeof why))
+        snprintf(why, sizeof why, "its weights are finite, so the activations overflowed%s",
+                 be->act_size == sizeof(float) ? " float32" : "");
+    size_t row = (size_t)bad / d;
+    if (l < 0)
+        return duo_fail(err, "%s: the token embedding at position %zu is not finite: %s", c->m->dir,
+                        (size_t)c->pos[row], why);
+    return duo_fail(err, "%s: the forward pass is not finite from layer %d's %s on (position %zu, hidden element %zu): %s",
+                    c->m->dir, l, what, (size_t)c->pos[row], (size_t)bad % d, why);
+}
+
 /* One layer of one forward over the chunk's m rows (positions kv.len .. kv.len + m - 1) in c->x. */
-static void layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, int first_forward) {
+static int layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, int first_forward, duo_error *err) {
     duo_backend *be = c->be;
     const duo_ops *op = be->ops;
     const duo_dims *dm = &c->dm;
@@ -250,8 +325,10 @@ static void layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m,
     if (c->o.argmax_fn) argmax_report(c, l, m);
     op->permute_heads(be, c->attp, m, dm->H, hd, ho->q_back, c->att);
     op->linear(be, c->att, m, dm->qdim, w->wo, dm->d, c->x, 1);
+    if (c->trace && trace_check(c, l, "attention", m, err)) return -1;
     op->rmsnorm(be, c->x, m, dm->d, w->post_norm, dm->eps, c->h);
     layer_mlp_add(be, dm, w, c->h, m, c->x, c->g, c->u);
+    return c->trace ? trace_check(c, l, "MLP", m, err) : 0;
 }
 
 /* One forward of ids[m] (checked by the caller); the greedy next id after its last row into *next, its logits into logits_out
@@ -266,10 +343,10 @@ static int forward(duo_infer *c, const int32_t *ids, size_t m, int32_t *next, fl
     op->upload(be, c->d_pos, c->pos, m * sizeof *c->pos);
     op->upload(be, c->d_ids, ids, m * sizeof *ids);
     op->embed(be, c->m->embed_tokens, c->d_ids, m, c->x);
+    if (c->trace && trace_check(c, -1, "embedding", m, err)) return -1;
     for (int l = 0; l < dm->L; l++) {
         const duo_layer_dev *w = weights_layer(c->w, l, err);
-        if (!w) return -1;
-        layer_forward(c, l, w, m, first);
+        if (!w || layer_forward(c, l, w, m, first, err)) return -1;
     }
     kv_cache_end(&c->kv, m);
     const void *head = weights_lm_head(c->w, err);
@@ -278,18 +355,51 @@ static int forward(duo_infer *c, const int32_t *ids, size_t m, int32_t *next, fl
     op->linear(be, c->last, 1, dm->d, head, dm->vocab, c->logits, 0);
     op->argmax_rows(be, c->logits, 1, dm->vocab, c->d_best);
     op->download(be, next, c->d_best, sizeof *next);
-    if (logits_out) {
-        if (be->act_size == sizeof(float)) {
-            op->download(be, logits_out, c->logits, (size_t)dm->vocab * sizeof(float));
-        } else { /* a wider compute type: narrowed on the host (a test path) */
-            double *tmp = malloc((size_t)dm->vocab * be->act_size);
-            if (!tmp) return duo_fail(err, "out of memory");
-            op->download(be, tmp, c->logits, (size_t)dm->vocab * be->act_size);
-            for (int i = 0; i < dm->vocab; i++) logits_out[i] = (float)tmp[i];
-            free(tmp);
-        }
+    /* the logits row comes to the host every forward (vocab values, small next to the forward itself): a
+     * NaN or Inf there would otherwise be decoded as id 0 */
+    op->download(be, c->host_logits, c->logits, (size_t)dm->vocab * be->act_size);
+    if (backend_check(be, err)) return -1;
+    long bad = finite_first_bad(c->host_logits, (size_t)dm->vocab, be->act_size);
+    if (bad >= 0) {
+        c->nonfinite = 1;
+        double v = be->act_size == sizeof(float) ? ((float *)c->host_logits)[bad] : ((double *)c->host_logits)[bad];
+        return duo_fail(err, "%s: the logits are not finite (%s at vocabulary index %ld, position %zu)", c->m->dir,
+                        isnan(v) ? "NaN" : "Inf", bad, (size_t)c->pos[m - 1]);
     }
-    return backend_check(be, err);
+    if (logits_out) {
+        if (be->act_size == sizeof(float)) memcpy(logits_out, c->host_logits, (size_t)dm->vocab * sizeof(float));
+        else /* a wider compute type: narrowed on the host (a test path) */
+            for (int i = 0; i < dm->vocab; i++) logits_out[i] = (float)((double *)c->host_logits)[i];
+    }
+    return 0;
+}
+
+/* The logits of a forward were not finite: the same forwards again (the prompt's prefill and one-token
+ * steps, then the generated ids), checking the residual stream after every layer, so the message names
+ * where the first NaN or Inf appears and the weight tensor that holds one, if any. */
+static void diagnose_nonfinite(duo_infer *c, const int32_t *prompt, size_t n, size_t pre, const int32_t *gen,
+                               size_t ngen, duo_error *err) {
+    duo_error why = {{0}};
+    c->host_x = c->host_x ? c->host_x : malloc(c->max_chunk * (size_t)c->dm.d * c->be->act_size);
+    if (!c->host_x) return; /* the logits message stands */
+    c->trace = 1;
+    c->nonfinite = 0;
+    kv_cache_reset(&c->kv);
+    int32_t next;
+    int rc = 0;
+    for (size_t s = 0; s < pre && !rc; s += c->max_chunk)
+        rc = forward(c, prompt + s, pre - s < c->max_chunk ? pre - s : c->max_chunk, &next, NULL, &why);
+    for (size_t i = pre; i < n && !rc; i++) rc = forward(c, prompt + i, 1, &next, NULL, &why);
+    for (size_t i = 0; i < ngen && !rc; i++) rc = forward(c, gen + i, 1, &next, NULL, &why);
+    c->trace = 0;
+    if (rc && !c->nonfinite) { /* found in a layer */
+        memcpy(err->msg, why.msg, sizeof why.msg);
+        return;
+    }
+    char where[600];
+    size_t len = strlen(err->msg);
+    if (finite_weights_of(c->m, c->dm.L, where, sizeof where) && len + 3 < sizeof err->msg)
+        snprintf(err->msg + len, sizeof err->msg - len, ": %s", where);
 }
 
 void infer_result_free(duo_infer_result *res) {
@@ -344,6 +454,7 @@ int infer_generate(duo_infer *c, const int32_t *prompt, size_t n, const int32_t 
     }
     res->decode_s = clock_wall_s() - t1;
     res->logits_rows = keep_logits < res->n ? keep_logits : res->n;
+    if (rc && c->nonfinite && err) diagnose_nonfinite(c, prompt, n, pre, res->ids, res->n, err);
     if (rc) infer_result_free(res);
     return rc;
 }

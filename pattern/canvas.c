@@ -2,12 +2,15 @@
  * temporary file, fsync, rename).  Shared by the gate heat map and the sweep's plots. */
 #include "pattern/canvas.h"
 
+#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "data/fileio.h"
 
 /* A 5x7 bitmap font (rows top to bottom, bit 4 = left) with an eighth row for the descenders of
  * g, j, p, q, y and the comma's tail.  The digits, '.', '(', ')' and the uppercase letters the gate heat
@@ -172,16 +175,19 @@ int canvas_tick_every(int cell, int span) {
 
 int canvas_write_png(const duo_canvas *c, const char *path, duo_error *err) {
     char tmp[4200];
+    if (file_check_output(path, err)) return -1; /* a folder, a FIFO, a symlink loop: refused, not replaced */
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    errno = 0;
     FILE *f = fopen(tmp, "wb");
-    if (!f) return duo_fail(err, "%s: cannot create", tmp);
+    if (!f) return duo_fail(err, "%s: cannot create: %s", path, strerror(errno));
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info || setjmp(png_jmpbuf(png))) {
+        int e = errno; /* a write libpng made failed: the OS's reason (file too large, no space) */
         png_destroy_write_struct(&png, &info);
         fclose(f);
         unlink(tmp);
-        return duo_fail(err, "%s: libpng failed to write the image", path);
+        return duo_fail(err, "%s: write failed: %s", path, e ? strerror(e) : "libpng could not write the image");
     }
     png_init_io(png, f);
     png_set_IHDR(png, info, (png_uint_32)c->w, (png_uint_32)c->h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
@@ -190,13 +196,12 @@ int canvas_write_png(const duo_canvas *c, const char *path, duo_error *err) {
     for (int y = 0; y < c->h; y++) png_write_row(png, c->px + 3 * (size_t)y * (size_t)c->w);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    if (fflush(f) || fsync(fileno(f)) || fclose(f)) {
+    int e = fflush(f) || fsync(fileno(f)) ? (errno ? errno : EIO) : 0;
+    if (fclose(f) && !e) e = errno ? errno : EIO;
+    if (!e && rename(tmp, path)) e = errno;
+    if (e) {
         unlink(tmp);
-        return duo_fail(err, "%s: write error", tmp);
-    }
-    if (rename(tmp, path)) {
-        unlink(tmp);
-        return duo_fail(err, "%s: cannot rename into place", path);
+        return duo_fail(err, "%s: write failed: %s", path, strerror(e));
     }
     return 0;
 }

@@ -165,8 +165,9 @@ static int gather_haystack(synth_builder *b, synth_text_source *src, strbuf *S, 
                 if (exact >= max) break;
                 if (!b->p.allow_repeat) {
                     duo_fail(err, "corpus %s is too short: its %zu texts make %ld tokens, fewer than "
-                             "--context_length_max %d (pass --allow_repeat to repeat the corpus)",
-                             src->name, ntexts, exact, max);
+                             "%s %d (%s%s%s)", src->name, ntexts, exact, b->p.context_flag ? b->p.context_flag : "the context length", max,
+                             b->p.repeat_flag ? "pass " : "give a longer corpus or a shorter context length",
+                             b->p.repeat_flag ? b->p.repeat_flag : "", b->p.repeat_flag ? " to repeat the corpus" : "");
                     goto done;
                 }
                 b->repeated = 1;
@@ -284,9 +285,10 @@ static int prepare(synth_builder *b, strbuf *S, duo_error *err) {
     if ((long)b->haystack.len + other > room) {
         long keep = room - other;
         if (keep < p->pad_to_multiple_of) {
-            duo_fail(err, "--context_length_max %d leaves no room for a haystack: buffer %d and the prompts, "
-                     "needles and answers of %d passkeys take %ld tokens",
-                     p->context_length_max, p->buffer_size, p->num_passkeys, (long)p->buffer_size + other);
+            duo_fail(err, "%s %d leaves no room for a haystack: --buffer_size %d and the prompts, needles and "
+                     "answers of %d passkeys take %ld tokens; give at least %ld", p->context_flag ? p->context_flag : "the context length",
+                     p->context_length_max, p->buffer_size, p->num_passkeys, (long)p->buffer_size + other,
+                     (long)p->buffer_size + other + p->pad_to_multiple_of);
             goto done;
         }
         b->haystack.len = (size_t)keep;

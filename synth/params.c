@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "util/format.h"
 
 const char *const SYNTH_NATO_WORDS[26] = {
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
@@ -35,6 +36,8 @@ void synth_params_default(synth_params *p) {
     p->prompt1 = "<|im_start|> This is a very long story book: <book> ";
     p->prompt2 = " </book>.\n\n";
     p->separator = "\n\n";
+    p->context_flag = "--context_length_max";
+    p->repeat_flag = "--allow_repeat";
 }
 
 int synth_params_validate(const synth_params *p, duo_error *err) {
@@ -49,8 +52,9 @@ int synth_params_validate(const synth_params *p, duo_error *err) {
     if (p->depth_ratio_num_intervals < 1)
         return duo_fail(err, "--depth_ratio_num_intervals must be at least 1, got %d", p->depth_ratio_num_intervals);
     if (!(p->min_depth_ratio >= 0 && p->max_depth_ratio <= 1 && p->min_depth_ratio <= p->max_depth_ratio))
-        return duo_fail(err, "depth ratios must satisfy 0 <= --min_needle_depth_ratio (%g) <= "
-                        "--max_needle_depth_ratio (%g) <= 1", p->min_depth_ratio, p->max_depth_ratio);
+        return duo_fail(err, "depth ratios must satisfy 0 <= --min_needle_depth_ratio (%s) <= "
+                        "--max_needle_depth_ratio (%s) <= 1", format_double(p->min_depth_ratio, (char[40]){0}, 40),
+                        format_double(p->max_depth_ratio, (char[40]){0}, 40));
     if (p->num_passkeys < 1)
         return duo_fail(err, "--num_passkeys must be at least 1, got %d", p->num_passkeys);
     if (p->num_passkeys > SYNTH_MAX_PASSKEYS)

@@ -29,6 +29,10 @@ typedef struct {
     const char *prompt1;            /* "<|im_start|> This is a very long story book: <book> " (tokenised with BOS) */
     const char *prompt2;            /* " </book>.\n\n" */
     const char *separator;          /* "\n\n" (the reference spells it "seperator") */
+    /* How the running command spells its flags in the builder's messages (a sweep user is not told to
+     * change a flag sweep does not have): */
+    const char *context_flag;       /* "--context_length_max" (synth, train); sweep: "--context_lengths" */
+    const char *repeat_flag;        /* "--allow_repeat"; NULL where the command has none (sweep) */
 } synth_params;
 
 void synth_params_default(synth_params *p);
