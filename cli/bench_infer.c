@@ -87,7 +87,7 @@ int bench_infer(int argc, char **argv) {
     duo_infer *ctx = NULL;
     int rc = 1;
     if (!gates || !bin || !full || !ids) {
-        duo_fail(&err, "out of memory");
+        duo_fail(&err, "out of memory for %zu gates and a %zu-token prompt", G, (size_t)longest);
         goto done;
     }
     uint64_t st = 42;
@@ -114,7 +114,7 @@ int bench_infer(int argc, char **argv) {
     for (int k = 0; k < nctx; k++)
         for (int s = 0; s < nsp; s++) {
             if (export_binarise_sparsity(gates, G, spars[s], bin) < 0) {
-                duo_fail(&err, "out of memory");
+                duo_fail(&err, "out of memory binarising %zu gates", G);
                 goto done;
             }
             for (size_t i = 0; i < G; i++) full[i] = bin[i] != 0;

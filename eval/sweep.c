@@ -18,6 +18,7 @@
 #include "kernels/gate.h"
 #include "model/infer.h"
 #include "pattern/export.h"
+#include "synth/context_bound.h"
 #include "util/format.h"
 #include "util/interrupt.h"
 #include "util/progress.h"
@@ -342,6 +343,9 @@ static int check_opts(const sweep_opts *o, const duo_model *m, duo_error *err) {
         if (o->context_lengths[c] < 1 || o->context_lengths[c] >= m->cfg.max_position_embeddings)
             return duo_fail(err, "context length %d is outside what %s can read (1 .. %d positions)",
                             o->context_lengths[c], m->dir, m->cfg.max_position_embeddings - 1);
+    /* the prompts are built before the model runs: bounded as synth bounds its samples */
+    for (int c = 0; c < o->num_context_lengths; c++)
+        if (synth_check_context_memory(o->context_lengths[c], "context_lengths", err)) return -1;
     if (!o->baselines) return duo_fail(err, "no baseline to run (--baselines pattern,random,inverted)");
     return 0;
 }
@@ -402,7 +406,8 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     rep.cells = calloc((size_t)o.num_sparsities * SWEEP_MAX_BASELINES * (size_t)o.num_context_lengths *
                            (size_t)rep.num_depths, sizeof *rep.cells);
     if (!bin || !aux || !full || !rep.cells) {
-        duo_fail(err, "out of memory");
+        duo_fail(err, "out of memory for %zu gates and %zu result cells", G,
+                 (size_t)o.num_sparsities * SWEEP_NUM_BASELINES * (size_t)o.num_context_lengths * (size_t)rep.num_depths);
         goto done;
     }
     for (size_t i = 0; i < G; i++) full[i] = 1;
@@ -442,7 +447,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
                 }
                 double achieved = export_binarise_sparsity(aux, G, o.sparsities[s], bin);
                 if (achieved < 0) {
-                    rc = duo_fail(err, "out of memory");
+                    rc = duo_fail(err, "out of memory binarising %zu gates", G);
                     break;
                 }
                 for (size_t i = 0; i < G; i++) full[i] = bin[i] != 0;

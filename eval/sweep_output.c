@@ -187,6 +187,7 @@ int sweep_output_append(sweep_output *out, const char *text, duo_error *err) {
     if (e) {
         /* whole lines only: a resume must never read half a response */
         if (ftruncate(out->fd, out->good_len) != 0 || lseek(out->fd, out->good_len, SEEK_SET) < 0) {
+            /* the write's own reason is the one to report; a resume drops a torn last line anyway */
         }
         return duo_fail(err, "%s: write failed: %s", out->responses, strerror(e));
     }

@@ -81,13 +81,15 @@ static int build_order(duo_infer *c, const uint8_t *full, duo_error *err) {
     const duo_dims *dm = &c->dm;
     int group = dm->H / dm->KVH;
     c->order = calloc((size_t)dm->L, sizeof *c->order);
-    if (!c->order) return duo_fail(err, "out of memory");
+    if (!c->order) return duo_fail(err, "out of memory for the head order of %d layers", dm->L);
     for (int l = 0; l < dm->L; l++) {
         head_order *o = &c->order[l];
         o->kv_perm = malloc((size_t)dm->KVH * sizeof *o->kv_perm);
         o->q_perm = malloc((size_t)dm->H * sizeof *o->q_perm);
         o->q_back = malloc((size_t)dm->H * sizeof *o->q_back);
-        if (!o->kv_perm || !o->q_perm || !o->q_back) return duo_fail(err, "out of memory");
+        if (!o->kv_perm || !o->q_perm || !o->q_back)
+            return duo_fail(err, "out of memory for layer %d's head permutations (%zu bytes)", l,
+                            ((size_t)dm->KVH + 2 * (size_t)dm->H) * sizeof(int));
         int j = 0;
         for (int pass = 1; pass >= 0; pass--)
             for (int g = 0; g < dm->KVH; g++)
@@ -154,7 +156,7 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
     }
     duo_infer *c = calloc(1, sizeof *c);
     if (!c) {
-        duo_fail(err, "out of memory");
+        duo_fail(err, "out of memory for the inference context (%zu bytes)", sizeof *c);
         return NULL;
     }
     c->m = m;
@@ -226,7 +228,7 @@ int infer_set_pattern(duo_infer *c, const uint8_t *full, duo_error *err) {
     kv_cache_free(&c->kv);
     if (build_order(c, full, err)) return -1;
     int *nf = malloc((size_t)c->dm.L * sizeof *nf);
-    if (!nf) return duo_fail(err, "out of memory");
+    if (!nf) return duo_fail(err, "out of memory for %d layers' head counts", c->dm.L);
     for (int l = 0; l < c->dm.L; l++) nf[l] = c->order[l].num_full;
     int rc = kv_cache_init(&c->kv, c->be, c->dm.L, c->dm.KVH, c->dm.hd, nf, c->o.sink_size, c->o.recent_size,
                            c->max_len, c->max_chunk, err);
@@ -421,7 +423,8 @@ int infer_generate(duo_infer *c, const int32_t *prompt, size_t n, const int32_t 
     res->logits = keep_logits ? malloc(keep_logits * vocab * sizeof *res->logits) : NULL;
     if (!res->ids || (keep_logits && !res->logits)) {
         infer_result_free(res);
-        return duo_fail(err, "out of memory");
+        return duo_fail(err, "out of memory for %zu generated ids and %zu logits rows of %zu (%zu bytes)", max_new,
+                        keep_logits, vocab, max_new * sizeof *res->ids + keep_logits * vocab * sizeof *res->logits);
     }
     kv_cache_reset(&c->kv);
     /* the prompt: chunked prefill of all but its last decoding_simulation_length tokens (at least one token
