@@ -34,7 +34,8 @@ __attribute__((constructor)) static void one_thread(void) {
     openblas_set_num_threads(1);
 }
 
-/* Runs every op case (kinds in [lo, hi]) on ref vs test; the first failure into t. */
+/* Runs every op case (kinds in [lo, hi]) on ref vs test; the first failure into t.  tol_cap >= 0: at
+ * most that tolerance; -1: the cases' own; other negative -t: t for every float case. */
 static void run_cases(test_ctx *t, duo_backend *ref, duo_backend *test, int lo, int hi, double tol_cap) {
     for (size_t i = 0; i < OP_CASES_COUNT; i++) {
         op_case c = OP_CASES[i];
@@ -42,6 +43,8 @@ static void run_cases(test_ctx *t, duo_backend *ref, duo_backend *test, int lo, 
         if (tol_cap >= 0) {
             if (c.tol > tol_cap) c.tol = tol_cap;
             if (c.tol_bf16 > tol_cap) c.tol_bf16 = tol_cap;
+        } else if (tol_cap != -1 && c.tol > 0) { /* -t (not -1): the float tolerance t instead */
+            c.tol = -tol_cap;
         }
         oc_result r;
         int rc = op_case_run(&c, ref, test, &r);
@@ -76,14 +79,35 @@ TEST(op_cases_bf16_composite_vs_f32_fused) {
     backend_free(cmp);
 }
 
-/* 8 KiB: no case's tile of two score buffers fits more than a few rows of one head. */
+/* 8 KiB: no case's tile of two score buffers fits more than a few rows of one head.  Single-row tiles
+ * have narrower spans than the fused op's 64-row chunks (products over fewer columns, summed in another
+ * order), hence 2e-6. */
 TEST(attention_with_tiles_shrunk_to_rows_and_heads) {
     duo_backend *ref = backend_cpu_create(0, NULL), *cmp = backend_cpu_composite_create(0, 0, NULL);
     CHECK(ref && cmp);
     cmp->composite_workspace_bytes = 8192;
-    run_cases(t, ref, cmp, OC_ATTN_FWD, OC_ATTN_ARGMAX, -1);
+    run_cases(t, ref, cmp, OC_ATTN_FWD, OC_ATTN_ARGMAX, -2e-6);
     run_cases(t, ref, cmp, OC_RMSNORM_BWD, OC_RMSNORM_BWD, -1);
     run_cases(t, ref, cmp, OC_GATE_BLEND_BWD, OC_SQDIFF_LOSS, -1);
+    backend_free(ref);
+    backend_free(cmp);
+}
+
+/* The device's default tile heights (256 rows, 1024 for full attention): spans wider than the fused op's
+ * 64-row chunks, so the products sum over more (masked, zero) columns in another order. */
+TEST(attention_with_the_default_tile_heights) {
+    duo_backend *ref = backend_cpu_create(0, NULL), *cmp = backend_cpu_composite_create(0, 0, NULL);
+    CHECK(ref && cmp);
+    CHECK(composite_set_tile_rows(cmp, 0) == 0);
+    for (size_t i = 0; i < OP_CASES_COUNT; i++) {
+        op_case c = OP_CASES[i];
+        if (c.kind < OC_ATTN_FWD || c.kind > OC_ATTN_ARGMAX) continue;
+        c.tol = c.tol > 0 ? 2e-6 : 0;
+        oc_result r;
+        CHECK_MSG(op_case_run(&c, ref, cmp, &r) == 0, "%s: %s", c.name, r.why);
+        if (verbose()) fprintf(stderr, "  default tiles %-36s %s\n", c.name, r.why);
+        CHECK_MSG(r.within, "%s: %s", c.name, r.why);
+    }
     backend_free(ref);
     backend_free(cmp);
 }

@@ -18,6 +18,11 @@ extern "C" {
 
 extern const duo_ops duo_composite_ops;
 
+/* The most query rows of an attention tile on be (0: the default, 256 for streaming masks and 1024 for
+ * full attention).  The CPU composite backends use 64, the CPU fused ops' chunk, so that their spans and
+ * GEMM shapes are the fused op's.  0, or -1 (recorded) when out of host memory. */
+int composite_set_tile_rows(duo_backend *be, int rows);
+
 /* Frees the composites' workspace and host scratch of be (call before the backend's memory goes; safe
  * when none was made). */
 void composite_release(duo_backend *be);

@@ -38,7 +38,8 @@ static size_t tile_bytes(int rows, int heads, long long ld, int nbuf, size_t es)
 static int plan_tile(attn_call *c, size_t r0, int nbuf, duo_score_tile *t, int *heads) {
     duo_backend *be = c->be;
     size_t budget = be->composite_workspace_bytes, left = c->a->nq - r0;
-    int cap = c->sh->mask.kind == ATTN_FULL ? TILE_ROWS_FULL : TILE_ROWS;
+    composite_state *st = be->composite; /* made by call_begin */
+    int cap = st->tile_rows ? st->tile_rows : c->sh->mask.kind == ATTN_FULL ? TILE_ROWS_FULL : TILE_ROWS;
     int rows = left < (size_t)cap ? (int)left : cap, hb = c->group;
     t->mask = c->sh->mask;
     t->kpos = c->a->kpos;

@@ -11,6 +11,7 @@ typedef struct {
     size_t ws_bytes;
     int32_t *hq, *hk; /* host copies of an attention call's qpos / kpos */
     size_t hq_cap, hk_cap;
+    int tile_rows; /* composite_set_tile_rows; 0: the default */
 } composite_state;
 
 /* The workspace with at least `bytes` (within be->composite_workspace_bytes); NULL and recorded when it

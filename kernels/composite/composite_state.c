@@ -32,10 +32,11 @@ void *composite_ws(duo_backend *be, size_t bytes, const char *call) {
 
 int32_t *composite_host_ints(duo_backend *be, const int32_t *src, size_t n, int32_t **slot, size_t *cap,
                              const char *call) {
-    if (n > *cap) {
+    if (n > *cap || !*slot) { /* at least one element, so that an empty array is not a failure */
+        size_t want = n ? n : 1;
         free(*slot);
-        *slot = malloc(n * sizeof **slot);
-        *cap = *slot ? n : 0;
+        *slot = malloc(want * sizeof **slot);
+        *cap = *slot ? want : 0;
         if (!*slot) {
             BACKEND_FAIL(be, call, "out of host memory for %zu positions", n);
             return NULL;
@@ -43,6 +44,13 @@ int32_t *composite_host_ints(duo_backend *be, const int32_t *src, size_t n, int3
     }
     if (n) be->prims->download(be, *slot, src, n * sizeof **slot);
     return *slot;
+}
+
+int composite_set_tile_rows(duo_backend *be, int rows) {
+    composite_state *st = composite_get(be, "composite_set_tile_rows");
+    if (!st) return -1;
+    st->tile_rows = rows > 0 ? rows : 0;
+    return 0;
 }
 
 void composite_release(duo_backend *be) {

@@ -5,14 +5,12 @@
 #ifndef DUO_CPU_ATTN_COMMON
 #define DUO_CPU_ATTN_COMMON
 #define ATTN_CHUNK 64
-/* The key spans and a row's visible columns: kernels/math/attn_rows.h (shared with the composites). */
-typedef duo_key_span cpu_key_span;
-#define cpu_chunk_keys duo_chunk_keys
-#define cpu_row_cols duo_row_cols
+/* The key spans (duo_key_span) and a row's visible columns: kernels/math/attn_rows.h, shared with the
+ * composites and the CUDA kernels. */
 #endif
 
 /* S[rows][cols] = Q_chunk K_cols^T for one head (unscaled). */
-static void FN(chunk_scores)(const T *Q, size_t qstride, int rows, const T *K, size_t kstride, const cpu_key_span *ks,
+static void FN(chunk_scores)(const T *Q, size_t qstride, int rows, const T *K, size_t kstride, const duo_key_span *ks,
                              int hd, T *Sbuf, int cols) {
     if (ks->a_rows)
         GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, rows, (int)ks->a_rows, hd, 1, Q, (int)qstride, K, (int)kstride,
@@ -23,7 +21,7 @@ static void FN(chunk_scores)(const T *Q, size_t qstride, int rows, const T *K, s
 }
 
 /* Out[rows][hd] = P[rows][cols] V_cols (beta 0). */
-static void FN(chunk_pv)(const T *P, int rows, int cols, const cpu_key_span *ks, const T *V, size_t vstride, int hd,
+static void FN(chunk_pv)(const T *P, int rows, int cols, const duo_key_span *ks, const T *V, size_t vstride, int hd,
                          T *Out, size_t ostride) {
     if (ks->a_rows)
         GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, (int)ks->a_rows, 1, P, cols, V, (int)vstride, 0,
@@ -34,11 +32,11 @@ static void FN(chunk_pv)(const T *P, int rows, int cols, const cpu_key_span *ks,
 }
 
 /* Scaled, masked scores -> probabilities in place; returns each row's log-sum-exp in lse_rows. */
-static void FN(chunk_softmax)(const duo_attn_mask *mk, const int32_t *qpos, int rows, const cpu_key_span *ks,
+static void FN(chunk_softmax)(const duo_attn_mask *mk, const int32_t *qpos, int rows, const duo_key_span *ks,
                               const int32_t *kpos, size_t nk, T scale, T *Sbuf, int cols, T *lse_rows) {
     for (int r = 0; r < rows; r++) {
         int ae, bs, be;
-        cpu_row_cols(mk, ks, kpos, nk, qpos[r], &ae, &bs, &be);
+        duo_row_cols(mk, ks, kpos, nk, qpos[r], &ae, &bs, &be);
         lse_rows[r] = MATH(duo_softmax_row)(Sbuf + (size_t)r * cols, cols, ae, bs, be, scale);
     }
 }
@@ -74,7 +72,7 @@ static void FN(attn_fwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
             int h = (int)(t % H);
             size_t r0 = (size_t)(t / H) * ATTN_CHUNK, r1 = r0 + ATTN_CHUNK < nq ? r0 + ATTN_CHUNK : nq;
             int rows = (int)(r1 - r0);
-            cpu_key_span span = cpu_chunk_keys(&sh->mask, A->kpos, nk, A->qpos[r0], A->qpos[r1 - 1]);
+            duo_key_span span = duo_chunk_keys(&sh->mask, A->kpos, nk, A->qpos[r0], A->qpos[r1 - 1]);
             int cols = (int)(span.a_rows + span.b_rows);
             if (FN(scratch)(be, &S, &cap, (size_t)rows * (cols ? cols : 1))) continue;
             int g = h / group;
@@ -113,7 +111,7 @@ static void FN(attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
                 for (size_t r0 = 0; r0 < nq; r0 += ATTN_CHUNK) {
                     size_t r1 = r0 + ATTN_CHUNK < nq ? r0 + ATTN_CHUNK : nq;
                     int rows = (int)(r1 - r0);
-                    cpu_key_span span = cpu_chunk_keys(&sh->mask, A->kpos, nk, A->qpos[r0], A->qpos[r1 - 1]);
+                    duo_key_span span = duo_chunk_keys(&sh->mask, A->kpos, nk, A->qpos[r0], A->qpos[r1 - 1]);
                     int cols = (int)(span.a_rows + span.b_rows);
                     size_t need = (size_t)rows * (cols ? cols : 1);
                     if (FN(scratch)(be, &P, &cap, need) || FN(scratch)(be, &dP, &cap2, need)) break;
@@ -127,7 +125,7 @@ static void FN(attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
                         T l = lse[(r0 + r) * H + h];
                         T *p = P + (size_t)r * cols;
                         int ae, bs, be_;
-                        cpu_row_cols(&sh->mask, &span, A->kpos, nk, A->qpos[r0 + r], &ae, &bs, &be_);
+                        duo_row_cols(&sh->mask, &span, A->kpos, nk, A->qpos[r0 + r], &ae, &bs, &be_);
                         MATH(duo_probs_row)(p, cols, ae, bs, be_, scale, l);
                     }
                     /* dP = dO V^T over the same columns */

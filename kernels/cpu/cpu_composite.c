@@ -3,6 +3,7 @@
  * tested on the CPU against the CPU's fused ops.  For tests and debugging only. */
 #include <stdlib.h>
 
+#include "kernels/backend.h"
 #include "kernels/composite/composite.h"
 #include "kernels/cpu/cpu_backend.h"
 
@@ -24,5 +25,10 @@ duo_backend *backend_cpu_composite_create(int f64, int bf16, duo_error *err) {
     be->act_size = duo_elem_size((duo_elem)be->act_type);
     be->weight_size = duo_elem_size((duo_elem)be->weight_type);
     be->composite_workspace_bytes = DUO_CPU_COMPOSITE_WORKSPACE_BYTES;
+    if (composite_set_tile_rows(be, 64)) { /* the fused ops' ATTN_CHUNK: the same spans and GEMM shapes */
+        backend_check(be, err);
+        free(be);
+        return NULL;
+    }
     return be;
 }
