@@ -16,6 +16,14 @@ struct duo_backend;
 struct duo_ops;
 struct duo_prims;
 
+/* Device memory the CUDA backend holds besides the composites' workspace and what ops allocate: the
+ * staging buffer of load_tensor (a checkpoint's raw bytes on their way to a tensor) and cuBLAS's own
+ * workspace (cublasSetWorkspace, so its kernels never allocate behind the stream).  A memory plan made
+ * without a device (model/step_plan) can count DUO_CUDA_FIXED_DEVICE_BYTES. */
+#define DUO_CUDA_STAGE_BYTES ((size_t)64 << 20)
+#define DUO_CUDA_BLAS_WORKSPACE_BYTES ((size_t)32 << 20)
+#define DUO_CUDA_FIXED_DEVICE_BYTES (DUO_CUDA_STAGE_BYTES + DUO_CUDA_BLAS_WORKSPACE_BYTES)
+
 /* 1 if device 0 answers (the CUDA backend's op table is the composite one on the CUDA primitives), so
  * `auto` may pick it; else 0 with err set to the driver's reason. */
 int cuda_backend_ready(duo_error *err);

@@ -12,11 +12,9 @@ extern "C" {
 #include "kernels/backend.h"
 #include "kernels/prims.h"
 }
+#include "kernels/cuda/cuda_backend.h"
 
-// Bytes of device memory the checkpoint's raw tensor bytes are staged through (load_tensor).
-#define DUO_CUDA_STAGE_BYTES ((size_t)64 << 20)
-// cuBLAS's own workspace (cublasSetWorkspace), so its kernels never allocate behind the stream.
-#define DUO_CUDA_BLAS_WORKSPACE_BYTES ((size_t)32 << 20)
+// DUO_CUDA_STAGE_BYTES, DUO_CUDA_BLAS_WORKSPACE_BYTES: kernels/cuda/cuda_backend.h (a memory plan counts them)
 // Most heads a per-head host parameter (perm, gates) may have: passed to kernels by value.
 #define DUO_CUDA_MAX_HEADS 256
 
