@@ -367,12 +367,6 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     size_t G = (size_t)L * (size_t)KVH;
     char path[4200];
     if (check_opts(&o, &m, err)) goto done;
-    /* the output folder: checked and locked before any work (eval/sweep_output.h) */
-    if (sweep_output_open(&out, o.output_dir, o.resume, o.overwrite, err)) {
-        sweep_output_close(&out);
-        goto done;
-    }
-    out_open = 1;
     /* the pattern: real-valued gates of this model's shape */
     int rows = 0, cols = 0;
     path_join(path, sizeof path, o.pattern_dir, "full_attention_heads.tsv");
@@ -384,6 +378,13 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     }
     for (int k = 0; k < o.num_compare; k++) /* --compare folders: each a pattern of the same shape */
         if (compare_gates(&o, k, L, KVH, m.dir, &cmp[k], err)) goto done;
+    /* the output folder: checked and locked before any work (after the patterns it is to run are read, so a
+     * bad pattern or --compare folder leaves no folder behind) (eval/sweep_output.h) */
+    if (sweep_output_open(&out, o.output_dir, o.resume, o.overwrite, err)) {
+        sweep_output_close(&out);
+        goto done;
+    }
+    out_open = 1;
     if ((o.sink_size < 0 || o.recent_size < 0) && pattern_windows(o.pattern_dir, &o.sink_size, &o.recent_size, err))
         goto done;
     tok = tokenizer_load(o.model_dir, err);
