@@ -432,9 +432,9 @@ TEST(step_qwen3_qk_norm_blocksparse) {
 
 /* ---- the inference path --------------------------------------------------------------------------- */
 static int greedy(const duo_model *m, duo_backend *be, const uint8_t *full, const int32_t *prompt, size_t n,
-                  int32_t **ids, size_t *nids, duo_error *err) {
+                  duo_prefill_mode prefill, int32_t **ids, size_t *nids, duo_error *err) {
     duo_infer_opts o = {.sink_size = 4, .recent_size = 16, .prefilling_chunk_size = 64, .decoding_simulation_length = 5,
-                        .max_new_tokens = 8, .max_prompt = n};
+                        .prefill = prefill, .max_new_tokens = 8, .max_prompt = n};
     duo_infer *ctx = infer_create(m, be, full, &o, err);
     duo_infer_result r;
     int32_t eos = -1;
@@ -447,7 +447,9 @@ static int greedy(const duo_model *m, duo_backend *be, const uint8_t *full, cons
     return rc;
 }
 
-static void inference_case(test_ctx *t, const char *dir) {
+/* Streaming heads attend to their compact cache with the full mask; PREFILL_STREAMING's first forward
+ * uses the streaming mask over the prompt (two key spans). */
+static void inference_case(test_ctx *t, const char *dir, duo_prefill_mode prefill) {
     duo_model m;
     duo_error err = {{0}};
     CHECK_MSG(model_open(dir, &m, &err) == 0, "%.300s", err.msg);
@@ -462,7 +464,8 @@ static void inference_case(test_ctx *t, const char *dir) {
         for (int i = 0; i < G; i++) full[i] = sp == 0 ? 1 : (uint8_t)(i % 2);
         int32_t *a = NULL, *b = NULL;
         size_t na = 0, nb = 0;
-        if (greedy(&m, fused, full, prompt, n, &a, &na, &err) || greedy(&m, cmp, full, prompt, n, &b, &nb, &err))
+        if (greedy(&m, fused, full, prompt, n, prefill, &a, &na, &err) ||
+            greedy(&m, cmp, full, prompt, n, prefill, &b, &nb, &err))
             snprintf(failure, sizeof failure, "%.300s", err.msg);
         else if (na != nb || na == 0 || memcmp(a, b, na * sizeof *a))
             snprintf(failure, sizeof failure, "%s, sparsity %s: greedy ids differ (%zu vs %zu ids)", dir, sp ? "0.5" : "0",
@@ -478,7 +481,15 @@ static void inference_case(test_ctx *t, const char *dir) {
     CHECK_MSG(!failure[0], "%s", failure);
 }
 
-TEST(inference_greedy_ids_qwen2_bias) { inference_case(t, "tests/fixtures/models/tiny-qwen2-gqa-bf16-tied"); }
-TEST(inference_greedy_ids_llama_gqa) { inference_case(t, "tests/fixtures/models/tiny-llama-gqa"); }
+TEST(inference_greedy_ids_qwen2_bias) {
+    inference_case(t, "tests/fixtures/models/tiny-qwen2-gqa-bf16-tied", PREFILL_REFERENCE);
+}
+TEST(inference_greedy_ids_llama_gqa_streaming_prefill) {
+    inference_case(t, "tests/fixtures/models/tiny-llama-gqa", PREFILL_STREAMING);
+}
+TEST(inference_greedy_ids_retrieval_model) { inference_case(t, "tests/fixtures/retrieval-model", PREFILL_REFERENCE); }
+TEST(inference_greedy_ids_retrieval_model_streaming_prefill) {
+    inference_case(t, "tests/fixtures/retrieval-model", PREFILL_STREAMING);
+}
 
 TEST_MAIN()
