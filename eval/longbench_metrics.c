@@ -712,6 +712,14 @@ static char *py_strip(char *s) {
     return s + start;
 }
 
+char *lb_py_strip(const char *s) {
+    char *c = strdup(s);
+    if (!c) return NULL;
+    char *p = py_strip(c);
+    memmove(c, p, strlen(p) + 1);
+    return c;
+}
+
 char *lb_clean_prediction(const char *dataset, const char *pred, int longbench_e) {
     char *s = strdup(pred);
     if (!s) return NULL;

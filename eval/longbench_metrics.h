@@ -82,6 +82,8 @@ int lb_length_bucket(long long length);
 
 /* Python str.lower() of UTF-8 text (malloc'd; NULL: out of memory). */
 char *lb_py_lower(const char *s);
+/* Python str.strip() (malloc'd; NULL: out of memory). */
+char *lb_py_strip(const char *s);
 /* normalize_answer(s) (malloc'd; NULL: out of memory). */
 char *lb_normalize_answer(const char *s);
 

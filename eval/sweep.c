@@ -10,6 +10,7 @@
 #include "data/json.h"
 #include "data/model.h"
 #include "data/tokenizer.h"
+#include "eval/longbench_run.h"
 #include "eval/scores.h"
 #include "eval/sweep_prompts.h"
 #include "eval/sweep_report.h"
@@ -140,6 +141,7 @@ typedef struct {
     long done;
     int32_t eos[8];
     int num_eos;
+    longbench_run *lb;  /* --task longbench */
 } sweep_run_ctx;
 
 /* Every prompt on one binary pattern; adds into the cells of (sparsity s, baseline b). */
@@ -147,6 +149,10 @@ static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uin
                        duo_error *err) {
     const sweep_opts *o = r->o;
     if (infer_set_pattern(r->ctx, full, err)) return -1;
+    if (r->lb) {
+        lb_run_env env = {r->ctx, r->tok, r->ps, r->eos, r->num_eos, o->max_new_tokens, r->jsonl, r->bar, &r->done};
+        return longbench_run_pattern(r->lb, o, &env, s, b, seed_index, achieved, err);
+    }
     stop_ctx sc = {r->tok, o->passkey.passkey_length};
     for (size_t i = 0; i < r->ps->n; i++) {
         const sweep_prompt *p = &r->ps->p[i];
@@ -237,8 +243,13 @@ static int check_opts(const sweep_opts *o, const duo_model *m, duo_error *err) {
 
 int sweep_run(const sweep_opts *opts, duo_error *err) {
     sweep_opts o = *opts;
+    longbench_run *lb = NULL; /* LongBench's files are read and checked before any model work */
+    if (o.task == SWEEP_LONGBENCH && longbench_begin(&o, &lb, err)) return -1;
     duo_model m;
-    if (model_open(o.model_dir, &m, err)) return -1;
+    if (model_open(o.model_dir, &m, err)) {
+        longbench_end(lb);
+        return -1;
+    }
     duo_tokenizer *tok = NULL;
     duo_backend *be = NULL;
     duo_infer *ctx = NULL;
@@ -264,8 +275,9 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
         goto done;
     tok = tokenizer_load(o.model_dir, err);
     if (!tok) goto done;
+    if (lb && longbench_build_prompts(lb, &o, &m, tok, &ps, &o.max_new_tokens, err)) goto done;
     if (!o.max_new_tokens) o.max_new_tokens = o.task == SWEEP_PASSKEY ? 4 * o.passkey.passkey_length + 8 : 50;
-    if (sweep_prompts_build(&o, tok, o.model_dir, &ps, err)) goto done;
+    if (!lb && sweep_prompts_build(&o, tok, o.model_dir, &ps, err)) goto done;
     if (ps.longest + (size_t)o.max_new_tokens > (size_t)m.cfg.max_position_embeddings) {
         duo_fail(err, "the longest prompt (%zu tokens) plus %d new tokens exceeds %s's %d positions", ps.longest,
                  o.max_new_tokens, m.dir, m.cfg.max_position_embeddings);
@@ -298,7 +310,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
         duo_fail(err, "%s: cannot create", path);
         goto done;
     }
-    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, jsonl, NULL, 0, {0}, 0};
+    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, jsonl, NULL, 0, {0}, 0, lb};
     r.num_eos = eos_ids(&m, r.eos, 8);
     int per_sparsity = ((o.baselines & SWEEP_BASE_PATTERN) != 0) + ((o.baselines & SWEEP_BASE_INVERTED) != 0) +
                        ((o.baselines & SWEEP_BASE_RANDOM) ? o.random_patterns : 0);
@@ -309,7 +321,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     }
     fprintf(stderr, "duo-train sweep: %zu %s prompts (%zu tokens at most), %d sparsities x %d patterns, sink %d recent %d, "
                     "prefill %s on the %s backend\n",
-            ps.n, o.task == SWEEP_NIAH ? "needle" : "passkey", ps.longest, o.num_sparsities, per_sparsity, o.sink_size,
+            ps.n, o.task == SWEEP_NIAH ? "needle" : o.task == SWEEP_LONGBENCH ? "LongBench" : "passkey", ps.longest, o.num_sparsities, per_sparsity, o.sink_size,
             o.recent_size, rep.prefill_name, be->name);
     rc = 0;
     for (int s = 0; s < o.num_sparsities && !rc; s++)
@@ -335,6 +347,10 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
         }
     if (o.show_progress) progress_end(&bar);
     if (rc) goto done;
+    if (lb) {
+        rc = longbench_report(lb, &o, err);
+        goto done;
+    }
     sweep_report_finish(&rep);
     sweep_report_table(&rep, stdout);
     int plots = 0;
@@ -344,6 +360,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
         printf("sweep: %s/sweep.csv, %s/responses.jsonl and %d plot%s in %s\n", o.output_dir, o.output_dir, plots,
                plots == 1 ? "" : "s", o.output_dir);
 done:
+    longbench_end(lb);
     if (jsonl) fclose(jsonl);
     infer_free(ctx);
     backend_free(be);

@@ -10,13 +10,14 @@
 #include <stdint.h>
 
 #include "data/error.h"
+#include "eval/longbench_opts.h"
 #include "model/infer.h"
 #include "synth/niah.h"
 #include "synth/params.h"
 
 #define SWEEP_MAX_LIST 64
 
-typedef enum { SWEEP_PASSKEY = 0, SWEEP_NIAH } sweep_task;
+typedef enum { SWEEP_PASSKEY = 0, SWEEP_NIAH, SWEEP_LONGBENCH } sweep_task;
 enum { SWEEP_BASE_PATTERN = 1, SWEEP_BASE_RANDOM = 2, SWEEP_BASE_INVERTED = 4 };
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
     int random_patterns;    /* random baselines per sparsity (their mean is reported) */
     synth_params passkey;   /* the sample builder's flags (passkey task) */
     niah_params niah;       /* the needle builder's templates (NIAH task) */
+    longbench_opts longbench; /* the LongBench task's flags (eval/longbench_run.h) */
     int show_progress;
 } sweep_opts;
 
