@@ -108,6 +108,8 @@ int longbench_run_pattern(longbench_run *lr, const sweep_opts *o, const lb_run_e
         const sweep_prompt *p = &env->ps->p[i];
         const lb_dataset *d = &lb->d[lb->prompt_dataset[i]];
         const lb_record *rec = &d->r[lb->prompt_record[i]];
+        /* eval.py scores every record of a file with the all_classes of the file's last record */
+        const lb_record *last = &d->r[d->n - 1];
         if (lb->prompt_dataset[i] != pred_dataset) { /* the records come dataset by dataset */
             if (pred && fclose(pred)) {
                 pred = NULL;
@@ -137,10 +139,10 @@ int longbench_run_pattern(longbench_run *lr, const sweep_opts *o, const lb_run_e
         lb_result *out = longbench_result(lr, s, b, seed, i);
         if (!text) rc = duo_fail(err, "out of memory decoding a prediction");
         else
-            rc = lb_record_score(d->name, d->metric, 0, text, rec->answers, rec->n_answers, rec->all_classes,
-                                 rec->n_classes, &out->score, err) ||
-                 lb_record_score(d->name, d->metric, 1, text, rec->answers, rec->n_answers, rec->all_classes,
-                                 rec->n_classes, &out->score_e, err);
+            rc = lb_record_score(d->name, d->metric, 0, text, rec->answers, rec->n_answers, last->all_classes,
+                                 last->n_classes, &out->score, err) ||
+                 lb_record_score(d->name, d->metric, 1, text, rec->answers, rec->n_answers, last->all_classes,
+                                 last->n_classes, &out->score_e, err);
         if (rc) duo_error_prefix(err, "%s:%d: scoring", d->path, rec->line);
         if (!rc) {
             out->done = 1;

@@ -5,7 +5,8 @@
  * any model work; longbench_build_prompts builds every record's prompt (eval/longbench_data.h) and the
  * generation cap; longbench_run_pattern generates and scores every prompt on one binary pattern
  * (greedy, up to the dataset's dataset2maxlen tokens, ending at an EOS id after the first token as
- * pred.py's loop does), post-processes by model name, writes responses.jsonl lines and the pattern's
+ * pred.py's loop does), post-processes by model name, scores as eval.py does (with the all_classes of
+ * the dataset's last record, which eval.py applies to the whole file), writes responses.jsonl lines and the pattern's
  * pred files (longbench_pred/<baseline>-sp-<sparsity>/<dataset>-duo_attn.jsonl: pred, answers,
  * all_classes, length, which eval.py --results_path reads unchanged); longbench_report writes the
  * table, sweep.csv, longbench_summary.csv and the plots (eval/longbench_report.c). */
