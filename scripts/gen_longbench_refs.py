@@ -5,12 +5,14 @@ Generates prediction/answer records for every English LongBench dataset (empty p
 punctuation-only strings, accents, final sigma, dotted I, CJK, emoji, Unicode spaces and digits, code
 with comments and backticks, numbers, "Paragraph N" forms, several answers, sentences long enough to hit
 the rouge package's recursion limit) and scores them with the real thing: LongBench's metrics.py and the
-duo-attention eval.py (its scorer() and scorer_e()), exec'd from the paths given.
+duo-attention eval.py (its scorer() and scorer_e()), exec'd from the paths given; and numpy's float64 sums (np.mean's pairwise
+summation, which scorer_e's buckets use) on vectors of 1 to 1031 values.
 
 Writes tests/fixtures/longbench/metric_refs.jsonl.gz: one line per dataset,
   {"dataset", "records": [{"pred", "answers", "all_classes", "length",
                            "pair_scores", "pair_scores_e", "score", "score_e"}],
    "scorer": eval.py scorer(), "scorer_e": eval.py scorer_e()}
+and a last line {"dataset": null, "numpy_sums": [{"values", "sum", "mean"}]}
 where pair_scores[k] = metric(cleaned pred, answers[k]) with scorer()'s cleaning and pair_scores_e with
 scorer_e()'s.
 
@@ -196,6 +198,15 @@ for dataset in datasets:
                    all_classes)
     lines.append(json.dumps({"dataset": dataset, "records": recs, "scorer": sc, "scorer_e": sce},
                             ensure_ascii=False))
+# numpy's float64 sum (np.mean of scorer_e is this sum / n): vectors across its pairwise block sizes
+import numpy as np  # noqa: E402
+
+sums = []
+for n in (1, 7, 8, 9, 15, 16, 17, 127, 128, 129, 255, 256, 257, 300, 1000, 1031):
+    v = [rng.random() * rng.choice([1.0, 1e-3, 1e5]) for _ in range(n)]
+    sums.append({"values": v, "sum": float(np.add.reduce(np.array(v, dtype=np.float64))),
+                 "mean": float(np.mean(v))})
+lines.append(json.dumps({"dataset": None, "numpy_sums": sums}))
 with gzip.open(args.out, "wt", encoding="utf-8", compresslevel=9) as f:
     f.write("\n".join(lines) + "\n")
 print(f"{args.out}: {len(datasets)} datasets, {total_pairs} prediction/answer pairs")

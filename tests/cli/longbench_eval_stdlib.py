@@ -221,6 +221,11 @@ def check_refs(path):
     bad, pairs = [], 0
     for line in gzip.open(path, "rt", encoding="utf-8"):
         d = json.loads(line)
+        if d["dataset"] is None:
+            for e in d["numpy_sums"]:
+                if numpy_sum(e["values"]) != e["sum"] or numpy_sum(e["values"]) / len(e["values"]) != e["mean"]:
+                    bad.append(f"numpy sum of {len(e['values'])} values")
+            continue
         ds, recs = d["dataset"], d["records"]
         for i, r in enumerate(recs):
             for e, key in ((False, "pair_scores"), (True, "pair_scores_e")):
