@@ -9,7 +9,14 @@
  * the dataset's last record, which eval.py applies to the whole file), writes responses.jsonl lines and the pattern's
  * pred files (longbench_pred/<baseline>-sp-<sparsity>/<dataset>-duo_attn.jsonl: pred, answers,
  * all_classes, length, which eval.py --results_path reads unchanged); longbench_report writes the
- * table, sweep.csv, longbench_summary.csv and the plots (eval/longbench_report.c). */
+ * table, sweep.csv, longbench_summary.csv and the plots (eval/longbench_report.c).
+ *
+ * Where this differs from pred.py: the tokenizer is tokenizer.json's (the fast tokenizer; pred.py loads
+ * use_fast=False, which needs a sentencepiece model); a prompt of n <= decoding_simulation_length tokens
+ * prefills its first token and simulates the rest (pred.py's negative slice start n - 50 prefills
+ * 2n - 50 tokens and simulates 50 - n, or fails for n <= 25; LongBench's prompts are thousands of
+ * tokens); random baselines with --random_patterns K > 1 report
+ * the mean of the K seeds' dataset scores, each seed's pred files in their own folder. */
 #ifndef DUO_EVAL_LONGBENCH_RUN_H
 #define DUO_EVAL_LONGBENCH_RUN_H
 
