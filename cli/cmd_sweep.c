@@ -54,8 +54,8 @@ static const char *const usage_text =
 int cmd_sweep(int argc, char **argv) {
     enum { O_MODEL = 256, O_PATTERN, O_DATASET, O_TASK, O_SPARS, O_CTX, O_DEPTHS, O_SAMPLES, O_BASELINES, O_RANDOM,
            O_SINK, O_RECENT, O_CHUNK, O_SIM, O_PREFILL, O_MAXNEW, O_SEED, O_BACKEND, O_OUT, O_NPK, O_PKLEN, O_NEEDLE,
-           O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEP, O_BUF, O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_HELP, O_LBCONFIG, O_LBDATASETS, O_LBE, O_MAXLEN,
-           O_MODELNAME, O_CHATWRAP };
+           O_QUESTION, O_PROMPT1, O_PROMPT2, O_SEP, O_BUF, O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_HELP };
+    enum { O_LBCONFIG = 512, O_LBDATASETS, O_LBE, O_MAXLEN, O_MODELNAME, O_CHATWRAP }; /* --task longbench */
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"pattern", required_argument, 0, O_PATTERN},
         {"dataset", required_argument, 0, O_DATASET}, {"task", required_argument, 0, O_TASK},

@@ -321,8 +321,8 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     }
     fprintf(stderr, "duo-train sweep: %zu %s prompts (%zu tokens at most), %d sparsities x %d patterns, sink %d recent %d, "
                     "prefill %s on the %s backend\n",
-            ps.n, o.task == SWEEP_NIAH ? "needle" : o.task == SWEEP_LONGBENCH ? "LongBench" : "passkey", ps.longest, o.num_sparsities, per_sparsity, o.sink_size,
-            o.recent_size, rep.prefill_name, be->name);
+            ps.n, o.task == SWEEP_NIAH ? "needle" : o.task == SWEEP_LONGBENCH ? "LongBench" : "passkey", ps.longest,
+            o.num_sparsities, per_sparsity, o.sink_size, o.recent_size, rep.prefill_name, be->name);
     rc = 0;
     for (int s = 0; s < o.num_sparsities && !rc; s++)
         for (int b = 0; b < SWEEP_NUM_BASELINES && !rc; b++) {
