@@ -50,6 +50,16 @@ int longbench_build_prompts(longbench_run *lr, const sweep_opts *o, const duo_mo
                              "--max_length, or fewer datasets)", m->dir, positions, lr->data.max_gen);
     if (longbench_prompts(&lr->data, lr->max_length, tok, ps, err)) return -1;
     if (!*max_new_tokens) *max_new_tokens = lr->data.max_gen;
+    /* re-encoding the two halves and the chat wrapper can add a few tokens to a truncated prompt */
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->p[i].n + (size_t)*max_new_tokens > (size_t)positions) {
+            const lb_dataset *d = &lr->data.d[lr->data.prompt_dataset[i]];
+            return duo_fail(err, "%s:%d: the prompt has %zu tokens (--max_length %d%s); with %d new tokens it exceeds "
+                                 "%s's %d positions: give a smaller --max_length", d->path,
+                            d->r[lr->data.prompt_record[i]].line, ps->p[i].n, lr->max_length,
+                            lr->data.truncated[i] ? ", truncated in the middle and re-encoded" : "", *max_new_tokens,
+                            m->dir, positions);
+        }
     size_t n = (size_t)lr->num_sparsities * SWEEP_NUM_BASELINES * (size_t)lr->seeds * lr->data.num_prompts;
     lr->res = calloc(n ? n : 1, sizeof *lr->res);
     if (!lr->res) return duo_fail(err, "out of memory for %zu LongBench results", n);

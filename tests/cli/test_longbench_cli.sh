@@ -216,4 +216,11 @@ bad config_missing 1 "dataset2prompt.json" --dataset "$B"
 mkbad; printf '{"input": "q", "context": "c", "answers": "a", "length": 1, "all_classes": null}\n' >"$B/hotpotqa.jsonl"
 bad answers_not_a_list 1 'hotpotqa.jsonl:1: field "answers" is not a list' --dataset "$B" --longbench_datasets hotpotqa
 bad chat_wrap_value 2 "--chat_wrap must be auto, none or llama2" --chat_wrap chatml
+# a prompt truncated to the default budget (4096 positions - 6 new tokens) grows by the [INST] wrapper
+mkbad; "$py" -c "
+import json, sys
+r = json.loads(open(sys.argv[1]).readline()); r['context'] = ' '.join([r['context']] * 9)
+open(sys.argv[1], 'w').write(json.dumps(r) + '\\n')" "$B/hotpotqa.jsonl"
+bad prompt_beyond_positions_after_wrapper 1 "hotpotqa.jsonl:1: the prompt has" --dataset "$B" --longbench_datasets hotpotqa \
+    --model_name llama-2-test
 exit 0
