@@ -88,6 +88,9 @@ static int is_word(uint32_t c) {
 
 static int is_decimal(uint32_t c) { return category(c) == UTF8PROC_CATEGORY_ND; }
 
+int lb_py_is_word(unsigned cp) { return is_word(cp); }
+int lb_py_is_decimal(unsigned cp) { return is_decimal(cp); }
+
 /* Unicode's Cased and Case_Ignorable, for str.lower()'s final sigma rule. */
 static int is_cased(uint32_t c) {
     int k = category(c);

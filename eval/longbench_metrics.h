@@ -23,6 +23,11 @@
  *                         even.
  * The jieba datasets (multifieldqa_zh, dureader, vcsum, lsht, passage_retrieval_zh) are refused: their
  * metrics segment Chinese words with jieba, which is not restated here.
+ * Character properties come from utf8proc; on every code point CPython 3.11's Unicode 14.0 assigns they
+ * equal Python's (\w, \d, isspace(), lower(); tests/test_longbench_metrics.c), characters added in later
+ * Unicode versions may differ.  The final-sigma context uses Cased = Lu/Ll/Lt or having a case mapping and
+ * Case_Ignorable = Mn/Me/Cf/Lm/Sk or a MidLetter/MidNumLet/Single_Quote character (close to Unicode's
+ * derived properties, exercised on Greek words by the pair references).
  * All functions return 0, or -1 with err set. */
 #ifndef DUO_EVAL_LONGBENCH_METRICS_H
 #define DUO_EVAL_LONGBENCH_METRICS_H
@@ -80,6 +85,9 @@ double lb_numpy_sum(const double *v, size_t n);
 /* LongBench-E's bucket of a record's length: 0 (< 4000), 1 (< 8000), 2 (8k+). */
 int lb_length_bucket(long long length);
 
+/* Python re's \w and \d on one character (str patterns: Unicode letters and numbers and "_"; Nd). */
+int lb_py_is_word(unsigned cp);
+int lb_py_is_decimal(unsigned cp);
 /* Python str.lower() of UTF-8 text (malloc'd; NULL: out of memory). */
 char *lb_py_lower(const char *s);
 /* Python str.strip() (malloc'd; NULL: out of memory). */

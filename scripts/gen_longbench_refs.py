@@ -8,7 +8,8 @@ the rouge package's recursion limit) and scores them with the real thing: LongBe
 duo-attention eval.py (its scorer() and scorer_e()), exec'd from the paths given; and numpy's float64 sums (np.mean's pairwise
 summation, which scorer_e's buckets use) on vectors of 1 to 1031 values.
 
-Writes tests/fixtures/longbench/metric_refs.jsonl.gz: one line per dataset,
+Writes tests/fixtures/longbench/unicode_refs.json.gz (Python's \\w, \\d, isspace() and lower() of every code
+point) and tests/fixtures/longbench/metric_refs.jsonl.gz: one line per dataset,
   {"dataset", "records": [{"pred", "answers", "all_classes", "length",
                            "pair_scores", "pair_scores_e", "score", "score_e"}],
    "scorer": eval.py scorer(), "scorer_e": eval.py scorer_e()}
@@ -207,6 +208,43 @@ for n in (1, 7, 8, 9, 15, 16, 17, 127, 128, 129, 255, 256, 257, 300, 1000, 1031)
     sums.append({"values": v, "sum": float(np.add.reduce(np.array(v, dtype=np.float64))),
                  "mean": float(np.mean(v))})
 lines.append(json.dumps({"dataset": None, "numpy_sums": sums}))
-with gzip.open(args.out, "wt", encoding="utf-8", compresslevel=9) as f:
-    f.write("\n".join(lines) + "\n")
+def write_gz(path, text):  # mtime 0: the same inputs give the same bytes
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
+        f.write(text.encode("utf-8"))
+
+
+write_gz(args.out, "\n".join(lines) + "\n")
 print(f"{args.out}: {len(datasets)} datasets, {total_pairs} prediction/answer pairs")
+
+# Python's character properties the metrics rely on, over every code point (surrogates excepted):
+# re's \w and \d, str.isspace() and str.lower() of each single character, and the assigned code points
+# of this Python's Unicode version (the C test compares inside those).
+import re  # noqa: E402
+import unicodedata  # noqa: E402
+
+
+def ranges(pred):
+    out, start = [], None
+    for cp in range(0x110000):
+        ok = not (0xD800 <= cp <= 0xDFFF) and pred(chr(cp))
+        if ok and start is None:
+            start = cp
+        if not ok and start is not None:
+            out.append([start, cp - 1])
+            start = None
+    if start is not None:
+        out.append([start, 0x10FFFF])
+    return out
+
+
+word, digit = re.compile(r"\w"), re.compile(r"\d")
+uni = {"unidata_version": unicodedata.unidata_version,
+       "assigned": ranges(lambda c: unicodedata.category(c) != "Cn"),
+       "word": ranges(lambda c: word.match(c) is not None),
+       "digit": ranges(lambda c: digit.match(c) is not None),
+       "space": ranges(str.isspace),
+       "lower": [[cp, [ord(x) for x in chr(cp).lower()]] for cp in range(0x110000)
+                 if not (0xD800 <= cp <= 0xDFFF) and chr(cp).lower() != chr(cp)]}
+uni_out = args.out.replace("metric_refs.jsonl", "unicode_refs.json")
+write_gz(uni_out, json.dumps(uni))
+print(f"{uni_out}: Unicode {unicodedata.unidata_version}, {len(uni['lower'])} lowercase mappings")

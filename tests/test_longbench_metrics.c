@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include "eval/longbench_metrics.h"
+#include "eval/pytext.h"
 #include "harness.h"
 
 #define REFS "tests/fixtures/longbench/metric_refs.jsonl.gz"
@@ -127,6 +128,71 @@ TEST(every_pair_and_dataset_matches_longbench) {
     CHECK_MSG(bad_pairs == 0, "%zu of %zu pairs differ; first: %s", bad_pairs, pairs, first_bad);
     CHECK_MSG(pairs >= 2000 && datasets == 16 && numpy_sums >= 10, "only %zu pairs over %zu datasets, %zu numpy sums",
               pairs, datasets, numpy_sums);
+}
+
+/* In [lo, hi] pairs sorted by lo. */
+static int in_ranges(json_t *r, uint32_t cp) {
+    size_t lo = 0, hi = json_array_size(r);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        json_t *p = json_array_get(r, mid);
+        if ((json_int_t)cp < json_integer_value(json_array_get(p, 0))) hi = mid;
+        else if ((json_int_t)cp > json_integer_value(json_array_get(p, 1))) lo = mid + 1;
+        else return 1;
+    }
+    return 0;
+}
+
+static size_t put_utf8(uint32_t cp, char *o) {
+    if (cp < 0x80) return o[0] = (char)cp, 1;
+    if (cp < 0x800) return o[0] = (char)(0xC0 | cp >> 6), o[1] = (char)(0x80 | (cp & 63)), 2;
+    if (cp < 0x10000)
+        return o[0] = (char)(0xE0 | cp >> 12), o[1] = (char)(0x80 | ((cp >> 6) & 63)), o[2] = (char)(0x80 | (cp & 63)), 3;
+    o[0] = (char)(0xF0 | cp >> 18), o[1] = (char)(0x80 | ((cp >> 12) & 63)), o[2] = (char)(0x80 | ((cp >> 6) & 63));
+    o[3] = (char)(0x80 | (cp & 63));
+    return 4;
+}
+
+/* Python's \w, \d, isspace() and lower() on every code point Python 3.11's Unicode (14.0) assigns
+ * (tests/fixtures/longbench/unicode_refs.json.gz); utf8proc may know newer characters, which are left out. */
+TEST(character_properties_are_pythons) {
+    size_t len = 0;
+    char *text = read_gz("tests/fixtures/longbench/unicode_refs.json.gz", &len);
+    CHECK(text != NULL);
+    json_error_t je;
+    json_t *u = json_loads(text, 0, &je);
+    free(text);
+    CHECK_MSG(u != NULL, "%s", je.text);
+    json_t *assigned = json_object_get(u, "assigned"), *word = json_object_get(u, "word");
+    json_t *digit = json_object_get(u, "digit"), *space = json_object_get(u, "space"), *lower = json_object_get(u, "lower");
+    size_t bad = 0, checked = 0, li = 0;
+    char first[200] = "";
+    for (uint32_t cp = 0; cp < 0x110000; cp++) {
+        if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+        /* the expected lowercase: the listed mapping, else the character itself */
+        json_t *m = li < json_array_size(lower) ? json_array_get(lower, li) : NULL;
+        json_t *want_lower = NULL;
+        if (m && json_integer_value(json_array_get(m, 0)) == (json_int_t)cp) want_lower = json_array_get(m, 1), li++;
+        if (!in_ranges(assigned, cp)) continue;
+        checked++;
+        char in[8], want[32], *w = want;
+        in[put_utf8(cp, in)] = 0;
+        if (want_lower)
+            for (size_t k = 0; k < json_array_size(want_lower); k++)
+                w += put_utf8((uint32_t)json_integer_value(json_array_get(want_lower, k)), w);
+        else w += put_utf8(cp, w);
+        *w = 0;
+        char *got = lb_py_lower(in);
+        int ok = got && !strcmp(got, want) && lb_py_is_word(cp) == in_ranges(word, cp) &&
+                 lb_py_is_decimal(cp) == in_ranges(digit, cp) && pytext_is_space(cp) == (bool)in_ranges(space, cp);
+        free(got);
+        if (!ok && !bad++)
+            snprintf(first, sizeof first, "U+%04X: word %d/%d digit %d/%d space %d/%d lower", cp, lb_py_is_word(cp),
+                     in_ranges(word, cp), lb_py_is_decimal(cp), in_ranges(digit, cp), pytext_is_space(cp),
+                     in_ranges(space, cp));
+    }
+    json_decref(u);
+    CHECK_MSG(bad == 0 && checked > 100000, "%zu of %zu code points differ from Python; first %s", bad, checked, first);
 }
 
 TEST(python_lowercasing_and_normalize_answer) {
