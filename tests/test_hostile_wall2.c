@@ -133,8 +133,8 @@ TEST(shortest_round_trip_numbers) {
     double tricky[] = {1.0 / 3, 5e-324, 1.7976931348623157e308, 0.30000000000000004};
     for (int i = 0; i < 4; i++) CHECK(strtod(format_double(tricky[i], a, sizeof a), NULL) == tricky[i]);
     /* the sweep's prompt identity keeps sparsities that %g prints alike apart */
-    sweep_prompt_key(a, sizeof a, 0.9999999, "pattern", 0, 100, NAN, 0);
-    sweep_prompt_key(b, sizeof b, 1.0, "pattern", 0, 100, NAN, 0);
+    sweep_prompt_key(a, sizeof a, 0.9999999, "pattern", 0, 100, NAN, 0, NULL);
+    sweep_prompt_key(b, sizeof b, 1.0, "pattern", 0, 100, NAN, 0, NULL);
     CHECK_MSG(strcmp(a, b) != 0, "keys alike: %s", a);
 }
 

@@ -6,13 +6,13 @@
 
 /* amax[r * H] for the chunk's rows (stride H): the key row of each row's largest visible scaled score,
  * range A (rows [0, a_rows)) before range B, the first of equal ones; -1 where a row sees no key. */
-static void FN(chunk_argmax)(const duo_attn_mask *mk, const int32_t *qpos, int rows, const cpu_key_span *ks,
+static void FN(chunk_argmax)(const duo_attn_mask *mk, const int32_t *qpos, int rows, const duo_key_span *ks,
                              const int32_t *kpos, size_t nk, T scale, const T *Sbuf, int cols, int32_t *amax,
                              int H) {
     for (int r = 0; r < rows; r++) {
         const T *s = Sbuf + (size_t)r * cols;
         int ae, bs, be;
-        cpu_row_cols(mk, ks, kpos, nk, qpos[r], &ae, &bs, &be);
+        duo_row_cols(mk, ks, kpos, nk, qpos[r], &ae, &bs, &be);
         int best = -1;
         T mx = 0;
         for (int c = 0; c < ae; c++) {
@@ -48,7 +48,7 @@ static void FN(attn_argmax)(duo_backend *be, const duo_attn_shape *sh, const duo
             int h = (int)(t % H);
             size_t r0 = (size_t)(t / H) * ATTN_CHUNK, r1 = r0 + ATTN_CHUNK < nq ? r0 + ATTN_CHUNK : nq;
             int rows = (int)(r1 - r0);
-            cpu_key_span span = cpu_chunk_keys(&sh->mask, A->kpos, nk, A->qpos[r0], A->qpos[r1 - 1]);
+            duo_key_span span = duo_chunk_keys(&sh->mask, A->kpos, nk, A->qpos[r0], A->qpos[r1 - 1]);
             int cols = (int)(span.a_rows + span.b_rows);
             if (FN(scratch)(be, &S, &cap, (size_t)rows * (cols ? cols : 1))) continue;
             FN(chunk_scores)(Q + r0 * A->q_stride + (size_t)h * hd, A->q_stride, rows, K + (size_t)(h / group) * hd,
