@@ -382,12 +382,6 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     size_t G = (size_t)L * (size_t)KVH;
     char path[4200];
     if (check_opts(&o, &m, err)) goto done;
-    /* the output folder: checked and locked before any work (eval/sweep_output.h) */
-    if (sweep_output_open(&out, o.output_dir, o.resume, o.overwrite, err)) {
-        sweep_output_close(&out);
-        goto done;
-    }
-    out_open = 1;
     /* the pattern: real-valued gates of this model's shape */
     int rows = 0, cols = 0;
     path_join(path, sizeof path, o.pattern_dir, "full_attention_heads.tsv");
@@ -401,6 +395,18 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
         if (compare_gates(&o, k, L, KVH, m.dir, &cmp[k], err)) goto done;
     if ((o.sink_size < 0 || o.recent_size < 0) && pattern_windows(o.pattern_dir, &o.sink_size, &o.recent_size, err))
         goto done;
+    /* the output folder: checked and locked before any work (after the cheap checks of the
+     * pattern folders, so a bad --pattern or --compare leaves no folder behind) (eval/sweep_output.h) */
+    if (sweep_output_open(&out, o.output_dir, o.resume, o.overwrite, err)) {
+        sweep_output_close(&out);
+        goto done;
+    }
+    out_open = 1;
+    if (lb) { /* LongBench's own files: checked as the others are, before any work */
+        const char *names[] = {SWEEP_LONGBENCH_SUMMARY, "longbench.png", "longbench_average.png"};
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+            if (file_check_output(path_join(path, sizeof path, o.output_dir, names[i]), err)) goto done;
+    }
     tok = tokenizer_load(o.model_dir, err);
     if (!tok) goto done;
     if (lb && longbench_build_prompts(lb, &o, &m, tok, &ps, &o.max_new_tokens, err)) goto done;

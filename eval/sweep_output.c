@@ -54,12 +54,13 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
     return remove(path);
 }
 
-/* An earlier sweep's file, or its folder (longbench_pred/) with what it holds; links are removed, never
- * followed.  0, or -1 with errno set. */
-static int remove_output(const char *path) {
+/* An earlier sweep's file (name), or LongBench's pred folder with what it holds (links removed, never
+ * followed); any other folder under a sweep file's name is left, and unlink's error reported.  0, or -1
+ * with errno set. */
+static int remove_output(const char *path, const char *name) {
     struct stat st;
     if (lstat(path, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) return unlink(path);
+    if (!S_ISDIR(st.st_mode) || strcmp(name, SWEEP_LONGBENCH_PRED)) return unlink(path);
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -166,7 +167,7 @@ int sweep_output_open(sweep_output *out, const char *dir, int resume, int overwr
     /* --overwrite: the earlier sweep's files go first, so nothing of it stays next to the new one */
     d = opendir(dir);
     while (d && (e = readdir(d)))
-        if (is_sweep_file(e->d_name) && remove_output(path_join(path, sizeof path, dir, e->d_name)) != 0) {
+        if (is_sweep_file(e->d_name) && remove_output(path_join(path, sizeof path, dir, e->d_name), e->d_name) != 0) {
             int en = errno;
             closedir(d);
             return duo_fail(err, "%s: cannot remove the earlier sweep's file: %s", path, strerror(en));
