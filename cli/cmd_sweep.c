@@ -25,7 +25,8 @@ static const char *const usage_text =
     "  --model DIR                   Hugging Face checkpoint (with tokenizer.json)\n"
     "  --pattern DIR                 a trained pattern (full_attention_heads.tsv + config.json)\n"
     "  --dataset CORPUS              haystack text: jsonl(.zst) or a folder of .txt (NIAH: the essays)\n"
-    "  --task passkey|niah           multi-passkey retrieval (default) or the reference's needle benchmark\n"
+    "  --task passkey|niah|longbench multi-passkey retrieval (default), the reference's needle benchmark, or\n"
+    "                                LongBench (--dataset: LongBench's data folder; see below)\n"
     "  --sparsities S,...            (0,0.25,0.5,0.75,1)\n"
     "  --context_lengths L,...       haystack tokens per prompt (1000)\n"
     "  --depths D,...                NIAH needle depths in percent (0,25,50,75,100)\n"
@@ -39,16 +40,26 @@ static const char *const usage_text =
     "  --decoding_simulation_length N  prompt tokens fed one at a time after the prefill (50)\n"
     "  --prefill reference|streaming reference: the first forward is dense for every head, as the reference\n"
     "                                runs it; streaming: streaming heads are restricted from the first token\n"
-    "  --max_new_tokens N            (passkey: 4 x passkey_length + 8; niah: 50)\n"
+    "  --max_new_tokens N            (passkey: 4 x passkey_length + 8; niah: 50; longbench: each dataset's\n"
+    "                                dataset2maxlen, which a smaller N caps)\n"
     "  --seed N                      samples and random patterns (42)\n"
     "  --backend cpu|cuda            (default: cuda where built and a GPU answers, else cpu)\n"
     "  --dtype fp32|bf16             compute precision (bf16: CUDA only, its default; fp32 on the CPU)\n"
     "  --output_dir DIR              (sweep_out); a folder holding an earlier sweep is refused unless:\n"
-    "  --resume                      continue the sweep in --output_dir (prompts in responses.jsonl are not rerun)\n"
+    "  --resume                      continue the sweep in --output_dir (prompts / records in responses.jsonl are not rerun)\n"
     "  --overwrite                   replace the earlier sweep in --output_dir\n"
     "  passkey samples, as `duo-train synth`: --num_passkeys (10) --passkey_length (32) --buffer_size (300)\n"
     SAMPLE_TEMPLATE_HELP
-    "  NIAH templates: --niah_needle --niah_question --niah_answer --final_context_length_buffer (200)\n";
+    "  NIAH templates: --niah_needle --niah_question --niah_answer --final_context_length_buffer (200)\n"
+    "  LongBench (the reference's pred.py and eval.py; English datasets, the jieba ones are refused):\n"
+    "    --longbench_config DIR      dataset2prompt.json and dataset2maxlen.json (DATASET/config)\n"
+    "    --longbench_datasets A,B    (every English dataset present in DATASET)\n"
+    "    --longbench_e               the <name>_e.jsonl files and LongBench-E's 0-4k / 4-8k / 8k+ scores\n"
+    "    --samples N                 the first N records of each dataset (all)\n"
+    "    --max_length N              prompt tokens before truncation in the middle (max_position_embeddings\n"
+    "                                minus the largest generation length)\n"
+    "    --model_name NAME           pred.py's model name: chat wrapper, post-processing (the model's folder name)\n"
+    "    --chat_wrap auto|none|llama2  [INST]...[/INST] (auto: when the model name holds \"llama-2\")\n";
 
 /* --compare DIR[,DIR...] or NAME=DIR items, appended to o's list; names (the folder's last component
  * by default) must be distinct from each other and from the built-in baselines.  1 on a usage error. */
@@ -101,6 +112,7 @@ int cmd_sweep(int argc, char **argv) {
     enum { O_MODEL = 256, O_PATTERN, O_DATASET, O_TASK, O_SPARS, O_CTX, O_DEPTHS, O_SAMPLES, O_BASELINES, O_RANDOM,
            O_SINK, O_RECENT, O_CHUNK, O_SIM, O_PREFILL, O_MAXNEW, O_SEED, O_BACKEND, O_OUT, O_NPK, O_PKLEN, O_BUF,
            O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_RESUME, O_OVERWRITE, O_COMPARE, O_HELP, O_DTYPE };
+    enum { O_LBCONFIG = 512, O_LBDATASETS, O_LBE, O_MAXLEN, O_MODELNAME, O_CHATWRAP }; /* --task longbench */
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"pattern", required_argument, 0, O_PATTERN},
         {"dataset", required_argument, 0, O_DATASET}, {"task", required_argument, 0, O_TASK},
@@ -119,6 +131,9 @@ int cmd_sweep(int argc, char **argv) {
         {"final-context-length-buffer", required_argument, 0, O_NBUF}, {"resume", no_argument, 0, O_RESUME},
         {"overwrite", no_argument, 0, O_OVERWRITE}, {"compare", required_argument, 0, O_COMPARE},
         {"help", no_argument, 0, O_HELP}, {"dtype", required_argument, 0, O_DTYPE},
+        {"longbench-config", required_argument, 0, O_LBCONFIG}, {"longbench-datasets", required_argument, 0, O_LBDATASETS},
+        {"longbench-e", no_argument, 0, O_LBE}, {"max-length", required_argument, 0, O_MAXLEN},
+        {"model-name", required_argument, 0, O_MODELNAME}, {"chat-wrap", required_argument, 0, O_CHATWRAP},
         {0, 0, 0, 0}};
     sweep_opts o;
     sweep_opts_default(&o);
@@ -140,7 +155,8 @@ int cmd_sweep(int argc, char **argv) {
         case O_TASK:
             if (!strcmp(v, "passkey")) o.task = SWEEP_PASSKEY;
             else if (!strcmp(v, "niah")) o.task = SWEEP_NIAH;
-            else return cli_usage_error("sweep", "--task must be passkey or niah, got '%s'", v);
+            else if (!strcmp(v, "longbench")) o.task = SWEEP_LONGBENCH;
+            else return cli_usage_error("sweep", "--task must be passkey, niah or longbench, got '%s'", v);
             break;
         case O_SPARS:
             bad = cli_parse_list("sweep", opt, v, o.sparsities, SWEEP_MAX_LIST, &o.num_sparsities);
@@ -176,7 +192,18 @@ int cmd_sweep(int argc, char **argv) {
             }
             if (!bad && check_distinct("depths", o.depths, o.num_depths)) return 2;
             break;
-        case O_SAMPLES: bad = cli_parse_long("sweep", opt, v, 1, 1000000, &l); o.samples = (int)l; break;
+        case O_SAMPLES: bad = cli_parse_long("sweep", opt, v, 1, 1000000, &l); o.samples = o.longbench.samples = (int)l; break;
+        case O_LBCONFIG: o.longbench.config_dir = v; break;
+        case O_LBDATASETS: o.longbench.datasets = v; break;
+        case O_LBE: o.longbench.longbench_e = 1; break;
+        case O_MAXLEN: bad = cli_parse_long("sweep", opt, v, 1, CLI_MAX_TOKENS, &l); o.longbench.max_length = (int)l; break;
+        case O_MODELNAME: o.longbench.model_name = v; break;
+        case O_CHATWRAP:
+            if (!strcmp(v, "auto")) o.longbench.chat_wrap = LB_CHAT_AUTO;
+            else if (!strcmp(v, "none")) o.longbench.chat_wrap = LB_CHAT_NONE;
+            else if (!strcmp(v, "llama2")) o.longbench.chat_wrap = LB_CHAT_LLAMA2;
+            else return cli_usage_error("sweep", "--chat_wrap must be auto, none or llama2, got '%s'", v);
+            break;
         case O_BASELINES: {
             o.baselines = 0;
             /* the whole value, however long (a fixed buffer lost its tail) */
@@ -237,7 +264,9 @@ int cmd_sweep(int argc, char **argv) {
     if (cli_check_dtype_backend("sweep", o.precision, o.backend)) return 2;
     if (!o.model_dir) return cli_usage_error("sweep", "--model DIR is required");
     if (!o.pattern_dir) return cli_usage_error("sweep", "--pattern DIR is required (a trained pattern folder)");
-    if (!o.dataset) return cli_usage_error("sweep", "--dataset CORPUS is required (the haystack text)");
+    if (!o.dataset)
+        return cli_usage_error("sweep", o.task == SWEEP_LONGBENCH ? "--dataset DIR is required (LongBench's data folder)"
+                                                                  : "--dataset CORPUS is required (the haystack text)");
     if (o.resume && o.overwrite) return cli_usage_error("sweep", "--resume and --overwrite exclude each other");
     duo_error err = {{0}};
     interrupt_install(); /* Ctrl-C: finish the prompt, write what is done (partial), exit 128 + signal */

@@ -10,6 +10,7 @@
 #include "data/json.h"
 #include "data/model.h"
 #include "data/tokenizer.h"
+#include "eval/longbench_run.h"
 #include "eval/scores.h"
 #include "eval/sweep_output.h"
 #include "eval/sweep_prompts.h"
@@ -166,6 +167,7 @@ typedef struct {
     int interrupted; /* the signal that stopped the sweep after a prompt */
     int32_t eos[8];
     int num_eos;
+    longbench_run *lb;  /* --task longbench */
 } sweep_run_ctx;
 
 /* One prompt's numbers, summed into its cell: the same for a prompt just run and one read back from
@@ -216,7 +218,7 @@ static char *prompt_key(const sweep_run_ctx *r, int s, int b, int seed_index, co
     const sweep_opts *o = r->o;
     return sweep_prompt_key(buf, cap, o->sparsities[s], sweep_baseline_name(o, b), seed_index,
                             o->context_lengths[p->ctx_index], o->task == SWEEP_NIAH ? o->depths[p->depth_index] : NAN,
-                            p->sample);
+                            p->sample, NULL);
 }
 
 /* Every prompt on one binary pattern; adds into the cells of (sparsity s, baseline b).  1 when a signal
@@ -224,6 +226,12 @@ static char *prompt_key(const sweep_run_ctx *r, int s, int b, int seed_index, co
 static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uint8_t *full, double achieved,
                        duo_error *err) {
     const sweep_opts *o = r->o;
+    if (r->lb) { /* LongBench: its own records, scores and pred files (eval/longbench_run.c) */
+        lb_run_env env = {r->ctx, r->tok, r->ps, full, r->eos, r->num_eos, o->max_new_tokens, r->out, r->bar, &r->done};
+        int rc = longbench_run_pattern(r->lb, o, &env, s, b, seed_index, achieved, err);
+        if (rc > 0) r->interrupted = rc;
+        return rc > 0 ? 1 : rc;
+    }
     int pattern_set = 0;
     stop_ctx sc = {r->tok, o->passkey.passkey_length};
     for (size_t i = 0; i < r->ps->n; i++) {
@@ -321,7 +329,9 @@ static int check_resumed(sweep_run_ctx *r, duo_error *err) {
             for (int k = 0; k < (b == 1 ? o->random_patterns : 1); k++)
                 for (size_t i = 0; i < r->ps->n; i++) {
                     char key[512];
-                    sweep_output_resumed(r->out, prompt_key(r, s, b, k, &r->ps->p[i], key, sizeof key));
+                    if (r->lb) longbench_prompt_key(r->lb, o, s, b, k, i, key, sizeof key);
+                    else prompt_key(r, s, b, k, &r->ps->p[i], key, sizeof key);
+                    sweep_output_resumed(r->out, key);
                 }
         }
     const char *example = NULL;
@@ -352,8 +362,13 @@ static int check_opts(const sweep_opts *o, const duo_model *m, duo_error *err) {
 
 int sweep_run(const sweep_opts *opts, duo_error *err) {
     sweep_opts o = *opts;
+    longbench_run *lb = NULL; /* LongBench's files are read and checked before any model work */
+    if (o.task == SWEEP_LONGBENCH && longbench_begin(&o, &lb, err)) return -1;
     duo_model m;
-    if (model_open(o.model_dir, &m, err)) return -1;
+    if (model_open(o.model_dir, &m, err)) {
+        longbench_end(lb);
+        return -1;
+    }
     duo_tokenizer *tok = NULL;
     duo_backend *be = NULL;
     duo_infer *ctx = NULL;
@@ -387,10 +402,23 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     out_open = 1;
     if ((o.sink_size < 0 || o.recent_size < 0) && pattern_windows(o.pattern_dir, &o.sink_size, &o.recent_size, err))
         goto done;
+    /* the output folder: checked and locked before any work (after the cheap checks of the
+     * pattern folders, so a bad --pattern or --compare leaves no folder behind) (eval/sweep_output.h) */
+    if (sweep_output_open(&out, o.output_dir, o.resume, o.overwrite, err)) {
+        sweep_output_close(&out);
+        goto done;
+    }
+    out_open = 1;
+    if (lb) { /* LongBench's own files: checked as the others are, before any work */
+        const char *names[] = {SWEEP_LONGBENCH_SUMMARY, "longbench.png", "longbench_average.png"};
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+            if (file_check_output(path_join(path, sizeof path, o.output_dir, names[i]), err)) goto done;
+    }
     tok = tokenizer_load(o.model_dir, err);
     if (!tok) goto done;
+    if (lb && longbench_build_prompts(lb, &o, &m, tok, &ps, &o.max_new_tokens, err)) goto done;
     if (!o.max_new_tokens) o.max_new_tokens = o.task == SWEEP_PASSKEY ? 4 * o.passkey.passkey_length + 8 : 50;
-    if (sweep_prompts_build(&o, tok, o.model_dir, &ps, err)) goto done;
+    if (!lb && sweep_prompts_build(&o, tok, o.model_dir, &ps, err)) goto done;
     if (ps.longest + (size_t)o.max_new_tokens > (size_t)m.cfg.max_position_embeddings) {
         duo_fail(err, "the longest prompt (%zu tokens) plus %d new tokens exceeds %s's %d positions", ps.longest,
                  o.max_new_tokens, m.dir, m.cfg.max_position_embeddings);
@@ -408,7 +436,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
                            (size_t)rep.num_depths, sizeof *rep.cells);
     if (!bin || !aux || !full || !rep.cells) {
         duo_fail(err, "out of memory for %zu gates and %zu result cells", G,
-                 (size_t)o.num_sparsities * SWEEP_NUM_BASELINES * (size_t)o.num_context_lengths * (size_t)rep.num_depths);
+                 (size_t)o.num_sparsities * SWEEP_MAX_BASELINES * (size_t)o.num_context_lengths * (size_t)rep.num_depths);
         goto done;
     }
     for (size_t i = 0; i < G; i++) full[i] = 1;
@@ -418,7 +446,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
                          .max_new_tokens = o.max_new_tokens, .max_prompt = ps.longest};
     ctx = infer_create(&m, be, full, &io, err);
     if (!ctx) goto done;
-    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, &out, NULL, 0, 0, {0}, 0};
+    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, &out, NULL, 0, 0, {0}, 0, lb};
     if (check_resumed(&r, err)) goto done;
     r.num_eos = eos_ids(&m, r.eos, 8);
     int per_sparsity = ((o.baselines & SWEEP_BASE_PATTERN) != 0) + ((o.baselines & SWEEP_BASE_INVERTED) != 0) +
@@ -430,8 +458,8 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     }
     fprintf(stderr, "duo-train sweep: %zu %s prompts (%zu tokens at most), %d sparsities x %d patterns, sink %d recent %d, "
                     "prefill %s on the %s backend\n",
-            ps.n, o.task == SWEEP_NIAH ? "needle" : "passkey", ps.longest, o.num_sparsities, per_sparsity, o.sink_size,
-            o.recent_size, rep.prefill_name, be->name);
+            ps.n, o.task == SWEEP_NIAH ? "needle" : o.task == SWEEP_LONGBENCH ? "LongBench" : "passkey", ps.longest,
+            o.num_sparsities, per_sparsity, o.sink_size, o.recent_size, rep.prefill_name, be->name);
     rc = 0;
     for (int s = 0; s < o.num_sparsities && !rc; s++)
         for (int b = 0; b < SWEEP_MAX_BASELINES && !rc; b++) {
@@ -457,6 +485,17 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
         }
     if (o.show_progress) progress_end(&bar);
     if (rc < 0) goto done;
+    if (lb) { /* LongBench's table, sweep.csv, summary and plots; sweep.partial.csv when interrupted */
+        rc = longbench_report(lb, &o, r.interrupted != 0, err);
+        if (!rc && r.interrupted) {
+            fprintf(stderr, "duo-train sweep: interrupted after %ld records of %ld; %s/%s holds them and %s/%s their "
+                            "summary; rerun with --resume to finish\n", r.done,
+                    (long)((size_t)o.num_sparsities * (size_t)per_sparsity * ps.n), o.output_dir, SWEEP_RESPONSES,
+                    o.output_dir, SWEEP_PARTIAL_CSV);
+            rc = r.interrupted;
+        } else if (!rc) sweep_output_finished(&out);
+        goto done;
+    }
     sweep_report_finish(&rep);
     sweep_report_table(&rep, stdout);
     if (r.interrupted) { /* what is done, marked partial; --resume runs the rest */
@@ -479,6 +518,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     }
 done:
     if (out_open) sweep_output_close(&out);
+    longbench_end(lb);
     infer_free(ctx);
     backend_free(be);
     sweep_prompts_free(&ps);

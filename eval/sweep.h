@@ -11,6 +11,7 @@
 
 #include "data/error.h"
 #include "kernels/backend.h"
+#include "eval/longbench_opts.h"
 #include "model/infer.h"
 #include "synth/niah.h"
 #include "synth/params.h"
@@ -18,7 +19,7 @@
 #define SWEEP_MAX_LIST 64
 #define SWEEP_MAX_COMPARE 8 /* --compare folders */
 
-typedef enum { SWEEP_PASSKEY = 0, SWEEP_NIAH } sweep_task;
+typedef enum { SWEEP_PASSKEY = 0, SWEEP_NIAH, SWEEP_LONGBENCH } sweep_task;
 enum { SWEEP_BASE_PATTERN = 1, SWEEP_BASE_RANDOM = 2, SWEEP_BASE_INVERTED = 4 };
 
 typedef struct {
@@ -44,6 +45,7 @@ typedef struct {
     int num_compare;
     synth_params passkey;   /* the sample builder's flags (passkey task) */
     niah_params niah;       /* the needle builder's templates (NIAH task) */
+    longbench_opts longbench; /* the LongBench task's flags (eval/longbench_run.h) */
     int show_progress;
     int resume, overwrite;  /* the output folder's earlier sweep: continue it, or replace it (eval/sweep_output.h) */
 } sweep_opts;

@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data/dir_lock.h"
@@ -14,33 +16,52 @@
 #include "util/format.h"
 
 char *sweep_prompt_key(char *buf, size_t cap, double sparsity, const char *baseline, int seed, int context_length,
-                       double depth_percent, int sample) {
+                       double depth_percent, int sample, const char *dataset) {
     char sp[40], dp[40] = "-";
     format_double(sparsity, sp, sizeof sp);
     if (!isnan(depth_percent)) format_double(depth_percent, dp, sizeof dp);
-    snprintf(buf, cap, "sparsity=%s baseline=%s seed=%d context=%d depth=%s sample=%d", sp, baseline, seed,
-             context_length, dp, sample);
+    int k = snprintf(buf, cap, "sparsity=%s baseline=%s seed=%d context=%d depth=%s sample=%d", sp, baseline, seed,
+                     context_length, dp, sample);
+    if (dataset && k >= 0 && (size_t)k < cap) snprintf(buf + k, cap - (size_t)k, " dataset=%s", dataset);
     return buf;
 }
 
 char *sweep_line_key(const json_t *line, char *buf, size_t cap) {
     json_t *sp = json_object_get(line, "sparsity"), *b = json_object_get(line, "baseline"),
            *seed = json_object_get(line, "seed"), *ctx = json_object_get(line, "context_length"),
-           *depth = json_object_get(line, "depth_percent"), *sample = json_object_get(line, "sample");
+           *depth = json_object_get(line, "depth_percent"), *sample = json_object_get(line, "sample"),
+           *dataset = json_object_get(line, "dataset");
     if (!json_is_number(sp) || !json_is_string(b) || !json_is_integer(seed) || !json_is_integer(ctx) ||
-        !json_is_integer(sample) || (depth && !json_is_number(depth)))
+        !json_is_integer(sample) || (depth && !json_is_number(depth)) || (dataset && !json_is_string(dataset)))
         return NULL;
     return sweep_prompt_key(buf, cap, json_number_value(sp), json_string_value(b), (int)json_integer_value(seed),
                             (int)json_integer_value(ctx), depth ? json_number_value(depth) : NAN,
-                            (int)json_integer_value(sample));
+                            (int)json_integer_value(sample), dataset ? json_string_value(dataset) : NULL);
 }
 
 /* The files a sweep writes: a folder holding one holds an earlier sweep. */
 static int is_sweep_file(const char *name) {
     size_t n = strlen(name);
     return !strcmp(name, SWEEP_RESPONSES) || !strcmp(name, SWEEP_CSV) || !strcmp(name, SWEEP_PARTIAL_CSV) ||
-           !strcmp(name, "accuracy_vs_sparsity.png") ||
+           !strcmp(name, "accuracy_vs_sparsity.png") || !strcmp(name, SWEEP_LONGBENCH_SUMMARY) ||
+           !strcmp(name, SWEEP_LONGBENCH_PRED) ||
+           (!strncmp(name, "longbench", 9) && n > 4 && !strcmp(name + n - 4, ".png")) ||
            (!strncmp(name, "niah_sparsity=", 14) && n > 4 && !strcmp(name + n - 4, ".png"));
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+/* An earlier sweep's file (name), or LongBench's pred folder with what it holds (links removed, never
+ * followed); any other folder under a sweep file's name is left, and unlink's error reported.  0, or -1
+ * with errno set. */
+static int remove_output(const char *path, const char *name) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return -1;
+    if (!S_ISDIR(st.st_mode) || strcmp(name, SWEEP_LONGBENCH_PRED)) return unlink(path);
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int by_key(const void *a, const void *b) {
@@ -146,7 +167,7 @@ int sweep_output_open(sweep_output *out, const char *dir, int resume, int overwr
     /* --overwrite: the earlier sweep's files go first, so nothing of it stays next to the new one */
     d = opendir(dir);
     while (d && (e = readdir(d)))
-        if (is_sweep_file(e->d_name) && unlink(path_join(path, sizeof path, dir, e->d_name)) != 0) {
+        if (is_sweep_file(e->d_name) && remove_output(path_join(path, sizeof path, dir, e->d_name), e->d_name) != 0) {
             int en = errno;
             closedir(d);
             return duo_fail(err, "%s: cannot remove the earlier sweep's file: %s", path, strerror(en));

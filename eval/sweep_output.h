@@ -24,6 +24,8 @@
 #define SWEEP_RESPONSES "responses.jsonl"
 #define SWEEP_CSV "sweep.csv"
 #define SWEEP_PARTIAL_CSV "sweep.partial.csv"
+#define SWEEP_LONGBENCH_SUMMARY "longbench_summary.csv" /* --task longbench's files: */
+#define SWEEP_LONGBENCH_PRED "longbench_pred"            /* the folder of eval.py's pred files */
 
 typedef struct {
     char *key;   /* sweep_prompt_key of the line */
@@ -42,10 +44,12 @@ typedef struct {
 
 /* The identity of one prompt's response: what a resumed sweep matches lines by.  Every field that makes two
  * prompts of one sweep different: the sparsity (shortest round-trip digits), the baseline's name, the
- * random pattern's seed index, the context length, the NIAH depth (NaN for passkey) and the sample index.
+ * random pattern's seed index, the context length, the NIAH depth (NaN for passkey) and the sample index;
+ * for LongBench the dataset's name (NULL for passkey and NIAH, whose keys have no such field), the record's
+ * index as the sample and the prompt budget (--max_length) as the context length.
  * A new baseline or task that adds a field extends this function (and the JSON line it reads back). */
 char *sweep_prompt_key(char *buf, size_t cap, double sparsity, const char *baseline, int seed, int context_length,
-                       double depth_percent, int sample);
+                       double depth_percent, int sample, const char *dataset);
 /* The same key read back from a responses.jsonl line; NULL when the line lacks a field. */
 char *sweep_line_key(const json_t *line, char *buf, size_t cap);
 

@@ -133,9 +133,24 @@ TEST(shortest_round_trip_numbers) {
     double tricky[] = {1.0 / 3, 5e-324, 1.7976931348623157e308, 0.30000000000000004};
     for (int i = 0; i < 4; i++) CHECK(strtod(format_double(tricky[i], a, sizeof a), NULL) == tricky[i]);
     /* the sweep's prompt identity keeps sparsities that %g prints alike apart */
-    sweep_prompt_key(a, sizeof a, 0.9999999, "pattern", 0, 100, NAN, 0);
-    sweep_prompt_key(b, sizeof b, 1.0, "pattern", 0, 100, NAN, 0);
+    sweep_prompt_key(a, sizeof a, 0.9999999, "pattern", 0, 100, NAN, 0, NULL);
+    sweep_prompt_key(b, sizeof b, 1.0, "pattern", 0, 100, NAN, 0, NULL);
     CHECK_MSG(strcmp(a, b) != 0, "keys alike: %s", a);
+    /* LongBench's records: the dataset is part of the identity; passkey / NIAH keys have no such field */
+    CHECK(!strstr(a, "dataset"));
+    char ka[512], kb[512];
+    sweep_prompt_key(ka, sizeof ka, 0.5, "pattern", 0, 4000, NAN, 3, "trec");
+    sweep_prompt_key(kb, sizeof kb, 0.5, "pattern", 0, 4000, NAN, 3, "lcc");
+    CHECK_MSG(strcmp(ka, kb) != 0 && strstr(ka, "dataset=trec"), "key: %s", ka);
+    json_t *line = json_pack("{s:f, s:s, s:i, s:i, s:i, s:s}", "sparsity", 0.5, "baseline", "pattern", "seed", 0,
+                             "context_length", 4000, "sample", 3, "dataset", "trec");
+    CHECK(line && sweep_line_key(line, kb, sizeof kb) && !strcmp(ka, kb));
+    json_object_set_new(line, "dataset", json_integer(1)); /* a dataset that is not a name: not a response line */
+    CHECK(!sweep_line_key(line, kb, sizeof kb));
+    json_object_del(line, "dataset");
+    sweep_prompt_key(ka, sizeof ka, 0.5, "pattern", 0, 4000, NAN, 3, NULL);
+    CHECK(sweep_line_key(line, kb, sizeof kb) && !strcmp(ka, kb));
+    json_decref(line);
 }
 
 TEST(invisible_bytes_named) {
