@@ -393,13 +393,6 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     }
     for (int k = 0; k < o.num_compare; k++) /* --compare folders: each a pattern of the same shape */
         if (compare_gates(&o, k, L, KVH, m.dir, &cmp[k], err)) goto done;
-    /* the output folder: checked and locked before any work (after the patterns it is to run are read, so a
-     * bad pattern or --compare folder leaves no folder behind) (eval/sweep_output.h) */
-    if (sweep_output_open(&out, o.output_dir, o.resume, o.overwrite, err)) {
-        sweep_output_close(&out);
-        goto done;
-    }
-    out_open = 1;
     if ((o.sink_size < 0 || o.recent_size < 0) && pattern_windows(o.pattern_dir, &o.sink_size, &o.recent_size, err))
         goto done;
     /* the output folder: checked and locked before any work (after the cheap checks of the
