@@ -43,22 +43,6 @@ json_t *score_json_matrix(const double *v, int rows, int cols) {
     return m;
 }
 
-int score_eos_ids(const duo_model *m, int32_t *eos, int cap) {
-    char path[1100];
-    int n = 0;
-    path_join(path, sizeof path, m->dir, "generation_config.json");
-    if (path_exists(path)) {
-        json_t *root = duo_json_load_file(path, 0, NULL);
-        json_t *e = root ? json_object_get(root, "eos_token_id") : NULL;
-        if (json_is_integer(e)) eos[n++] = (int32_t)json_integer_value(e);
-        for (size_t i = 0; json_is_array(e) && i < json_array_size(e) && n < cap; i++)
-            if (json_is_integer(json_array_get(e, i))) eos[n++] = (int32_t)json_integer_value(json_array_get(e, i));
-        json_decref(root);
-    }
-    if (!n && m->cfg.eos_token_id >= 0) eos[n++] = m->cfg.eos_token_id;
-    return n;
-}
-
 /* Usage-level problems, before anything is loaded. */
 static int check_opts(const score_opts *o, duo_error *err) {
     if (!o->model_dir || !o->dataset || !o->output_dir) return duo_fail(err, "--model, --dataset and --output_dir are required");

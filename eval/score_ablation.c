@@ -3,42 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/generation.h"
 #include "eval/score_impl.h"
 #include "eval/scores.h"
 #include "eval/sweep_prompts.h"
 #include "model/infer.h"
 
-typedef struct {
-    const duo_tokenizer *tok;
-    int passkey_words;
-} ablation_stop;
-
-/* As the sweep's passkey prompts: the answer ends at the first newline after some text, or once the
- * passkey's word count is out and followed by a space. */
-static int stop_at_answer(void *vctx, const int32_t *ids, size_t n) {
-    ablation_stop *s = vctx;
-    size_t len = 0;
-    char *text = tokenizer_decode_len(s->tok, ids, n, 1, &len);
-    if (!text) return 0;
-    int words = 0, in_word = 0, stop = 0;
-    for (size_t i = 0; i < len && !stop; i++) {
-        int space = text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
-        if (text[i] == '\n' && words > 0) stop = 1;
-        if (!space && !in_word) words++;
-        if (space && in_word && words >= s->passkey_words) stop = 1;
-        in_word = !space;
-    }
-    free(text);
-    return stop;
-}
-
 /* Mean exact-match accuracy of the prompts on the current pattern. */
-static int accuracy(duo_infer *ctx, const sweep_prompts *sp, const int32_t *eos, int num_eos, ablation_stop *st,
+static int accuracy(duo_infer *ctx, const sweep_prompts *sp, const int32_t *eos, int num_eos, passkey_stop_ctx *st,
                     duo_progress *bar, long *done, const char *what, double *acc, duo_error *err) {
     double sum = 0;
     for (size_t i = 0; i < sp->n; i++) {
         duo_infer_result res;
-        if (infer_generate(ctx, sp->p[i].ids, sp->p[i].n, eos, num_eos, stop_at_answer, st, 0, &res, err)) {
+        if (infer_generate(ctx, sp->p[i].ids, sp->p[i].n, eos, num_eos, passkey_answer_stop, st, 0, &res, err)) {
             duo_error_prefix(err, "passkey prompt %zu (%zu tokens)", i, sp->p[i].n);
             return -1;
         }
@@ -87,8 +64,8 @@ int score_ablation_run(const score_opts *o, const duo_model *m, duo_backend *be,
     double acc_full = 0;
     if (!rc) {
         int32_t eos[8];
-        int num_eos = score_eos_ids(m, eos, 8);
-        ablation_stop st = {tok, so.passkey.passkey_length};
+        int num_eos = generation_eos_ids(m, eos, 8);
+        passkey_stop_ctx st = {tok, so.passkey.passkey_length};
         fprintf(stderr, "duo-train score ablation: %zu passkey prompts (%zu tokens at most) x %zu patterns (all full, "
                         "then each KV head alone streaming), sink %d recent %d\n",
                 sp.n, sp.longest, G + 1, o->sink_size, o->recent_size);

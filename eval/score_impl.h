@@ -20,7 +20,5 @@ int score_ablation_run(const score_opts *o, const duo_model *m, duo_backend *be,
 
 /* A rows x cols matrix as a JSON array of arrays. */
 json_t *score_json_matrix(const double *v, int rows, int cols);
-/* The EOS ids that end generation (generation_config.json's eos_token_id, else config.json's). */
-int score_eos_ids(const duo_model *m, int32_t *eos, int cap);
 
 #endif

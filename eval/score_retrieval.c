@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/generation.h"
 #include "eval/score_impl.h"
 #include "eval/sweep_prompts.h"
 #include "model/infer.h"
@@ -194,7 +195,7 @@ int score_retrieval_run(const score_opts *o, const duo_model *m, duo_backend *be
     int used = 0;
     if (!rc) {
         int32_t eos[8];
-        int num_eos = score_eos_ids(m, eos, 8);
+        int num_eos = generation_eos_ids(m, eos, 8);
         fprintf(stderr, "duo-train score retrieval: %zu %s prompts (%zu tokens at most), %d new tokens each\n", sp.n,
                 so.task == SWEEP_NIAH ? "needle" : "passkey", sp.longest, max_new);
         duo_progress bar;

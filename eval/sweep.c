@@ -10,6 +10,7 @@
 #include "data/json.h"
 #include "data/model.h"
 #include "data/tokenizer.h"
+#include "eval/generation.h"
 #include "eval/longbench_run.h"
 #include "eval/scores.h"
 #include "eval/sweep_output.h"
@@ -61,24 +62,6 @@ static double unit_random(uint64_t *s) {
     return (double)(z >> 11) / 9007199254740992.0;
 }
 
-/* The EOS ids that end generation: generation_config.json's eos_token_id (a number or a list), else
- * config.json's. */
-static int eos_ids(const duo_model *m, int32_t *eos, int cap) {
-    char path[4200];
-    int n = 0;
-    path_join(path, sizeof path, m->dir, "generation_config.json");
-    if (path_exists(path)) {
-        json_t *root = duo_json_load_file(path, 0, NULL);
-        json_t *e = root ? json_object_get(root, "eos_token_id") : NULL;
-        if (json_is_integer(e)) eos[n++] = (int32_t)json_integer_value(e);
-        for (size_t i = 0; json_is_array(e) && i < json_array_size(e) && n < cap; i++)
-            if (json_is_integer(json_array_get(e, i))) eos[n++] = (int32_t)json_integer_value(json_array_get(e, i));
-        json_decref(root);
-    }
-    if (!n && m->cfg.eos_token_id >= 0) eos[n++] = m->cfg.eos_token_id;
-    return n;
-}
-
 /* The pattern's sink_size / recent_size (config.json next to its TSV), where the user gave none. */
 static int pattern_windows(const char *dir, int *sink, int *recent, duo_error *err) {
     char path[4200];
@@ -118,30 +101,6 @@ static int compare_gates(const sweep_opts *o, int k, int L, int KVH, const char 
         return duo_fail(err, "--compare %s: %s is a pattern of another shape: %d x %d gates, %s has %d layers x %d KV heads",
                         o->compare_names[k], path, rows, cols, model, L, KVH);
     return 0;
-}
-
-typedef struct {
-    const duo_tokenizer *tok;
-    int passkey_words;
-} stop_ctx;
-
-/* Passkey answers end at the sample's separator: stop at the first newline after some text, or once the
- * passkey's word count is out and followed by a space. */
-static int passkey_stop(void *vctx, const int32_t *ids, size_t n) {
-    stop_ctx *s = vctx;
-    size_t len = 0;
-    char *text = tokenizer_decode_len(s->tok, ids, n, 1, &len);
-    if (!text) return 0;
-    int words = 0, in_word = 0, stop = 0;
-    for (size_t i = 0; i < len && !stop; i++) {
-        int space = text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
-        if (text[i] == '\n' && words > 0) stop = 1;
-        if (!space && !in_word) words++;
-        if (space && in_word && words >= s->passkey_words) stop = 1;
-        in_word = !space;
-    }
-    free(text);
-    return stop;
 }
 
 static char *strip_copy(const char *s, size_t len) {
@@ -233,7 +192,7 @@ static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uin
         return rc > 0 ? 1 : rc;
     }
     int pattern_set = 0;
-    stop_ctx sc = {r->tok, o->passkey.passkey_length};
+    passkey_stop_ctx sc = {r->tok, o->passkey.passkey_length};
     for (size_t i = 0; i < r->ps->n; i++) {
         const sweep_prompt *p = &r->ps->p[i];
         sweep_cell *c = sweep_report_cell(r->rep, s, b, p->ctx_index, p->depth_index);
@@ -250,7 +209,7 @@ static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uin
         if (!pattern_set && infer_set_pattern(r->ctx, full, err)) return -1;
         pattern_set = 1;
         duo_infer_result res;
-        if (infer_generate(r->ctx, p->ids, p->n, r->eos, r->num_eos, o->task == SWEEP_PASSKEY ? passkey_stop : NULL,
+        if (infer_generate(r->ctx, p->ids, p->n, r->eos, r->num_eos, o->task == SWEEP_PASSKEY ? passkey_answer_stop : NULL,
                            &sc, 0, &res, err)) {
             duo_error_prefix(err, "prompt %zu (%zu tokens)", i, p->n);
             return -1;
@@ -441,7 +400,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     if (!ctx) goto done;
     sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, &out, NULL, 0, 0, {0}, 0, lb};
     if (check_resumed(&r, err)) goto done;
-    r.num_eos = eos_ids(&m, r.eos, 8);
+    r.num_eos = generation_eos_ids(&m, r.eos, 8);
     int per_sparsity = ((o.baselines & SWEEP_BASE_PATTERN) != 0) + ((o.baselines & SWEEP_BASE_INVERTED) != 0) +
                        ((o.baselines & SWEEP_BASE_RANDOM) ? o.random_patterns : 0) + o.num_compare;
     duo_progress bar;
