@@ -1,6 +1,6 @@
-/* CPU attention forward and backward (kernels/ops.h attn_fwd/attn_bwd) over key positions: queries in
- * chunks of ATTN_CHUNK rows, each chunk against the (at most two) contiguous key-row ranges its mask
- * needs, scores and products by BLAS.  A template, see kernels/cpu/dense_impl.h. */
+/* CPU attention forward, backward and argmax (kernels/ops.h attn_fwd/attn_bwd/attn_argmax) over key
+ * positions: queries in chunks of ATTN_CHUNK rows, each chunk against the (at most two) contiguous key-row
+ * ranges its mask needs, scores and products by BLAS.  A template, see kernels/cpu/dense_impl.h. */
 
 #ifndef DUO_CPU_ATTN_COMMON
 #define DUO_CPU_ATTN_COMMON
@@ -52,7 +52,25 @@ static int FN(scratch)(duo_backend *be, T **buf, size_t *cap, size_t count) {
     return -1;
 }
 
-static void FN(attn_fwd)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *A) {
+/* amax[r * H] for the chunk's rows (stride H): the key row of each row's largest visible scaled score,
+ * range A (rows [0, a_rows)) before range B, the first of equal ones; -1 where a row sees no key. */
+static void FN(chunk_argmax)(const duo_attn_mask *mk, const int32_t *qpos, int rows, const duo_key_span *ks,
+                             const int32_t *kpos, size_t nk, T scale, const T *Sbuf, int cols, int32_t *amax,
+                             int H) {
+    for (int r = 0; r < rows; r++) {
+        int ae, bs, be;
+        duo_row_cols(mk, ks, kpos, nk, qpos[r], &ae, &bs, &be);
+        int best = MATH(duo_argmax_row)(Sbuf + (size_t)r * cols, ae, bs, be, scale);
+        /* score column -> key row: range A is rows [0, a_rows), range B starts at row b_row */
+        if (best >= (int)ks->a_rows) best = (int)ks->b_row + (best - (int)ks->a_rows);
+        amax[(size_t)r * H] = best;
+    }
+}
+
+/* The forward's tasks (a chunk of queries x one head each): the chunk's scores, then either softmax and
+ * P V (amax NULL: attn_fwd) or each row's argmax key row into amax[nq][H] (attn_argmax), so the scores
+ * the argmax compares are the ones the forward turns into weights. */
+static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *A, int32_t *amax) {
     int H = sh->num_heads, KVH = sh->num_kv_heads, hd = sh->head_dim, group = H / KVH;
     size_t nq = A->nq, nk = A->nk;
     if (nq == 0) return;
@@ -76,9 +94,13 @@ static void FN(attn_fwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
             int cols = (int)(span.a_rows + span.b_rows);
             if (FN(scratch)(be, &S, &cap, (size_t)rows * (cols ? cols : 1))) continue;
             int g = h / group;
-            T lse_rows[ATTN_CHUNK];
             FN(chunk_scores)(Q + r0 * A->q_stride + (size_t)h * hd, A->q_stride, rows, K + (size_t)g * hd, A->kv_stride,
                              &span, hd, S, cols);
+            if (amax) {
+                FN(chunk_argmax)(&sh->mask, A->qpos + r0, rows, &span, A->kpos, nk, scale, S, cols, amax + r0 * H + h, H);
+                continue;
+            }
+            T lse_rows[ATTN_CHUNK];
             FN(chunk_softmax)(&sh->mask, A->qpos + r0, rows, &span, A->kpos, nk, scale, S, cols, lse_rows);
             FN(chunk_pv)(S, rows, cols, &span, V + (size_t)g * hd, A->kv_stride, hd, O + r0 * A->o_stride + (size_t)h * hd,
                          A->o_stride);
@@ -88,6 +110,16 @@ static void FN(attn_fwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
         free(S);
     }
     openblas_set_num_threads(blas_threads);
+}
+
+static void FN(attn_fwd)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *A) {
+    FN(attn_tasks)(be, sh, A, NULL);
+}
+
+/* attn_argmax (kernels/ops.h): per query row and query head, the key row of the largest visible scaled
+ * score. */
+static void FN(attn_argmax)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *A, int32_t *amax) {
+    FN(attn_tasks)(be, sh, A, amax);
 }
 
 /* dV += P^T dO; dP = dO V^T; dS = P (dP - rowsum(dO*O)); dQ = scale dS K; dK += scale dS^T Q.

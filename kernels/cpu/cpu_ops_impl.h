@@ -22,7 +22,6 @@
 
 #include "kernels/cpu/dense_impl.h"
 #include "kernels/cpu/attention_impl.h"
-#include "kernels/cpu/argmax_impl.h"
 #include "kernels/cpu/rows_impl.h"
 #include "kernels/cpu/duo_impl.h"
 
