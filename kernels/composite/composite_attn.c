@@ -129,78 +129,79 @@ static int call_begin(attn_call *c, duo_backend *be, const duo_attn_shape *sh, c
     return c->hq && (c->hk || !a->kpos) ? 0 : -1;
 }
 
-void composite_attn_fwd(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *a) {
-    attn_call c;
-    if (a->nq == 0 || call_begin(&c, be, sh, a, "attn_fwd")) return;
-    int H = sh->num_heads;
-    for (int g = 0; g < sh->num_kv_heads; g++)
-        for (size_t r0 = 0; r0 < a->nq;) {
+/* One tile of a call's walk: queries [r0, r0 + t->rows) x heads [h0, h0 + t->heads) of KV group g, with
+ * workspace ws sized for hb heads (the tile's nbuf score buffers and row statistics). */
+typedef void (*tile_fn)(attn_call *c, duo_score_tile *t, int g, int h0, size_t r0, void *ws, int hb, void *ctx);
+
+/* Every tile of the call: per KV group, the queries in tiles that fit the workspace (plan_tile), the
+ * group's heads hb at a time; stops at the first failure (recorded). */
+static void for_each_tile(attn_call *c, int nbuf, const char *name, tile_fn fn, void *ctx) {
+    duo_backend *be = c->be;
+    for (int g = 0; g < c->sh->num_kv_heads; g++)
+        for (size_t r0 = 0; r0 < c->a->nq;) {
             duo_score_tile t;
             int hb;
-            if (plan_tile(&c, r0, 1, &t, &hb)) return;
-            void *ws = composite_ws(be, tile_bytes(t.rows, hb, t.ld, 1, c.es), "attn_fwd");
+            if (plan_tile(c, r0, nbuf, &t, &hb)) return;
+            void *ws = composite_ws(be, tile_bytes(t.rows, hb, t.ld, nbuf, c->es), name);
             if (!ws) return;
-            for (int h0 = g * c.group; h0 < (g + 1) * c.group; h0 += hb) {
-                t.heads = (g + 1) * c.group - h0 < hb ? (g + 1) * c.group - h0 : hb;
-                void *S = ws, *lse_s = comp_at(ws, (size_t)hb * t.rows * t.ld * c.es); /* [heads][rows][ld], [heads][rows] */
-                tile_products_t(&c, &t, t.heads, h0, g, a->Q, a->q_stride, r0, a->K, S);
-                if (a->lse)
-                    be->prims->tile_softmax(be, &t, S, comp_at(a->lse, (r0 * H + h0) * c.es), H, 1);
-                else be->prims->tile_softmax(be, &t, S, lse_s, 1, t.rows);
-                tile_times_keys(&c, &t, t.heads, h0, g, S, a->V, a->O, a->o_stride, r0);
+            for (int h0 = g * c->group; h0 < (g + 1) * c->group; h0 += hb) {
+                t.heads = (g + 1) * c->group - h0 < hb ? (g + 1) * c->group - h0 : hb;
+                fn(c, &t, g, h0, r0, ws, hb, ctx);
             }
             r0 += t.rows;
         }
 }
 
+static void fwd_tile(attn_call *c, duo_score_tile *t, int g, int h0, size_t r0, void *ws, int hb, void *ctx) {
+    duo_backend *be = c->be;
+    const duo_attn_args *a = c->a;
+    int H = c->sh->num_heads;
+    void *S = ws, *lse_s = comp_at(ws, (size_t)hb * t->rows * t->ld * c->es); /* [heads][rows][ld], [heads][rows] */
+    tile_products_t(c, t, t->heads, h0, g, a->Q, a->q_stride, r0, a->K, S);
+    if (a->lse) be->prims->tile_softmax(be, t, S, comp_at(a->lse, (r0 * H + h0) * c->es), H, 1);
+    else be->prims->tile_softmax(be, t, S, lse_s, 1, t->rows);
+    tile_times_keys(c, t, t->heads, h0, g, S, a->V, a->O, a->o_stride, r0);
+}
+
+void composite_attn_fwd(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *a) {
+    attn_call c;
+    if (a->nq == 0 || call_begin(&c, be, sh, a, "attn_fwd")) return;
+    for_each_tile(&c, 1, "attn_fwd", fwd_tile, NULL);
+}
+
 /* dV += P^T dO; dP = dO V^T; dS = P (dP - rowsum(dO*O)) scale; dQ = dS K; dK += dS^T Q. */
+static void bwd_tile(attn_call *c, duo_score_tile *t, int g, int h0, size_t r0, void *ws, int hb, void *ctx) {
+    duo_backend *be = c->be;
+    const duo_attn_args *a = c->a;
+    int H = c->sh->num_heads, nh = t->heads, hd = c->sh->head_dim;
+    size_t tile = (size_t)hb * t->rows * t->ld * c->es;
+    void *Pb = ws, *dP = comp_at(ws, tile), *D = comp_at(ws, 2 * tile); /* [hb][rows][ld] x2, [rows][hb] */
+    tile_products_t(c, t, nh, h0, g, a->Q, a->q_stride, r0, a->K, Pb);
+    be->prims->tile_probs(be, t, Pb, comp_at(a->lse, (r0 * H + h0) * c->es), H, 1);
+    tile_products_t(c, t, nh, h0, g, a->dO, a->o_stride, r0, a->V, dP);
+    tile_keys_accumulate(c, t, nh, h0, g, Pb, a->dO, a->o_stride, r0, a->dV);
+    size_t off = (r0 * a->o_stride + (size_t)h0 * hd) * c->es;
+    be->prims->head_dot_rows(be, comp_at(a->dO, off), a->o_stride, comp_at(a->O, off), a->o_stride, t->rows, nh, hd, D,
+                             nh);
+    be->prims->tile_dscores(be, t, Pb, dP, D, nh, 1);
+    tile_times_keys(c, t, nh, h0, g, Pb, a->K, a->dQ, a->q_stride, r0);
+    tile_keys_accumulate(c, t, nh, h0, g, Pb, a->Q, a->q_stride, r0, a->dK);
+}
+
 void composite_attn_bwd(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *a) {
     attn_call c;
     if (a->nq == 0 || call_begin(&c, be, sh, a, "attn_bwd")) return;
-    int H = sh->num_heads;
-    for (int g = 0; g < sh->num_kv_heads; g++)
-        for (size_t r0 = 0; r0 < a->nq;) {
-            duo_score_tile t;
-            int hb;
-            if (plan_tile(&c, r0, 2, &t, &hb)) return;
-            void *ws = composite_ws(be, tile_bytes(t.rows, hb, t.ld, 2, c.es), "attn_bwd");
-            if (!ws) return;
-            size_t tile = (size_t)hb * t.rows * t.ld * c.es;
-            void *Pb = ws, *dP = comp_at(ws, tile), *D = comp_at(ws, 2 * tile); /* [hb][rows][ld] x2, [rows][hb] */
-            for (int h0 = g * c.group; h0 < (g + 1) * c.group; h0 += hb) {
-                int nh = (g + 1) * c.group - h0 < hb ? (g + 1) * c.group - h0 : hb;
-                t.heads = nh;
-                tile_products_t(&c, &t, nh, h0, g, a->Q, a->q_stride, r0, a->K, Pb);
-                be->prims->tile_probs(be, &t, Pb, comp_at(a->lse, (r0 * H + h0) * c.es), H, 1);
-                tile_products_t(&c, &t, nh, h0, g, a->dO, a->o_stride, r0, a->V, dP);
-                tile_keys_accumulate(&c, &t, nh, h0, g, Pb, a->dO, a->o_stride, r0, a->dV);
-                size_t off = (r0 * a->o_stride + (size_t)h0 * sh->head_dim) * c.es;
-                be->prims->head_dot_rows(be, comp_at(a->dO, off), a->o_stride, comp_at(a->O, off), a->o_stride, t.rows, nh,
-                                         sh->head_dim, D, nh);
-                be->prims->tile_dscores(be, &t, Pb, dP, D, nh, 1);
-                tile_times_keys(&c, &t, nh, h0, g, Pb, a->K, a->dQ, a->q_stride, r0);
-                tile_keys_accumulate(&c, &t, nh, h0, g, Pb, a->Q, a->q_stride, r0, a->dK);
-            }
-            r0 += t.rows;
-        }
+    for_each_tile(&c, 2, "attn_bwd", bwd_tile, NULL);
+}
+
+static void argmax_tile(attn_call *c, duo_score_tile *t, int g, int h0, size_t r0, void *ws, int hb, void *ctx) {
+    int32_t *amax = ctx;
+    tile_products_t(c, t, t->heads, h0, g, c->a->Q, c->a->q_stride, r0, c->a->K, ws);
+    c->be->prims->tile_argmax(c->be, t, ws, amax + r0 * c->sh->num_heads + h0, c->sh->num_heads, 1);
 }
 
 void composite_attn_argmax(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *a, int32_t *amax) {
     attn_call c;
     if (a->nq == 0 || call_begin(&c, be, sh, a, "attn_argmax")) return;
-    int H = sh->num_heads;
-    for (int g = 0; g < sh->num_kv_heads; g++)
-        for (size_t r0 = 0; r0 < a->nq;) {
-            duo_score_tile t;
-            int hb;
-            if (plan_tile(&c, r0, 1, &t, &hb)) return;
-            void *S = composite_ws(be, tile_bytes(t.rows, hb, t.ld, 1, c.es), "attn_argmax");
-            if (!S) return;
-            for (int h0 = g * c.group; h0 < (g + 1) * c.group; h0 += hb) {
-                t.heads = (g + 1) * c.group - h0 < hb ? (g + 1) * c.group - h0 : hb;
-                tile_products_t(&c, &t, t.heads, h0, g, a->Q, a->q_stride, r0, a->K, S);
-                be->prims->tile_argmax(be, &t, S, amax + r0 * H + h0, H, 1);
-            }
-            r0 += t.rows;
-        }
+    for_each_tile(&c, 1, "attn_argmax", argmax_tile, amax);
 }
