@@ -25,11 +25,17 @@
 #include "kernels/cpu/rows_impl.h"
 #include "kernels/cpu/duo_impl.h"
 
+/* RMSNorm and the bias add are the primitives' instance of the same weight type (kernels/cpu/prims_impl.h,
+ * included after this file with PS = S): one loop serves the fused table and the primitives. */
+#define SAME_TYPE_PRIM(name) CAT(name, CAT(p, S))
+static void SAME_TYPE_PRIM(rmsnorm)(duo_backend *be, const void *X, size_t m, int d, const void *w, double eps, void *Y);
+static void SAME_TYPE_PRIM(add_bias_rows)(duo_backend *be, void *X, size_t m, int d, const void *bias);
+
 const duo_ops CAT(cpu_ops, S) = {
     .alloc = cpu_alloc, .free = cpu_free, .upload = cpu_upload, .download = cpu_download, .sync = cpu_sync,
     .load_tensor = FN(load_tensor),
-    .linear = FN(linear), .linear_bwd = FN(linear_bwd), .rmsnorm = FN(rmsnorm), .rmsnorm_bwd = FN(rmsnorm_bwd),
-    .rope_tables = FN(rope_tables), .rope = FN(rope), .add_bias_rows = FN(add_bias_rows), .swiglu = FN(swiglu), .swiglu_bwd = FN(swiglu_bwd),
+    .linear = FN(linear), .linear_bwd = FN(linear_bwd), .rmsnorm = SAME_TYPE_PRIM(rmsnorm), .rmsnorm_bwd = FN(rmsnorm_bwd),
+    .rope_tables = FN(rope_tables), .rope = FN(rope), .add_bias_rows = SAME_TYPE_PRIM(add_bias_rows), .swiglu = FN(swiglu), .swiglu_bwd = FN(swiglu_bwd),
     .embed = FN(embed), .gather_rows = FN(gather_rows), .scatter_add_rows = FN(scatter_add_rows), .copy = FN(copy), .copy_rows = FN(copy_rows), .permute_heads = FN(permute_heads),
     .zero = FN(zero), .argmax_rows = FN(argmax_rows),
     .attn_fwd = FN(attn_fwd), .attn_bwd = FN(attn_bwd), .attn_argmax = FN(attn_argmax),

@@ -1,6 +1,7 @@
-/* CPU dense ops (kernels/ops.h): linear and its input gradient (BLAS), RMSNorm, RoPE, SwiGLU.
- * A template: kernels/cpu/cpu_f32.c and cpu_f64.c include it with T (element type), FN(name) (the
- * suffixed static name), GEMM (cblas_sgemm / cblas_dgemm) and EXP. */
+/* CPU dense ops (kernels/ops.h): linear and its input gradient (BLAS), RMSNorm backward, RoPE, SwiGLU
+ * (RMSNorm and the bias add are the primitives' loops, kernels/cpu/prims_impl.h).  A template:
+ * kernels/cpu/cpu_f32.c and cpu_f64.c include it with T (element type), FN(name) (the suffixed static
+ * name), GEMM (cblas_sgemm / cblas_dgemm) and EXP. */
 
 static void FN(linear)(duo_backend *be, const void *X, size_t m, int k, const void *W, int nout, void *Y,
                        double beta) {
@@ -14,18 +15,6 @@ static void FN(linear_bwd)(duo_backend *be, const void *dY, size_t m, int nout, 
     if (m == 0) return;
     GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, k, nout, 1, (const T *)dY, nout, (const T *)W, k,
          (T)beta, (T *)dX, k);
-}
-
-static void FN(rmsnorm)(duo_backend *be, const void *Xv, size_t m, int d, const void *wv, double eps, void *Yv) {
-    const T *X = Xv, *w = wv;
-    T *Y = Yv;
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < m; r++) {
-        const T *x = X + r * d;
-        T *y = Y + r * d;
-        T inv = (T)MATH(duo_rms_inv_row)(x, d, eps);
-        for (int i = 0; i < d; i++) y[i] = MATH(duo_rms_apply)(x[i], w[i], inv);
-    }
 }
 
 /* y = w x r, r = (mean(x^2)+eps)^-1/2:  dx = r (w dy) - x r^3 sum(w dy x) / d. */
@@ -70,14 +59,6 @@ static void FN(rope)(duo_backend *be, void *Xv, size_t m, int nheads, int hd, co
             for (int i = 0; i < half; i++) MATH(duo_rope_pair)(&x[i], &x[i + half], c[i], s[i], inverse);
         }
     }
-}
-
-static void FN(add_bias_rows)(duo_backend *be, void *Xv, size_t m, int d, const void *bv) {
-    T *X = Xv;
-    const T *b = bv;
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < m; r++)
-        for (int i = 0; i < d; i++) X[r * d + i] += b[i];
 }
 
 static void FN(swiglu)(duo_backend *be, const void *Gv, const void *Uv, size_t count, void *Av) {

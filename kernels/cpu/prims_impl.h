@@ -2,8 +2,9 @@
  * WLOAD): kernels/cpu/cpu_f32.c includes it for float weights (cpu_prims_f32) and bf16 weights
  * (cpu_prims_f32_bf16: the GPU's bf16 mode, runnable on the CPU), cpu_f64.c for double
  * (cpu_prims_f64).  Primitives with the signature of a fused op are that op (FN(...), already a
- * call of the shared math); the rest are written here around kernels/math/.  PFN(name) is the
- * instance's name. */
+ * call of the shared math); the rest are written here around kernels/math/, and the fused table takes
+ * rmsnorm and add_bias_rows from the instance of its own weight type (kernels/cpu/cpu_ops_impl.h).
+ * PFN(name) is the instance's name. */
 
 static void PFN(rmsnorm)(duo_backend *be, const void *Xv, size_t m, int d, const void *wv, double eps, void *Yv) {
     const T *X = Xv;
