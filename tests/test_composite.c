@@ -23,6 +23,7 @@
 #include "model/infer.h"
 #include "model/random_model.h"
 #include "tests/harness.h"
+#include "tests/tiny_model.h"
 #include "tests/op_cases.h"
 
 static int verbose(void) { return getenv("DUO_TEST_VERBOSE") != NULL; }
@@ -256,36 +257,6 @@ TEST(gemm_descriptor_against_naive_loop) {
 }
 
 /* ---- the step ------------------------------------------------------------------------------------- */
-static duo_model_config tiny_cfg(int layers, int heads, int kv_heads, int head_dim) {
-    duo_model_config c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.model_type, sizeof c.model_type, "llama");
-    c.hidden_size = 16;
-    c.intermediate_size = 24;
-    c.num_hidden_layers = layers;
-    c.num_attention_heads = heads;
-    c.num_key_value_heads = kv_heads;
-    c.head_dim = head_dim;
-    c.vocab_size = 50;
-    c.max_position_embeddings = 4096;
-    c.rms_norm_eps = 1e-5;
-    c.rope_theta = 10000;
-    c.rope_type = ROPE_DEFAULT;
-    return c;
-}
-
-static void make_ids(int32_t *ids, size_t n, uint32_t seed, int vocab) {
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        ids[i] = (int32_t)((seed >> 8) % (uint32_t)vocab);
-    }
-}
-
-static void make_labels(int32_t *labels, size_t n, const int *pos, int npos) {
-    for (size_t i = 0; i < n; i++) labels[i] = -100;
-    for (int k = 0; k < npos; k++) labels[pos[k]] = 7;
-}
-
 /* FD check of the float64 step on a backend: max |fd - analytic| / max |analytic| (-1 on error). */
 static double fd_rel(const duo_model *m, duo_backend *be, duo_attn_kind impl, int sink, int recent, size_t n,
                      const int *lab, int nlab, duo_error *err) {

@@ -9,37 +9,7 @@
 #include "model/duo_step_f64.h"
 #include "model/random_model.h"
 #include "tests/harness.h"
-
-static duo_model_config tiny_cfg(int layers, int heads, int kv_heads, int head_dim) {
-    duo_model_config c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.model_type, sizeof c.model_type, "llama");
-    c.hidden_size = 16;
-    c.intermediate_size = 24;
-    c.num_hidden_layers = layers;
-    c.num_attention_heads = heads;
-    c.num_key_value_heads = kv_heads;
-    c.head_dim = head_dim;
-    c.vocab_size = 50;
-    c.max_position_embeddings = 4096;
-    c.rms_norm_eps = 1e-5;
-    c.rope_theta = 10000;
-    c.rope_type = ROPE_DEFAULT;
-    return c;
-}
-
-static void make_ids(int32_t *ids, size_t n, uint32_t seed) {
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        ids[i] = (int32_t)((seed >> 8) % 50);
-    }
-}
-
-/* labels: -100 everywhere except the listed positions */
-static void make_labels(int32_t *labels, size_t n, const int *pos, int npos) {
-    for (size_t i = 0; i < n; i++) labels[i] = -100;
-    for (int k = 0; k < npos; k++) labels[pos[k]] = 7;
-}
+#include "tests/tiny_model.h"
 
 /* Runs the FD check; returns the relative error (or -1 on a step error, message in err). */
 static double fd_check(const duo_model *m, duo_attn_kind impl, int sink, int recent, size_t n,
@@ -50,7 +20,7 @@ static double fd_check(const duo_model *m, duo_attn_kind impl, int sink, int rec
     int G = m->cfg.num_hidden_layers * m->cfg.num_key_value_heads;
     int32_t *ids = malloc(n * sizeof *ids), *labels = malloc(n * sizeof *labels);
     double *gates = malloc(G * sizeof *gates), *grad = malloc(G * sizeof *grad), *g2 = malloc(G * sizeof *g2);
-    make_ids(ids, n, 12345u + (uint32_t)n);
+    make_ids(ids, n, 12345u + (uint32_t)n, 50);
     make_labels(labels, n, lab, nlab);
     for (int i = 0; i < G; i++) gates[i] = 0.15 + 0.7 * (double)((i * 37) % 11) / 10.0; /* inside (0,1) */
     duo_step_result r;
@@ -138,7 +108,7 @@ static void cone_compare(test_ctx *t, duo_attn_kind impl, int sink, int recent) 
     CHECK_MSG(random_model_create(&cfg, DUO_F32, 99, 1.0, &m, &err) == 0, "%.300s", err.msg);
     size_t n = 400;
     int32_t ids[400], labels[400];
-    make_ids(ids, n, 77);
+    make_ids(ids, n, 77, 50);
     int lab[] = {300, 301, 302, 350, 399};
     make_labels(labels, n, lab, 5);
     int G = 3 * 2;
@@ -187,7 +157,7 @@ TEST(gates_outside_unit_interval_get_zero_gradient) {
     CHECK_MSG(random_model_create(&cfg, DUO_F32, 5, 1.0, &m, &err) == 0, "%.300s", err.msg);
     size_t n = 64;
     int32_t ids[64], labels[64];
-    make_ids(ids, n, 3);
+    make_ids(ids, n, 3, 50);
     int lab[] = {60, 63};
     make_labels(labels, n, lab, 2);
     double gates[4] = {-0.5, 1.5, 0.5, 0.5}, grad[4], gates_clamped[4] = {0, 1, 0.5, 0.5}, grad2[4];
@@ -212,7 +182,7 @@ TEST(window_covering_the_sample_is_full_attention) {
     CHECK_MSG(random_model_create(&cfg, DUO_F32, 6, 1.0, &m, &err) == 0, "%.300s", err.msg);
     size_t n = 50;
     int32_t ids[50], labels[50];
-    make_ids(ids, n, 4);
+    make_ids(ids, n, 4, 50);
     int lab[] = {40, 49};
     make_labels(labels, n, lab, 2);
     double gates[4] = {0.1, 0.2, 0.3, 0.4}, grad[4];
@@ -240,7 +210,7 @@ TEST(bad_input_is_an_error) {
     c = duo_step_create(&m, &o, NULL, &err);
     CHECK_MSG(c != NULL, "%.300s", err.msg);
     int32_t ids[20], labels[20];
-    make_ids(ids, 20, 1);
+    make_ids(ids, 20, 1, 50);
     make_labels(labels, 20, NULL, 0);
     float gates[4] = {0.5f, 0.5f, 0.5f, 0.5f}, grad[4];
     duo_step_result r;
@@ -273,7 +243,7 @@ TEST(non_finite_loss_is_an_error) {
     duo_step_opts o = {4, 8, ATTN_STREAM_SDPA, 1};
     duo_step_ctx *c = duo_step_create(&m, &o, NULL, &err);
     int32_t ids[20], labels[20];
-    make_ids(ids, 20, 2);
+    make_ids(ids, 20, 2, 50);
     int lab[] = {19};
     make_labels(labels, 20, lab, 1);
     float gates[4] = {0.5f, 0.5f, 0.5f, 0.5f}, grad[4];
@@ -296,7 +266,7 @@ static void checkpoint_case(test_ctx *t, const char *dir, duo_attn_kind impl, in
     /* float path vs double path on the same sample */
     int G = m.cfg.num_hidden_layers * m.cfg.num_key_value_heads;
     int32_t *ids = malloc(n * sizeof *ids), *labels = malloc(n * sizeof *labels);
-    make_ids(ids, n, 555);
+    make_ids(ids, n, 555, 50);
     for (size_t i = 0; i < n; i++) ids[i] %= m.cfg.vocab_size;
     make_labels(labels, n, lab, 4);
     float *gf = malloc(G * sizeof *gf), *grf = malloc(G * sizeof *grf);

@@ -23,29 +23,12 @@
 #include "model/infer.h"
 #include "model/random_model.h"
 #include "tests/harness.h"
+#include "tests/tiny_model.h"
 #include "util/format.h"
-
-static duo_model_config tiny_cfg(void) {
-    duo_model_config c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.model_type, sizeof c.model_type, "llama");
-    c.hidden_size = 16;
-    c.intermediate_size = 24;
-    c.num_hidden_layers = 3;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.head_dim = 4;
-    c.vocab_size = 50;
-    c.max_position_embeddings = 4096;
-    c.rms_norm_eps = 1e-5;
-    c.rope_theta = 10000;
-    c.rope_type = ROPE_DEFAULT;
-    return c;
-}
 
 /* A NaN at element 3 of layer 1's k_proj weight (an f32 model held in writable memory). */
 static int nan_model(duo_model *m, duo_error *err) {
-    duo_model_config cfg = tiny_cfg();
+    duo_model_config cfg = tiny_cfg(3, 4, 2, 4);
     if (random_model_create(&cfg, DUO_F32, 3, 1.0, m, err)) return -1;
     ((float *)m->layers[1].k_proj->data)[3] = NAN;
     return 0;
@@ -96,7 +79,7 @@ TEST(nan_weight_refused_by_forward) {
 }
 
 TEST(context_beyond_memory_refused_before_allocating) {
-    duo_model_config cfg = tiny_cfg();
+    duo_model_config cfg = tiny_cfg(3, 4, 2, 4);
     cfg.num_hidden_layers = 8;
     cfg.num_attention_heads = 4;
     cfg.num_key_value_heads = 4;
