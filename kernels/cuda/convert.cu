@@ -122,13 +122,11 @@ void cuda_load_tensor(duo_backend *be, const duo_tensor *t, size_t first, size_t
     }
 }
 
-__global__ void half_to_f32_kernel(const uint16_t *src, size_t n, int is_f16, float *dst) {
-    CUDA_GRID_STRIDE(i, n) dst[i] = is_f16 ? duo_f16_to_f32(src[i]) : duo_bf16_to_f32(src[i]);
-}
-
+// The widening kernel of convert, on the default stream (tests/gpu/gpu_convert.c checks it bit for bit).
 extern "C" int cuda_half_to_f32(const uint16_t *d_src, size_t n, int is_f16, float *d_dst, duo_error *err) {
     if (n == 0) return 0;
-    half_to_f32_kernel<<<cuda_blocks(n), DUO_CUDA_THREADS>>>(d_src, n, is_f16, d_dst);
+    if (is_f16) convert_kernel<SRC_F16, DUO_E_F32><<<cuda_blocks(n), DUO_CUDA_THREADS>>>(d_src, d_dst, n);
+    else convert_kernel<SRC_BF16, DUO_E_F32><<<cuda_blocks(n), DUO_CUDA_THREADS>>>(d_src, d_dst, n);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return duo_fail(err, "cuda_half_to_f32: kernel launch: %s", cudaGetErrorString(e));
     return 0;
