@@ -26,7 +26,9 @@ static const char *const usage_text =
     "  --method NAME                 otf, retrieval or ablation\n"
     "  --dataset CORPUS              jsonl(.zst) with \"text\", or a folder of .txt (otf: the texts; retrieval:\n"
     "                                the haystack; ablation: the passkey samples' haystack)\n"
-    "  --output_dir DIR              the pattern folder to write\n"
+    "  --output_dir DIR              the pattern folder to write (never a model folder; one holding an\n"
+    "                                earlier training or score is refused unless --overwrite, which replaces it)\n"
+    "  --overwrite                   replace the earlier run in --output_dir\n"
     "  --samples N                   otf: texts drawn (50); retrieval with --prompts passkey and ablation:\n"
     "                                prompts per context length (10)\n"
     "  --q_len N                     otf: positions of the repeated mean query / key (500)\n"
@@ -46,10 +48,11 @@ static const char *const usage_text =
 int cmd_score(int argc, char **argv) {
     enum { O_MODEL = 256, O_METHOD, O_DATASET, O_OUT, O_SAMPLES, O_QLEN, O_MAXTOK, O_SEED, O_PROMPTS, O_CTX, O_DEPTHS,
            O_SINK, O_RECENT, O_MAXNEW, O_PREFILL, O_SIM, O_CHUNK, O_NPK, O_PKLEN, O_NNEEDLE, O_NQUESTION, O_NANSWER,
-           O_NBUF, O_BACKEND, O_HELP };
+           O_NBUF, O_BACKEND, O_OVERWRITE, O_HELP };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"method", required_argument, 0, O_METHOD},
         {"dataset", required_argument, 0, O_DATASET}, {"output-dir", required_argument, 0, O_OUT},
+        {"overwrite", no_argument, 0, O_OVERWRITE},
         {"samples", required_argument, 0, O_SAMPLES}, {"q-len", required_argument, 0, O_QLEN},
         {"max-tokens", required_argument, 0, O_MAXTOK}, {"seed", required_argument, 0, O_SEED},
         {"prompts", required_argument, 0, O_PROMPTS}, {"context-lengths", required_argument, 0, O_CTX},
@@ -77,6 +80,7 @@ int cmd_score(int argc, char **argv) {
         case O_MODEL: o.model_dir = v; break;
         case O_DATASET: o.dataset = v; break;
         case O_OUT: o.output_dir = v; break;
+        case O_OVERWRITE: o.overwrite = 1; break;
         case O_METHOD:
             if (!strcmp(v, "otf")) o.method = SCORE_OTF;
             else if (!strcmp(v, "retrieval")) o.method = SCORE_RETRIEVAL;

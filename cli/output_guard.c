@@ -29,19 +29,19 @@ static int is_run_file(const char *name) {
            (!strncmp(name, "full_attention_heads", 20) && strlen(name) > 4 && !strcmp(name + strlen(name) - 4, ".tsv"));
 }
 
-/* 1 when path is a config.json that duo-train wrote (a run's, not a model's). */
+/* 1 when path is a config.json that duo-train wrote (a training's or a `score`'s, not a model's). */
 static int is_run_config(const char *path) {
     if (file_check_regular(path, NULL)) return 0;  /* a FIFO would block json_load_file */
     json_error_t je;
     json_t *o = json_load_file(path, 0, &je);
-    int ours = json_is_object(o) && json_object_get(o, "exp_name") && json_object_get(o, "reg_weight") &&
-               json_object_get(o, "sink_size") && !json_object_get(o, "model_type");
+    int ours = json_is_object(o) && json_object_get(o, "sink_size") && !json_object_get(o, "model_type") &&
+               ((json_object_get(o, "exp_name") && json_object_get(o, "reg_weight")) || json_object_get(o, "method"));
     json_decref(o);
     return ours;
 }
 
-static int take_lock(const char *dir, run_lock *lock, duo_error *err) {
-    int fd = dir_lock_take(dir, "training", "--output_dir", err);
+static int take_lock(const char *dir, const char *what, run_lock *lock, duo_error *err) {
+    int fd = dir_lock_take(dir, what, "--output_dir", err);
     if (fd < 0) return -1;
     lock->fd = fd;
     return 0;
@@ -54,8 +54,9 @@ void run_lock_release(run_lock *lock) {
     }
 }
 
-int output_guard_train_dir(const char *out_dir, const char *model_dir, const char *dataset, int resume, int overwrite,
-                           run_lock *lock, int *has_state, duo_error *err) {
+/* A folder a pattern-writing run (train, score: `what`) writes: see output_guard.h. */
+static int guard_run_dir(const char *out_dir, const char *model_dir, const char *dataset, int resume, int overwrite,
+                         const char *what, run_lock *lock, int *has_state, duo_error *err) {
     lock->fd = -1;
     *has_state = 0;
     if (output_same_file(out_dir, model_dir))
@@ -97,14 +98,15 @@ int output_guard_train_dir(const char *out_dir, const char *model_dir, const cha
     if (foreign)
         return duo_fail(err, "--output_dir %s looks like a model folder (it holds %s, not written by duo-train); "
                              "choose another --output_dir", out_dir, found);
-    if (take_lock(out_dir, lock, err)) return -1;
+    if (take_lock(out_dir, what, lock, err)) return -1;
     if (resume && *has_state) return 0;  /* the resume reads and continues the state */
     if (nrun == 0) return 0;
     if (!overwrite) {
         run_lock_release(lock);
-        return duo_fail(err, "--output_dir %s holds an earlier run (%s%s)%s; pass --resume to continue it, --overwrite "
-                             "to replace it, or choose another --output_dir", out_dir, found, nrun > 4 ? ", ..." : "",
-                        resume ? " but no train_state.h5 to resume from" : "");
+        return duo_fail(err, "--output_dir %s holds an earlier run (%s%s)%s; %s--overwrite to replace it, or choose "
+                             "another --output_dir", out_dir, found, nrun > 4 ? ", ..." : "",
+                        resume ? " but no train_state.h5 to resume from" : "",
+                        strcmp(what, "training") ? "pass " : "pass --resume to continue it, ");
     }
     /* --overwrite: the earlier run's files go first, so nothing of it stays next to the new run. */
     d = opendir(out_dir);
@@ -118,6 +120,17 @@ int output_guard_train_dir(const char *out_dir, const char *model_dir, const cha
     if (d) closedir(d);
     *has_state = 0;
     return 0;
+}
+
+int output_guard_train_dir(const char *out_dir, const char *model_dir, const char *dataset, int resume, int overwrite,
+                           run_lock *lock, int *has_state, duo_error *err) {
+    return guard_run_dir(out_dir, model_dir, dataset, resume, overwrite, "training", lock, has_state, err);
+}
+
+int output_guard_score_dir(const char *out_dir, const char *model_dir, const char *dataset, int overwrite,
+                           run_lock *lock, duo_error *err) {
+    int has_state = 0;
+    return guard_run_dir(out_dir, model_dir, dataset, 0, overwrite, "score", lock, &has_state, err);
 }
 
 int output_guard_synth_out(const char *out, const char *dataset, const char *tokenizer, duo_error *err) {

@@ -5,6 +5,7 @@
  *           nor hold the dataset; one training at a time (a lock naming the holder's pid); a new run,
  *           or --resume where no state was saved, refuses a folder holding an earlier run's files
  *           unless --overwrite, which removes them first, so a folder never mixes two runs.
+ *   score   the same as train (its folder is a pattern folder too), without --resume.
  *   synth   --out may only replace a duo-train synth file, never its own inputs.
  *   export  --output may not be the pattern folder, nor any folder whose gates are real-valued. */
 #ifndef DUO_CLI_OUTPUT_GUARD_H
@@ -25,6 +26,9 @@ typedef struct {
 int output_guard_train_dir(const char *out_dir, const char *model_dir, const char *dataset, int resume, int overwrite,
                            run_lock *lock, int *has_state, duo_error *err);
 void run_lock_release(run_lock *lock);
+/* The same for `score --output_dir` (no resume: an earlier run or score is refused unless overwrite). */
+int output_guard_score_dir(const char *out_dir, const char *model_dir, const char *dataset, int overwrite,
+                           run_lock *lock, duo_error *err);
 
 /* `synth --out`: refuses an existing file that is not a duo-train synth file, and any of the inputs. */
 int output_guard_synth_out(const char *out, const char *dataset, const char *tokenizer, duo_error *err);

@@ -90,6 +90,7 @@ int score_run(const score_opts *opts, duo_error *err) {
     duo_tokenizer *tok = NULL;
     duo_backend *be = NULL;
     json_t *cfg = json_object();
+    run_lock lock = {-1};
     int L = m.cfg.num_hidden_layers, KVH = m.cfg.num_key_value_heads, rc = -1;
     size_t G = (size_t)L * (size_t)KVH;
     double *values = calloc(G, sizeof *values);
@@ -109,7 +110,9 @@ int score_run(const score_opts *opts, duo_error *err) {
     if (!tok) goto done;
     be = backend_open(o.backend, err);
     if (!be) goto done;
-    if (make_dirs(o.output_dir, err)) goto done;
+    /* the output folder, as train's: never a model folder, an earlier run or score only with --overwrite,
+     * one writer at a time (cli/output_guard.h) */
+    if (output_guard_score_dir(o.output_dir, o.model_dir, o.dataset, o.overwrite, &lock, err)) goto done;
     double t0 = clock_wall_s();
     int r = o.method == SCORE_OTF         ? score_otf_run(&o, &m, be, tok, values, cfg, err)
             : o.method == SCORE_RETRIEVAL ? score_retrieval_run(&o, &m, be, tok, values, cfg, err)
@@ -134,6 +137,7 @@ int score_run(const score_opts *opts, duo_error *err) {
            score_method_name(o.method), seconds, be->name, o.output_dir);
     rc = 0;
 done:
+    run_lock_release(&lock);
     json_decref(cfg);
     free(values);
     free(tsv);

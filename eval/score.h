@@ -48,6 +48,7 @@ typedef struct {
     int max_new_tokens; /* retrieval, ablation: 0 = the task's (needle tokens + 8; 4 x passkey_length + 8) */
     sweep_opts eval;    /* prompts and inference settings shared with `sweep`: context lengths, depths,
                          * passkey / NIAH templates, prefill, decoding simulation, chunk */
+    int overwrite;      /* replace an earlier run or score in output_dir (else it is refused) */
     int show_progress;
 } score_opts;
 

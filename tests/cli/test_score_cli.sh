@@ -7,7 +7,9 @@
 #   - sweep --compare runs the score folders as named baselines (table, sweep.csv, the plot);
 #   - bad input, refused before work: an unknown method, --samples 0 (or with NIAH prompts), a model without weights, a model
 #     without a tokenizer, a --compare folder without a pattern or of another shape (both shapes named),
-#     a taken --compare name.
+#     a taken --compare name;
+#   - the output folder, as train's: an earlier score or a trained pattern is not replaced without --overwrite,
+#     a model folder never, a locked folder is refused.
 bin=${DUO_BIN:-build/duo-train}
 py=${PYTHON:-python3}
 model=tests/fixtures/retrieval-model
@@ -127,3 +129,28 @@ expect compare_folder_without_pattern 1 "holds no pattern" "${sw[@]}" --compare 
 expect compare_folder_of_another_shape 1 "2 x 2 gates, .* has 4 layers x 4 KV heads" "${sw[@]}" --compare "$T/small"
 expect compare_name_taken 2 "'random' is taken" "${sw[@]}" --compare "random=$T/otf"
 [ ! -e "$T/x5" ] && pass bad_compare_writes_nothing || fail bad_compare_writes_nothing "x5 exists"
+
+# the output folder, as train's: an earlier score (or training) is not replaced unasked, a model folder
+# never, and two writers are not let into one folder
+otf=("$bin" score "${common[@]}" --method otf --samples 2 --max_tokens 200 --q_len 50)
+if [ -f "$T/otf/full_attention_heads.tsv" ]; then
+    cp "$T/otf/full_attention_heads.tsv" "$T/otf.tsv"
+    expect rerun_over_earlier_score_refused 1 "holds an earlier run .*pass --overwrite" "${otf[@]}" --output_dir "$T/otf"
+    cmp -s "$T/otf.tsv" "$T/otf/full_attention_heads.tsv" && pass refused_rerun_keeps_the_scores \
+        || fail refused_rerun_keeps_the_scores "full_attention_heads.tsv changed"
+    if "${otf[@]}" --output_dir "$T/otf" --overwrite >"$T/out" 2>"$T/err"; then pass overwrite_replaces_the_score
+    else fail overwrite_replaces_the_score "$(tail -c 300 "$T/err")"; fi
+fi
+mkdir -p "$T/trained"
+printf '{"exp_name": "x", "reg_weight": 0.05, "sink_size": 16}\n' >"$T/trained/config.json"
+printf '0.5\t0.5\n' >"$T/trained/full_attention_heads.tsv"
+expect score_over_trained_pattern_refused 1 "holds an earlier run" "${otf[@]}" --output_dir "$T/trained"
+grep -q "0.5" "$T/trained/full_attention_heads.tsv" && pass refused_score_keeps_the_trained_gates \
+    || fail refused_score_keeps_the_trained_gates "the TSV changed"
+cp -r "$model" "$T/modelcopy"
+expect score_into_model_folder_refused 1 "looks like a model folder" "${otf[@]}" --output_dir "$T/modelcopy" --overwrite
+mkdir -p "$T/busy"
+exec 9>"$T/busy/.duo-train.lock"
+flock 9 && echo "$$" >&9
+expect score_into_locked_folder_refused 1 "in use by another" "${otf[@]}" --output_dir "$T/busy"
+exec 9>&-
