@@ -47,6 +47,15 @@ struct duo_infer {
     void *host_x;            /* host [chunk][d]: the residual stream, downloaded only while tracing */
     int trace;               /* checking the residual stream after every layer's attention and MLP */
     int nonfinite;           /* the last forward's logits were not finite */
+    /* the shared first forward (model/infer.h) */
+    int share;               /* on: share_prefill asked, prefill reference, no argmax hook, memory for it */
+    int capturing;           /* the running forward is a first forward to remember */
+    void *cap_k, *cap_v;     /* [L][max_chunk][kvdim] its post-RoPE K and V, checkpoint head order (backend) */
+    int32_t *cap_ids;        /* host [max_chunk] the ids it read */
+    size_t cap_m;            /* its rows (0: none remembered) */
+    int32_t cap_next;        /* its greedy next id */
+    void *cap_logits;        /* host [vocab] (act_size elements) its logits row */
+    double cap_s;            /* seconds it took */
 };
 
 static void free_order(duo_infer *c) {
@@ -63,7 +72,7 @@ void infer_free(duo_infer *c) {
     if (!c) return;
     duo_backend *be = c->be;
     void *bufs[] = {c->cos_t, c->sin_t, c->x, c->h, c->q, c->qp, c->att, c->attp, c->k, c->v, c->kp, c->vp,
-                    c->g, c->u, c->last, c->logits, c->d_ids, c->d_pos, c->d_best};
+                    c->g, c->u, c->last, c->logits, c->d_ids, c->d_pos, c->d_best, c->cap_k, c->cap_v};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) be->ops->free(be, bufs[i]);
     kv_cache_free(&c->kv);
     weights_free(c->w);
@@ -74,6 +83,8 @@ void infer_free(duo_infer *c) {
     if (c->d_amax) be->ops->free(be, c->d_amax);
     free(c->host_logits);
     free(c->host_x);
+    free(c->cap_ids);
+    free(c->cap_logits);
     free(c);
 }
 
@@ -106,15 +117,16 @@ static int build_order(duo_infer *c, const uint8_t *full, duo_error *err) {
 }
 
 /* What a context needs in the backend's memory at most (every head full): the weights, the KV cache of
- * max_len positions and one forward's buffers.  *kv and *weights (optional) get those parts. */
+ * max_len positions, one forward's buffers and the shared first forward's K and V (capture rows: 0 when
+ * not sharing).  *kv and *weights (optional) get those parts. */
 static double infer_bytes(const duo_model *m, const duo_dims *dm, const duo_backend *be, size_t max_len, size_t chunk,
-                          double *kv, double *weights) {
+                          size_t capture, double *kv, double *weights) {
     double a = (double)be->act_size, ch = (double)chunk, mlp = chunk < DUO_MLP_CHUNK ? ch : DUO_MLP_CHUNK;
     double w = (double)model_num_params_non_embedding(m) * (double)be->weight_size +
                (double)dm->vocab * dm->d * (double)be->weight_size; /* lm_head converted; embeddings stay mapped */
     double cache = 2.0 * dm->L * dm->kvdim * (double)max_len * a;
     double bufs = (2.0 * (double)max_len * (dm->hd / 2) + ch * (2.0 * dm->d + 4.0 * dm->qdim + 4.0 * dm->kvdim) +
-                   2 * mlp * dm->inter + dm->d + dm->vocab) * a;
+                   2 * mlp * dm->inter + dm->d + dm->vocab + 2.0 * dm->L * dm->kvdim * (double)capture) * a;
     if (kv) *kv = cache;
     if (weights) *weights = w;
     return w + cache + bufs;
@@ -123,12 +135,12 @@ static double infer_bytes(const duo_model *m, const duo_dims *dm, const duo_back
 /* A context the machine cannot hold is refused with both numbers before anything is allocated (the CPU
  * backend: host memory; a GPU backend reports the allocation that fails, naming its size). */
 static int check_memory(const duo_model *m, const duo_dims *dm, const duo_backend *be, size_t max_len, size_t chunk,
-                        duo_error *err) {
+                        size_t capture, duo_error *err) {
     if (strcmp(be->name, "cpu")) return 0;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     if (pages <= 0 || page <= 0) return 0;
     double mem = (double)pages * (double)page, kv, w;
-    double need = infer_bytes(m, dm, be, max_len, chunk, &kv, &w);
+    double need = infer_bytes(m, dm, be, max_len, chunk, capture, &kv, &w);
     if (need <= mem) return 0;
     double per_token = kv / (double)max_len;
     double fit = mem > w ? (mem - w) / per_token / 1.25 : 0;
@@ -172,7 +184,12 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
     }
     c->max_chunk = o->prefilling_chunk_size > 0 && (size_t)o->prefilling_chunk_size < o->max_prompt
                        ? (size_t)o->prefilling_chunk_size : o->max_prompt;
-    if (check_memory(m, &dm, be, c->max_len, c->max_chunk, err)) {
+    /* sharing the first forward keeps a copy of its K and V: dropped (each pattern computes it) where
+     * only the copy does not fit */
+    c->share = o->share_prefill && o->prefill == PREFILL_REFERENCE && !o->argmax_fn;
+    duo_error scratch = {{0}};
+    if (c->share && check_memory(m, &dm, be, c->max_len, c->max_chunk, c->max_chunk, &scratch)) c->share = 0;
+    if (check_memory(m, &dm, be, c->max_len, c->max_chunk, 0, err)) {
         free(c);
         return NULL;
     }
@@ -196,9 +213,16 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
         c->amax = malloc((size_t)dm.H * sizeof *c->amax);
         c->amax_pos = malloc((size_t)dm.H * sizeof *c->amax_pos);
     }
+    if (c->share && !be->failed) {
+        c->cap_k = be->ops->alloc(be, (size_t)dm.L * ch * kvd * a);
+        c->cap_v = be->ops->alloc(be, (size_t)dm.L * ch * kvd * a);
+        c->cap_ids = malloc(ch * sizeof *c->cap_ids);
+        c->cap_logits = malloc((size_t)dm.vocab * a);
+    }
     c->host_logits = malloc((size_t)dm.vocab * a);
     double *inv_freq = malloc((size_t)(dm.hd / 2) * sizeof *inv_freq);
-    if (!c->pos || !c->host_logits || !inv_freq || (o->argmax_fn && (!c->amax || !c->amax_pos))) {
+    if (!c->pos || !c->host_logits || !inv_freq || (o->argmax_fn && (!c->amax || !c->amax_pos)) ||
+        (c->share && (!c->cap_ids || !c->cap_logits))) {
         free(inv_freq);
         infer_free(c);
         duo_fail(err, "out of memory allocating %zu bytes of host buffers for the inference path",
@@ -280,6 +304,28 @@ static int trace_check(duo_infer *c, int l, const char *what, size_t m, duo_erro
                     c->m->dir, l, what, (size_t)c->pos[row], (size_t)bad % d, why);
 }
 
+/* The chunk's m rows of layer l's keys and values (c->kp, c->vp: [m][kvdim], full-first order) after the
+ * cached ones: the full heads' columns into the full cache, the streaming heads' into the streaming one. */
+static void cache_append(duo_infer *c, int l, size_t m) {
+    duo_backend *be = c->be;
+    const duo_ops *op = be->ops;
+    duo_kv_cache *kv = &c->kv;
+    int nf = c->order[l].num_full, ns = c->dm.KVH - nf, hd = c->dm.hd;
+    size_t kvd = (size_t)c->dm.kvdim;
+    if (nf) {
+        size_t wf = (size_t)nf * hd;
+        op->copy_rows(be, act_at(be, kv->k_full[l], kv->len * wf), wf, c->kp, kvd, m, (int)wf);
+        op->copy_rows(be, act_at(be, kv->v_full[l], kv->len * wf), wf, c->vp, kvd, m, (int)wf);
+    }
+    if (ns) {
+        size_t ws = (size_t)ns * hd;
+        op->copy_rows(be, act_at(be, kv->k_stream[l], kv->stream_len * ws), ws, act_at(be, c->kp, (size_t)nf * hd), kvd,
+                      m, (int)ws);
+        op->copy_rows(be, act_at(be, kv->v_stream[l], kv->stream_len * ws), ws, act_at(be, c->vp, (size_t)nf * hd), kvd,
+                      m, (int)ws);
+    }
+}
+
 /* One layer of one forward over the chunk's m rows (positions kv.len .. kv.len + m - 1) in c->x. */
 static int layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, int first_forward, duo_error *err) {
     duo_backend *be = c->be;
@@ -293,14 +339,17 @@ static int layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, 
     layer_project_kv(be, dm, w, c->h, m, c->k, c->v, NULL);
     op->rope(be, c->q, m, dm->H, hd, c->d_pos, c->cos_t, c->sin_t, 0);
     op->rope(be, c->k, m, dm->KVH, hd, c->d_pos, c->cos_t, c->sin_t, 0);
+    size_t qd = (size_t)dm->qdim, kvd = (size_t)dm->kvdim;
+    if (c->capturing) { /* the first forward to share: its K and V in the checkpoint's head order */
+        op->copy(be, act_at(be, c->cap_k, (size_t)l * c->max_chunk * kvd), c->k, m * kvd);
+        op->copy(be, act_at(be, c->cap_v, (size_t)l * c->max_chunk * kvd), c->v, m * kvd);
+    }
     op->permute_heads(be, c->q, m, dm->H, hd, ho->q_perm, c->qp);
     op->permute_heads(be, c->k, m, dm->KVH, hd, ho->kv_perm, c->kp);
     op->permute_heads(be, c->v, m, dm->KVH, hd, ho->kv_perm, c->vp);
-    size_t qd = (size_t)dm->qdim, kvd = (size_t)dm->kvdim;
+    cache_append(c, l, m);
     if (nf) { /* full heads: every position so far, plus the chunk causally */
         size_t wf = (size_t)nf * hd;
-        op->copy_rows(be, act_at(be, kv->k_full[l], kv->len * wf), wf, c->kp, kvd, m, (int)wf);
-        op->copy_rows(be, act_at(be, kv->v_full[l], kv->len * wf), wf, c->vp, kvd, m, (int)wf);
         duo_attn_shape sh = {nf * group, nf, hd, {ATTN_FULL, 0, 0}};
         duo_attn_args a = {.nq = m, .nk = kv->len + m, .qpos = c->d_pos, .kpos = NULL, .Q = c->qp,
                            .K = kv->k_full[l], .V = kv->v_full[l], .O = c->attp, .q_stride = qd, .kv_stride = wf,
@@ -310,10 +359,6 @@ static int layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, 
     }
     if (ns) { /* streaming heads: the sink and the recent window cached, plus the chunk */
         size_t ws = (size_t)ns * hd, qoff = (size_t)nf * group * hd;
-        op->copy_rows(be, act_at(be, kv->k_stream[l], kv->stream_len * ws), ws, act_at(be, c->kp, (size_t)nf * hd), kvd,
-                      m, (int)ws);
-        op->copy_rows(be, act_at(be, kv->v_stream[l], kv->stream_len * ws), ws, act_at(be, c->vp, (size_t)nf * hd), kvd,
-                      m, (int)ws);
         duo_attn_mask mask = {ATTN_FULL, 0, 0};
         if (first_forward && c->o.prefill == PREFILL_STREAMING)
             mask = (duo_attn_mask){ATTN_STREAM_SDPA, c->o.sink_size, c->o.recent_size};
@@ -331,6 +376,13 @@ static int layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, 
     op->rmsnorm(be, c->x, m, dm->d, w->post_norm, dm->eps, c->h);
     layer_mlp_add(be, dm, w, c->h, m, c->x, c->g, c->u);
     return c->trace ? trace_check(c, l, "MLP", m, err) : 0;
+}
+
+/* A host logits row (act_size elements) as float32. */
+static void logits_to_float(const duo_infer *c, const void *row, float *out) {
+    if (c->be->act_size == sizeof(float)) memcpy(out, row, (size_t)c->dm.vocab * sizeof(float));
+    else /* a wider compute type: narrowed on the host (a test path) */
+        for (int i = 0; i < c->dm.vocab; i++) out[i] = (float)((const double *)row)[i];
 }
 
 /* One forward of ids[m] (checked by the caller); the greedy next id after its last row into *next, its logits into logits_out
@@ -368,12 +420,27 @@ static int forward(duo_infer *c, const int32_t *ids, size_t m, int32_t *next, fl
         return duo_fail(err, "%s: the logits are not finite (%s at vocabulary index %ld, position %zu)", c->m->dir,
                         isnan(v) ? "NaN" : "Inf", bad, (size_t)c->pos[m - 1]);
     }
-    if (logits_out) {
-        if (be->act_size == sizeof(float)) memcpy(logits_out, c->host_logits, (size_t)dm->vocab * sizeof(float));
-        else /* a wider compute type: narrowed on the host (a test path) */
-            for (int i = 0; i < dm->vocab; i++) logits_out[i] = (float)((double *)c->host_logits)[i];
-    }
+    if (logits_out) logits_to_float(c, c->host_logits, logits_out);
     return 0;
+}
+
+/* The remembered first forward (m rows) into this pattern's caches: per layer its K and V permuted into
+ * the full-first order and appended as a forward appends them, then evicted as a forward ends. */
+static int restore_first(duo_infer *c, size_t m, duo_error *err) {
+    duo_backend *be = c->be;
+    const duo_dims *dm = &c->dm;
+    size_t kvd = (size_t)dm->kvdim;
+    if (kv_cache_begin(&c->kv, m, err)) return -1;
+    for (int l = 0; l < dm->L; l++) {
+        const head_order *ho = &c->order[l];
+        be->ops->permute_heads(be, act_at(be, c->cap_k, (size_t)l * c->max_chunk * kvd), m, dm->KVH, dm->hd, ho->kv_perm,
+                               c->kp);
+        be->ops->permute_heads(be, act_at(be, c->cap_v, (size_t)l * c->max_chunk * kvd), m, dm->KVH, dm->hd, ho->kv_perm,
+                               c->vp);
+        cache_append(c, l, m);
+    }
+    kv_cache_end(&c->kv, m);
+    return backend_check(be, err);
 }
 
 /* The logits of a forward were not finite: the same forwards again (the prompt's prefill and one-token
@@ -403,6 +470,8 @@ static void diagnose_nonfinite(duo_infer *c, const int32_t *prompt, size_t n, si
     if (finite_weights_of(c->m, c->dm.L, where, sizeof where) && len + 3 < sizeof err->msg)
         snprintf(err->msg + len, sizeof err->msg - len, ": %s", where);
 }
+
+int infer_shares_prefill(const duo_infer *c) { return c->share; }
 
 void infer_result_free(duo_infer_result *res) {
     free(res->ids);
@@ -434,12 +503,38 @@ int infer_generate(duo_infer *c, const int32_t *prompt, size_t n, const int32_t 
     int32_t next = 0;
     int rc = 0;
     double t0 = clock_wall_s();
-    for (size_t s = 0; s < pre && !rc; s += chunk) {
+    /* the first forward: restored when sharing and its ids are the remembered ones, else computed (and
+     * remembered when sharing) */
+    size_t m0 = pre < chunk ? pre : chunk;
+    float *row0 = m0 == n && keep_logits ? res->logits : NULL;
+    if (c->share && c->cap_m == m0 && !memcmp(c->cap_ids, prompt, m0 * sizeof *prompt)) {
+        rc = restore_first(c, m0, err);
+        next = c->cap_next;
+        if (!rc && row0) logits_to_float(c, c->cap_logits, row0);
+        res->shared_prefill = 2;
+        res->shared_prefill_s = c->cap_s;
+    } else {
+        c->cap_m = 0;
+        c->capturing = c->share;
+        rc = forward(c, prompt, m0, &next, row0, err);
+        c->capturing = 0;
+        if (!rc && c->share) {
+            memcpy(c->cap_ids, prompt, m0 * sizeof *prompt);
+            memcpy(c->cap_logits, c->host_logits, vocab * c->be->act_size);
+            c->cap_next = next;
+            c->cap_m = m0;
+            c->cap_s = clock_wall_s() - t0;
+            res->shared_prefill = 1;
+            res->shared_prefill_s = c->cap_s;
+        }
+    }
+    double tf = clock_wall_s();
+    for (size_t s = m0; s < pre && !rc; s += chunk) {
         size_t m = pre - s < chunk ? pre - s : chunk;
         rc = forward(c, prompt + s, m, &next, s + m == n && keep_logits ? res->logits : NULL, err);
     }
     double t1 = clock_wall_s();
-    res->prefill_s = t1 - t0;
+    res->prefill_s = t1 - (res->shared_prefill == 1 ? tf : t0);
     for (size_t i = pre; i < n && !rc; i++, res->decode_tokens++)
         rc = forward(c, prompt + i, 1, &next, i + 1 == n && keep_logits ? res->logits : NULL, err);
     res->kv_bytes = kv_cache_bytes(&c->kv);

@@ -13,7 +13,14 @@
  *     sink/recent mask to the streaming heads inside that first forward too;
  *   - then the last decoding_simulation_length prompt tokens go through the decode path one at a time;
  *   - then greedy decoding through lm_head, one token per forward, until an EOS id, the caller's stop
- *     rule or max_new_tokens (the EOS is kept in the output, as Hugging Face generate does). */
+ *     rule or max_new_tokens (the EOS is kept in the output, as Hugging Face generate does).
+ *
+ * Shared first forward (share_prefill, prefill "reference" without the argmax hook): that first forward
+ * is dense for every head, so its keys, values, next id and logits do not depend on the pattern.  The
+ * context remembers the last one it computed (per layer the post-RoPE K and V of every KV head in the
+ * checkpoint's order, with the ids it read); a later prompt whose first forward reads the same ids (any
+ * pattern) restores them into its caches by the same head permutation and row copies a forward does,
+ * then evicts as a forward ends, so its caches are the ones computing it would give, bit for bit. */
 #ifndef DUO_MODEL_INFER_H
 #define DUO_MODEL_INFER_H
 
@@ -39,6 +46,9 @@ typedef struct {
     size_t max_prompt;              /* the longest prompt this context will see (sizes the caches) */
     duo_argmax_fn argmax_fn;        /* NULL: none (no cost) */
     void *argmax_ctx;
+    int share_prefill;              /* 1: remember and reuse the first forward (see above); ignored (off) with
+                                     * prefill streaming, an argmax hook, or a CPU machine too small for the
+                                     * copy (2 x layers x kvdim x first-chunk rows) */
 } duo_infer_opts;
 
 typedef struct duo_infer duo_infer;
@@ -50,6 +60,9 @@ void infer_free(duo_infer *ctx);
 /* Another pattern for the same model and options (the weights stay loaded). */
 int infer_set_pattern(duo_infer *ctx, const uint8_t *full, duo_error *err);
 
+/* 1 when the context shares first forwards (share_prefill asked and possible). */
+int infer_shares_prefill(const duo_infer *ctx);
+
 /* After every generated token: return 1 to stop (the token stays in the output). */
 typedef int (*duo_stop_fn)(void *stop_ctx, const int32_t *generated, size_t n);
 
@@ -59,7 +72,12 @@ typedef struct {
     float *logits;             /* [logits_rows][vocab] float32, when asked for: row 0 after the prompt,
                                 * row i after feeding generated id i-1 */
     size_t logits_rows;
-    double prefill_s;          /* seconds of the chunked prefill */
+    double prefill_s;          /* seconds of the chunked prefill; sharing: what this call added (restoring or
+                                * nothing, plus the chunks after the first) */
+    double shared_prefill_s;   /* sharing: seconds the shared first forward took when it was computed (by this
+                                * call, or by the earlier one it was restored from); 0 when not sharing */
+    int shared_prefill;        /* 0: not sharing; 1: this call computed the first forward (and kept it);
+                                * 2: this call restored it */
     double decode_s;           /* seconds of the one-token forwards (decoding simulation + generation) */
     size_t decode_tokens;      /* how many one-token forwards */
     size_t kv_bytes;           /* the cache after the prompt (kv_cache_bytes) */
