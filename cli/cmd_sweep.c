@@ -40,6 +40,11 @@ static const char *const usage_text =
     "  --decoding_simulation_length N  prompt tokens fed one at a time after the prefill (50)\n"
     "  --prefill reference|streaming reference: the first forward is dense for every head, as the reference\n"
     "                                runs it; streaming: streaming heads are restricted from the first token\n"
+"  --share_prefill 0|1           1 (default): each prompt's first forward (dense for every head with prefill\n"
+    "                                reference) is computed once and restored for every pattern; 0: computed\n"
+    "                                per pattern (the same outputs)\n"
+    "  --reuse_identical 0|1         1 (default): a pattern whose binary mask equals an earlier one's (e.g. every\n"
+    "                                baseline at sparsity 0) reuses its responses, marked reused_from; 0: reruns\n"
     "  --max_new_tokens N            (passkey: 4 x passkey_length + 8; niah: 50; longbench: each dataset's\n"
     "                                dataset2maxlen, which a smaller N caps)\n"
     "  --seed N                      samples and random patterns (42)\n"
@@ -111,7 +116,7 @@ static int check_distinct(const char *opt, const double *v, int n) {
 int cmd_sweep(int argc, char **argv) {
     enum { O_MODEL = 256, O_PATTERN, O_DATASET, O_TASK, O_SPARS, O_CTX, O_DEPTHS, O_SAMPLES, O_BASELINES, O_RANDOM,
            O_SINK, O_RECENT, O_CHUNK, O_SIM, O_PREFILL, O_MAXNEW, O_SEED, O_BACKEND, O_OUT, O_NPK, O_PKLEN, O_BUF,
-           O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_RESUME, O_OVERWRITE, O_COMPARE, O_HELP, O_DTYPE };
+           O_NNEEDLE, O_NQUESTION, O_NANSWER, O_NBUF, O_RESUME, O_OVERWRITE, O_COMPARE, O_HELP, O_DTYPE, O_SHARE, O_REUSE };
     enum { O_LBCONFIG = 512, O_LBDATASETS, O_LBE, O_MAXLEN, O_MODELNAME, O_CHATWRAP }; /* --task longbench */
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"pattern", required_argument, 0, O_PATTERN},
@@ -131,6 +136,7 @@ int cmd_sweep(int argc, char **argv) {
         {"final-context-length-buffer", required_argument, 0, O_NBUF}, {"resume", no_argument, 0, O_RESUME},
         {"overwrite", no_argument, 0, O_OVERWRITE}, {"compare", required_argument, 0, O_COMPARE},
         {"help", no_argument, 0, O_HELP}, {"dtype", required_argument, 0, O_DTYPE},
+        {"share-prefill", required_argument, 0, O_SHARE}, {"reuse-identical", required_argument, 0, O_REUSE},
         {"longbench-config", required_argument, 0, O_LBCONFIG}, {"longbench-datasets", required_argument, 0, O_LBDATASETS},
         {"longbench-e", no_argument, 0, O_LBE}, {"max-length", required_argument, 0, O_MAXLEN},
         {"model-name", required_argument, 0, O_MODELNAME}, {"chat-wrap", required_argument, 0, O_CHATWRAP},
@@ -248,6 +254,8 @@ int cmd_sweep(int argc, char **argv) {
         case O_COMPARE:
             if (parse_compare(v, &o)) return 2;
             break;
+        case O_SHARE: bad = cli_parse_long("sweep", opt, v, 0, 1, &l); o.share_prefill = (int)l; break;
+        case O_REUSE: bad = cli_parse_long("sweep", opt, v, 0, 1, &l); o.reuse_identical = (int)l; break;
         case O_RESUME: o.resume = 1; break;
         case O_OVERWRITE: o.overwrite = 1; break;
         case O_HELP: fputs(usage_text, stdout); return 0;

@@ -47,6 +47,7 @@ void sweep_opts_default(sweep_opts *o) {
     o->precision = DUO_PREC_DEFAULT;
     o->output_dir = "sweep_out";
     o->show_progress = 1;
+    o->share_prefill = o->reuse_identical = 1;
     synth_params_default(&o->passkey);
     o->passkey.context_flag = "--context_lengths"; /* sweep's spelling in the builder's messages */
     o->passkey.repeat_flag = NULL;                 /* sweep never repeats a corpus */
@@ -114,21 +115,6 @@ static char *strip_copy(const char *s, size_t len) {
     return out;
 }
 
-typedef struct {
-    const sweep_opts *o;
-    const duo_tokenizer *tok;
-    duo_infer *ctx;
-    const sweep_prompts *ps;
-    sweep_report *rep;
-    sweep_output *out;
-    duo_progress *bar;
-    long done;
-    int interrupted; /* the signal that stopped the sweep after a prompt */
-    int32_t eos[8];
-    int num_eos;
-    longbench_run *lb;  /* --task longbench */
-} sweep_run_ctx;
-
 /* One prompt's numbers, summed into its cell: the same for a prompt just run and one read back from
  * responses.jsonl (--resume), so a resumed sweep's table equals an uninterrupted one's. */
 typedef struct {
@@ -147,6 +133,40 @@ static void add_to_cell(sweep_cell *c, const prompt_numbers *x) {
     c->prefill_s += x->prefill_s;
     c->decode_ms_per_token += x->decode_ms;
 }
+
+/* One binary pattern of the sweep: (sparsity s, baseline b, random seed k), in the table's order. */
+typedef struct {
+    int s, b, k;
+    double achieved;
+    const uint8_t *full; /* [layers * kv heads] */
+    int same_as;         /* an earlier job with the same mask, whose responses this one reuses; -1: none */
+} sweep_job;
+
+typedef struct {
+    const sweep_opts *o;
+    const duo_tokenizer *tok;
+    duo_infer *ctx;
+    const sweep_prompts *ps;
+    sweep_report *rep;
+    sweep_output *out;
+    duo_progress *bar;
+    long done;
+    int interrupted; /* the signal that stopped the sweep after a prompt */
+    int32_t eos[8];
+    int num_eos;
+    longbench_run *lb;  /* --task longbench */
+    /* passkey and NIAH: prompt-major over the jobs (run_prompts) */
+    const sweep_job *jobs;
+    int num_jobs;
+    size_t G;           /* layers * kv heads */
+    int set_job;        /* the job whose pattern ctx holds; -1: none yet */
+    prompt_numbers *num; /* [job][prompt] the numbers of each response, summed into the cells at the end */
+    uint8_t *have;      /* [job][prompt] 1 when num holds that response */
+    /* this run's prefill, for the summary: first forwards computed and restored, their seconds, the
+     * seconds the patterns added, responses reused from an identical pattern */
+    long computed, restored, reused;
+    double shared_s, added_s;
+} sweep_run_ctx;
 
 /* A resumed line's numbers; refuses a line of another sweep's prompts (another seed, other templates). */
 static int resumed_numbers(const sweep_run_ctx *r, const sweep_prompt *p, const json_t *line, const char *key,
@@ -180,103 +200,214 @@ static char *prompt_key(const sweep_run_ctx *r, int s, int b, int seed_index, co
                             p->sample, NULL);
 }
 
-/* Every prompt on one binary pattern; adds into the cells of (sparsity s, baseline b).  1 when a signal
- * asked to stop after a prompt. */
-static int run_pattern(sweep_run_ctx *r, int s, int b, int seed_index, const uint8_t *full, double achieved,
-                       duo_error *err) {
+static int job_key(const sweep_run_ctx *r, int j, const sweep_prompt *p, char *buf, size_t cap) {
+    const sweep_job *jb = &r->jobs[j];
+    return prompt_key(r, jb->s, jb->b, jb->k, p, buf, cap) ? 0 : -1;
+}
+
+/* Job j's response line for prompt p from its generated ids res (response: their text, scored). */
+static json_t *response_line(const sweep_run_ctx *r, int j, const sweep_prompt *p, const duo_infer_result *res,
+                             const char *response, double acc, double words, double rouge, double decode_ms) {
     const sweep_opts *o = r->o;
-    if (r->lb) { /* LongBench: its own records, scores and pred files (eval/longbench_run.c) */
-        lb_run_env env = {r->ctx, r->tok, r->ps, full, r->eos, r->num_eos, o->max_new_tokens, r->out, r->bar, &r->done};
-        int rc = longbench_run_pattern(r->lb, o, &env, s, b, seed_index, achieved, err);
-        if (rc > 0) r->interrupted = rc;
-        return rc > 0 ? 1 : rc;
+    const sweep_job *jb = &r->jobs[j];
+    json_t *line = json_pack("{s:f, s:f, s:s, s:i, s:i, s:i, s:I, s:s, s:s, s:f, s:f, s:I, s:I, s:f, s:f}",
+                             "sparsity", o->sparsities[jb->s], "achieved_sparsity", jb->achieved, "baseline",
+                             sweep_baseline_name(o, jb->b), "seed", jb->k, "context_length",
+                             o->context_lengths[p->ctx_index], "sample", p->sample, "prompt_tokens", (json_int_t)p->n,
+                             "expected", p->expected, "response", response, "accuracy", acc,
+                             o->task == SWEEP_PASSKEY ? "word_accuracy" : "overlap", words, "kv_bytes",
+                             (json_int_t)res->kv_bytes, "kv_bytes_full", (json_int_t)res->kv_bytes_full, "prefill_s",
+                             res->prefill_s, "decode_ms_per_token", decode_ms);
+    if (!line) return NULL;
+    if (o->task == SWEEP_NIAH) {
+        json_object_set_new(line, "depth_percent", json_real(o->depths[p->depth_index]));
+        json_object_set_new(line, "rouge1_x10", json_real(rouge));
     }
-    int pattern_set = 0;
+    if (res->shared_prefill) { /* prefill_s is what this pattern added; the first forward was shared */
+        json_object_set_new(line, "shared_prefill_s", json_real(res->shared_prefill_s));
+        json_object_set_new(line, "shared_prefill", json_string(res->shared_prefill == 1 ? "computed" : "restored"));
+    }
+    json_t *gen = json_array();
+    for (size_t k = 0; gen && k < res->n; k++) json_array_append_new(gen, json_integer(res->ids[k]));
+    if (!gen || json_object_set_new(line, "generated_ids", gen)) {
+        json_decref(line);
+        return NULL;
+    }
+    return line;
+}
+
+/* Appends line (job j's response to prompt i, key) to responses.jsonl. */
+static int append_line(sweep_run_ctx *r, const json_t *line, const char *key, duo_error *err) {
+    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
+    int rc = text ? sweep_output_append(r->out, text, err)
+                  : duo_fail(err, "out of memory formatting the response line of %s", key);
+    free(text);
+    return rc;
+}
+
+/* Job j on prompt i: generated, scored, appended; *line gets the response line (the caller's). */
+static int run_prompt(sweep_run_ctx *r, int j, size_t i, const char *key, json_t **line, duo_error *err) {
+    const sweep_opts *o = r->o;
+    const sweep_prompt *p = &r->ps->p[i];
+    const sweep_job *jb = &r->jobs[j];
+    /* a pattern equal to the one ctx holds is not set again (its caches are rebuilt on every set) */
+    if (r->set_job < 0 || memcmp(r->jobs[r->set_job].full, jb->full, r->G)) {
+        if (infer_set_pattern(r->ctx, jb->full, err)) return -1;
+    }
+    r->set_job = j;
     passkey_stop_ctx sc = {r->tok, o->passkey.passkey_length};
-    for (size_t i = 0; i < r->ps->n; i++) {
-        const sweep_prompt *p = &r->ps->p[i];
-        sweep_cell *c = sweep_report_cell(r->rep, s, b, p->ctx_index, p->depth_index);
-        char key[512];
-        prompt_key(r, s, b, seed_index, p, key, sizeof key);
-        json_t *old = sweep_output_resumed(r->out, key);
-        if (old) { /* --resume: done in the interrupted run */
-            prompt_numbers x;
-            if (resumed_numbers(r, p, old, key, &x, err)) return -1;
-            add_to_cell(c, &x);
-            r->done++;
-            continue;
-        }
-        if (!pattern_set && infer_set_pattern(r->ctx, full, err)) return -1;
-        pattern_set = 1;
-        duo_infer_result res;
-        if (infer_generate(r->ctx, p->ids, p->n, r->eos, r->num_eos, o->task == SWEEP_PASSKEY ? passkey_answer_stop : NULL,
-                           &sc, 0, &res, err)) {
-            duo_error_prefix(err, "prompt %zu (%zu tokens)", i, p->n);
-            return -1;
-        }
-        size_t len = 0;
-        char *raw = tokenizer_decode_len(r->tok, res.ids, res.n, 1, &len);
-        char *response = raw ? strip_copy(raw, len) : NULL;
-        free(raw);
-        if (!response) {
-            infer_result_free(&res);
-            return duo_fail(err, "out of memory decoding a response (%zu ids)", res.n);
-        }
-        double acc = 0, words = 0, rouge = 0;
-        int rc = 0;
-        if (o->task == SWEEP_PASSKEY) {
-            duo_passkey_score ps;
-            rc = duo_score_passkey(response, p->expected, &ps, err);
-            acc = ps.exact;
-            words = ps.fraction;
-        } else {
-            rc = duo_niah_rouge_score(p->needle, response, &rouge, err) ||
-                 duo_niah_overlap_score(response, p->expected, &words, err);
-            acc = rouge / 10;
-        }
-        double decode_ms = res.decode_tokens ? 1000 * res.decode_s / (double)res.decode_tokens : 0;
-        if (!rc) {
-            json_t *line = json_pack("{s:f, s:f, s:s, s:i, s:i, s:i, s:I, s:s, s:s, s:f, s:f, s:I, s:I, s:f, s:f}",
-                                     "sparsity", o->sparsities[s], "achieved_sparsity", achieved, "baseline",
-                                     sweep_baseline_name(o, b), "seed", seed_index, "context_length",
-                                     o->context_lengths[p->ctx_index], "sample", p->sample, "prompt_tokens",
-                                     (json_int_t)p->n, "expected", p->expected, "response", response, "accuracy", acc,
-                                     o->task == SWEEP_PASSKEY ? "word_accuracy" : "overlap", words, "kv_bytes",
-                                     (json_int_t)res.kv_bytes, "kv_bytes_full", (json_int_t)res.kv_bytes_full,
-                                     "prefill_s", res.prefill_s, "decode_ms_per_token", decode_ms);
-            if (line && o->task == SWEEP_NIAH) {
-                json_object_set_new(line, "depth_percent", json_real(o->depths[p->depth_index]));
-                json_object_set_new(line, "rouge1_x10", json_real(rouge));
-            }
-            json_t *gen = json_array();
-            for (size_t k = 0; gen && k < res.n; k++) json_array_append_new(gen, json_integer(res.ids[k]));
-            if (line) json_object_set_new(line, "generated_ids", gen);
-            char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-            if (!text) rc = duo_fail(err, "out of memory formatting the response line of %s", key);
-            else rc = sweep_output_append(r->out, text, err);
-            free(text);
-            json_decref(line);
-        }
-        if (!rc) {
-            prompt_numbers x = {achieved, acc, words, rouge, (double)p->n, (double)res.kv_bytes,
-                                (double)res.kv_bytes_full, res.prefill_s, decode_ms};
-            add_to_cell(c, &x);
-        }
-        free(response);
-        infer_result_free(&res);
-        if (rc) return -1;
-        r->done++;
-        if (r->bar)
-            progress_update(r->bar, r->done, "sparsity %.2f %s ctx %d", o->sparsities[s], sweep_baseline_name(o, b),
-                            o->context_lengths[p->ctx_index]);
-        if (interrupt_requested()) {
-            r->interrupted = interrupt_requested();
-            return 1;
-        }
+    duo_infer_result res;
+    if (infer_generate(r->ctx, p->ids, p->n, r->eos, r->num_eos, o->task == SWEEP_PASSKEY ? passkey_answer_stop : NULL,
+                       &sc, 0, &res, err)) {
+        duo_error_prefix(err, "prompt %zu (%zu tokens)", i, p->n);
+        return -1;
     }
+    size_t len = 0;
+    char *raw = tokenizer_decode_len(r->tok, res.ids, res.n, 1, &len);
+    char *response = raw ? strip_copy(raw, len) : NULL;
+    free(raw);
+    if (!response) {
+        infer_result_free(&res);
+        return duo_fail(err, "out of memory decoding a response (%zu ids)", res.n);
+    }
+    double acc = 0, words = 0, rouge = 0;
+    int rc = 0;
+    if (o->task == SWEEP_PASSKEY) {
+        duo_passkey_score ps;
+        rc = duo_score_passkey(response, p->expected, &ps, err);
+        acc = ps.exact;
+        words = ps.fraction;
+    } else {
+        rc = duo_niah_rouge_score(p->needle, response, &rouge, err) ||
+             duo_niah_overlap_score(response, p->expected, &words, err);
+        acc = rouge / 10;
+    }
+    double decode_ms = res.decode_tokens ? 1000 * res.decode_s / (double)res.decode_tokens : 0;
+    if (!rc) {
+        *line = response_line(r, j, p, &res, response, acc, words, rouge, decode_ms);
+        rc = *line ? append_line(r, *line, key, err) : duo_fail(err, "out of memory formatting the response line of %s", key);
+    }
+    if (!rc) {
+        size_t at = (size_t)j * r->ps->n + i;
+        r->num[at] = (prompt_numbers){jb->achieved, acc, words, rouge, (double)p->n, (double)res.kv_bytes,
+                                      (double)res.kv_bytes_full, res.prefill_s, decode_ms};
+        r->have[at] = 1;
+        r->computed += res.shared_prefill == 1;
+        r->restored += res.shared_prefill == 2;
+        r->shared_s += res.shared_prefill == 1 ? res.shared_prefill_s : 0;
+        r->added_s += res.prefill_s;
+    }
+    free(response);
+    infer_result_free(&res);
+    return rc;
+}
+
+/* Job j's mask equals job jb->same_as's: its response to prompt i is that job's line (src, whose key
+ * is src_key) with this job's identity, marked reused_from -- the same computation, not run twice. */
+static int reuse_prompt(sweep_run_ctx *r, int j, size_t i, const json_t *src, const char *src_key, const char *key,
+                        json_t **line, duo_error *err) {
+    const sweep_opts *o = r->o;
+    const sweep_job *jb = &r->jobs[j];
+    *line = json_deep_copy(src);
+    if (!*line || json_object_set_new(*line, "sparsity", json_real(o->sparsities[jb->s])) ||
+        json_object_set_new(*line, "achieved_sparsity", json_real(jb->achieved)) ||
+        json_object_set_new(*line, "baseline", json_string(sweep_baseline_name(o, jb->b))) ||
+        json_object_set_new(*line, "seed", json_integer(jb->k)) ||
+        json_object_set_new(*line, "reused_from", json_string(src_key)))
+        return duo_fail(err, "out of memory formatting the response line of %s", key);
+    if (append_line(r, *line, key, err)) return -1;
+    size_t at = (size_t)j * r->ps->n + i, from = (size_t)jb->same_as * r->ps->n + i;
+    r->num[at] = r->num[from];
+    r->num[at].achieved = jb->achieved;
+    r->have[at] = 1;
+    r->reused++;
     return 0;
 }
 
+/* Passkey and NIAH: for each prompt, every job (the prompt's first forward is computed once and
+ * restored for the other patterns; a job whose mask repeats an earlier one's reuses its response);
+ * a prompt whose line --resume read back is not run.  The cells are summed at the end in the table's
+ * order (job, then prompt), whatever order the responses came in.  1 when a signal asked to stop. */
+static int run_prompts(sweep_run_ctx *r, duo_error *err) {
+    const sweep_opts *o = r->o;
+    int J = r->num_jobs, rc = 0;
+    json_t **lines = calloc((size_t)J, sizeof *lines); /* [job] this prompt's responses (for reuse) */
+    char (*keys)[512] = malloc((size_t)J * sizeof *keys);
+    if (!lines || !keys) rc = duo_fail(err, "out of memory for %d response lines", J);
+    for (size_t i = 0; i < r->ps->n && !rc; i++) {
+        const sweep_prompt *p = &r->ps->p[i];
+        for (int j = 0; j < J && !rc; j++) {
+            const sweep_job *jb = &r->jobs[j];
+            rc = job_key(r, j, p, keys[j], sizeof keys[j]);
+            if (rc) {
+                rc = duo_fail(err, "the key of a response does not fit %zu bytes", sizeof keys[j]);
+                break;
+            }
+            json_t *old = sweep_output_resumed(r->out, keys[j]);
+            if (old) { /* --resume: done in the interrupted run */
+                size_t at = (size_t)j * r->ps->n + i;
+                rc = resumed_numbers(r, p, old, keys[j], &r->num[at], err);
+                r->have[at] = !rc;
+                lines[j] = json_incref(old);
+                r->done++;
+                continue;
+            }
+            if (jb->same_as >= 0 && lines[jb->same_as])
+                rc = reuse_prompt(r, j, i, lines[jb->same_as], keys[jb->same_as], keys[j], &lines[j], err);
+            else rc = run_prompt(r, j, i, keys[j], &lines[j], err);
+            if (rc) break;
+            r->done++;
+            if (r->bar)
+                progress_update(r->bar, r->done, "ctx %d sample %d: sparsity %.2f %s", o->context_lengths[p->ctx_index],
+                                p->sample, o->sparsities[jb->s], sweep_baseline_name(o, jb->b));
+            if (interrupt_requested()) {
+                r->interrupted = interrupt_requested();
+                rc = 1;
+            }
+        }
+        for (int j = 0; lines && j < J; j++) {
+            json_decref(lines[j]);
+            lines[j] = NULL;
+        }
+    }
+    free(lines);
+    free(keys);
+    for (int j = 0; j < J; j++) /* the table's order: each cell's sum as a pattern-major run adds it */
+        for (size_t i = 0; i < r->ps->n; i++) {
+            size_t at = (size_t)j * r->ps->n + i;
+            const sweep_prompt *p = &r->ps->p[i];
+            if (r->have[at])
+                add_to_cell(sweep_report_cell(r->rep, r->jobs[j].s, r->jobs[j].b, p->ctx_index, p->depth_index),
+                            &r->num[at]);
+        }
+    return rc;
+}
+
+/* What this run's prefill cost: the shared first forwards once, what the patterns added, and the
+ * responses reused from an identical pattern. */
+static void sweep_prefill_summary(const sweep_run_ctx *r, FILE *f) {
+    if (r->computed || r->restored)
+        fprintf(f, "duo-train sweep: prefill shared across patterns: %ld first forward%s computed once per prompt (%.3f s "
+                   "in all), restored %ld time%s; the patterns added %.3f s of prefill in all (responses.jsonl: "
+                   "prefill_s is what a pattern added, shared_prefill_s the shared part)\n",
+                r->computed, r->computed == 1 ? "" : "s", r->shared_s, r->restored, r->restored == 1 ? "" : "s",
+                r->added_s);
+    if (r->reused)
+        fprintf(f, "duo-train sweep: %ld response%s reused from an identical pattern's at the same prompt (the same "
+                   "computation; marked reused_from in responses.jsonl, with that response's timings)\n",
+                r->reused, r->reused == 1 ? "" : "s");
+}
+
+/* LongBench: every record on one binary pattern (eval/longbench_run.c).  1 when a signal asked to stop
+ * after a record. */
+static int run_longbench_pattern(sweep_run_ctx *r, int j, duo_error *err) {
+    const sweep_opts *o = r->o;
+    const sweep_job *jb = &r->jobs[j];
+    lb_run_env env = {r->ctx, r->tok, r->ps, jb->full, r->eos, r->num_eos, o->max_new_tokens, r->out, r->bar, &r->done};
+    int rc = longbench_run_pattern(r->lb, o, &env, jb->s, jb->b, jb->k, jb->achieved, err);
+    if (rc > 0) r->interrupted = rc;
+    return rc > 0 ? 1 : rc;
+}
 /* --resume: every line read back must be a prompt of this run, else the final files would mix two
  * sweeps; checked before any prompt runs. */
 static int check_resumed(sweep_run_ctx *r, duo_error *err) {
@@ -332,7 +463,9 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     duo_backend *be = NULL;
     duo_infer *ctx = NULL;
     double *gates = NULL, *bin = NULL, *aux = NULL, *cmp[SWEEP_MAX_COMPARE] = {0};
-    uint8_t *full = NULL;
+    uint8_t *full = NULL, *jobs_full = NULL, *have = NULL;
+    sweep_job *jobs = NULL;
+    prompt_numbers *nums = NULL;
     sweep_prompts ps = {0};
     sweep_report rep = {0};
     sweep_output out;
@@ -395,29 +528,28 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
     duo_infer_opts io = {.sink_size = o.sink_size, .recent_size = o.recent_size,
                          .prefilling_chunk_size = o.prefilling_chunk_size,
                          .decoding_simulation_length = o.decoding_simulation_length, .prefill = o.prefill,
-                         .max_new_tokens = o.max_new_tokens, .max_prompt = ps.longest};
+                         .max_new_tokens = o.max_new_tokens, .max_prompt = ps.longest,
+                         /* LongBench runs pattern by pattern: no prompt's first forward would be met again */
+                         .share_prefill = o.share_prefill && !lb};
     ctx = infer_create(&m, be, full, &io, err);
     if (!ctx) goto done;
-    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, &out, NULL, 0, 0, {0}, 0, lb};
-    if (check_resumed(&r, err)) goto done;
-    r.num_eos = generation_eos_ids(&m, r.eos, 8);
     int per_sparsity = ((o.baselines & SWEEP_BASE_PATTERN) != 0) + ((o.baselines & SWEEP_BASE_INVERTED) != 0) +
                        ((o.baselines & SWEEP_BASE_RANDOM) ? o.random_patterns : 0) + o.num_compare;
-    duo_progress bar;
-    if (o.show_progress) {
-        progress_start(&bar, "sweep", (long)((size_t)o.num_sparsities * (size_t)per_sparsity * ps.n));
-        r.bar = &bar;
+    /* every binary pattern (job), in the table's order; a job repeating an earlier one's mask reuses it */
+    int J = o.num_sparsities * per_sparsity, nj = 0;
+    jobs = calloc((size_t)J, sizeof *jobs);
+    jobs_full = malloc((size_t)J * G);
+    nums = calloc((size_t)J * (ps.n ? ps.n : 1), sizeof *nums);
+    have = calloc((size_t)J * (ps.n ? ps.n : 1), 1);
+    if (!jobs || !jobs_full || !nums || !have) {
+        duo_fail(err, "out of memory for %d patterns of %zu heads and their %zu responses", J, G, (size_t)J * ps.n);
+        goto done;
     }
-    fprintf(stderr, "duo-train sweep: %zu %s prompts (%zu tokens at most), %d sparsities x %d patterns, sink %d recent %d, "
-                    "prefill %s on the %s backend\n",
-            ps.n, o.task == SWEEP_NIAH ? "needle" : o.task == SWEEP_LONGBENCH ? "LongBench" : "passkey", ps.longest,
-            o.num_sparsities, per_sparsity, o.sink_size, o.recent_size, rep.prefill_name, be->name);
-    rc = 0;
-    for (int s = 0; s < o.num_sparsities && !rc; s++)
-        for (int b = 0; b < SWEEP_MAX_BASELINES && !rc; b++) {
+    for (int s = 0; s < o.num_sparsities; s++)
+        for (int b = 0; b < SWEEP_MAX_BASELINES; b++) {
             if (!sweep_baseline_on(&o, b)) continue;
             int seeds = b == 1 ? o.random_patterns : 1;
-            for (int k = 0; k < seeds && !rc; k++) {
+            for (int k = 0; k < seeds; k++, nj++) {
                 if (b == 0) memcpy(aux, gates, G * sizeof *aux);
                 if (b >= SWEEP_NUM_BASELINES) memcpy(aux, cmp[b - SWEEP_NUM_BASELINES], G * sizeof *aux);
                 if (b == 2) /* inverted: the heads the pattern ranks lowest stay full */
@@ -428,15 +560,38 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
                 }
                 double achieved = export_binarise_sparsity(aux, G, o.sparsities[s], bin);
                 if (achieved < 0) {
-                    rc = duo_fail(err, "out of memory binarising %zu gates", G);
-                    break;
+                    duo_fail(err, "out of memory binarising %zu gates", G);
+                    goto done;
                 }
-                for (size_t i = 0; i < G; i++) full[i] = bin[i] != 0;
-                rc = run_pattern(&r, s, b, k, full, achieved, err);
+                uint8_t *f = jobs_full + (size_t)nj * G;
+                for (size_t i = 0; i < G; i++) f[i] = bin[i] != 0;
+                jobs[nj] = (sweep_job){s, b, k, achieved, f, -1};
+                for (int e = 0; o.reuse_identical && e < nj && jobs[nj].same_as < 0; e++)
+                    if (!memcmp(jobs[e].full, f, G)) jobs[nj].same_as = e;
             }
         }
+    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, &out, NULL, 0, 0, {0}, 0, lb, jobs, nj, G, -1, nums, have, 0, 0, 0, 0, 0};
+    if (check_resumed(&r, err)) goto done;
+    r.num_eos = generation_eos_ids(&m, r.eos, 8);
+    duo_progress bar;
+    if (o.show_progress) {
+        progress_start(&bar, "sweep", (long)((size_t)o.num_sparsities * (size_t)per_sparsity * ps.n));
+        r.bar = &bar;
+    }
+    fprintf(stderr, "duo-train sweep: %zu %s prompts (%zu tokens at most), %d sparsities x %d patterns, sink %d recent %d, "
+                    "prefill %s on the %s backend\n",
+            ps.n, o.task == SWEEP_NIAH ? "needle" : o.task == SWEEP_LONGBENCH ? "LongBench" : "passkey", ps.longest,
+            o.num_sparsities, per_sparsity, o.sink_size, o.recent_size, rep.prefill_name, be->name);
+    if (o.share_prefill && !lb && o.prefill == PREFILL_REFERENCE && !infer_shares_prefill(ctx))
+        fprintf(stderr, "duo-train sweep: the machine has no room for a copy of the first forward's keys and values: "
+                        "every pattern computes its own prefill\n");
+    rc = 0;
+    if (lb)
+        for (int j = 0; j < nj && !rc; j++) rc = run_longbench_pattern(&r, j, err);
+    else rc = run_prompts(&r, err);
     if (o.show_progress) progress_end(&bar);
     if (rc < 0) goto done;
+    if (!lb) sweep_prefill_summary(&r, stderr);
     if (lb) { /* LongBench's table, sweep.csv, summary and plots; sweep.partial.csv when interrupted */
         rc = longbench_report(lb, &o, r.interrupted != 0, err);
         if (!rc && r.interrupted) {
@@ -481,6 +636,10 @@ done:
     free(bin);
     free(aux);
     free(full);
+    free(jobs);
+    free(jobs_full);
+    free(nums);
+    free(have);
     model_close(&m);
     return rc < 0 ? -1 : rc;
 }

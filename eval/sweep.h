@@ -47,6 +47,11 @@ typedef struct {
     niah_params niah;       /* the needle builder's templates (NIAH task) */
     longbench_opts longbench; /* the LongBench task's flags (eval/longbench_run.h) */
     int show_progress;
+    /* sharing (default on; 0 for the comparison both ways): share_prefill -- each prompt's first forward,
+     * dense for every head with prefill reference, computed once and restored for every pattern (the
+     * prompts run prompt by prompt over the patterns); reuse_identical -- a pattern whose binary mask
+     * equals an earlier one's at the same prompt reuses that response (the same computation) */
+    int share_prefill, reuse_identical;
     int resume, overwrite;  /* the output folder's earlier sweep: continue it, or replace it (eval/sweep_output.h) */
 } sweep_opts;
 

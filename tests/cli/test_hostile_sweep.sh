@@ -37,16 +37,18 @@ exec "$bin" sweep --model "$model" --pattern "$pat" --dataset "$corpus" --num_pa
 SH
 chmod +x "$T/sweep"
 sweep() { "$T/sweep" "$@"; }
-# the columns of sweep.csv that do not depend on timing, and responses.jsonl without its timings
+# the columns of sweep.csv that do not depend on timing, and responses.jsonl without its timings (and
+# without which line computed the prompt's shared first forward: a resumed run computes it again)
 same_results() {
     "$py" - "$1" "$2" <<'PY'
 import csv, json, os, sys
 a, b = sys.argv[1:3]
+timing = ("prefill_s", "decode_ms_per_token", "shared_prefill_s", "shared_prefill")
 def rows(d):
-    return [{k: v for k, v in r.items() if k not in ("prefill_s", "decode_ms_per_token")}
+    return [{k: v for k, v in r.items() if k not in timing}
             for r in csv.DictReader(open(os.path.join(d, "sweep.csv")))]
 def lines(d):
-    return [{k: v for k, v in json.loads(l).items() if k not in ("prefill_s", "decode_ms_per_token")}
+    return [{k: v for k, v in json.loads(l).items() if k not in timing}
             for l in open(os.path.join(d, "responses.jsonl"))]
 sys.exit(0 if rows(a) == rows(b) and lines(a) == lines(b) and len(lines(a)) > 0 else 1)
 PY
