@@ -183,96 +183,165 @@ static int pred_flush(pred_text *t, const char *dir, const lb_dataset *d, duo_er
     return rc;
 }
 
-int longbench_run_pattern(longbench_run *lr, const sweep_opts *o, const lb_run_env *env, int s, int b, int seed,
-                          double achieved, duo_error *err) {
+/* Job j on record i: generated, post-processed, scored, its line appended (*line: the caller's) and
+ * *pred (the caller's) the post-processed prediction. */
+static int run_record(longbench_run *lr, const sweep_opts *o, const lb_run_env *env, int j, size_t i, const char *key,
+                      int *set_job, json_t **line, char **pred, duo_error *err) {
     longbench *lb = &lr->data;
-    char dir[4400];
-    pred_dir(lr, o, s, b, seed, dir, sizeof dir);
-    if (make_dirs(dir, err)) return -1;
-    pred_text pt = {0};
-    int rc = 0, stop = 0, pattern_set = 0;
+    const sweep_job *jb = &env->jobs[j];
+    const sweep_prompt *p = &env->ps->p[i];
+    const lb_dataset *d = &lb->d[lb->prompt_dataset[i]];
+    const lb_record *rec = &d->r[lb->prompt_record[i]];
+    /* eval.py scores every record of a file with the all_classes of the file's last record */
+    const lb_record *last = &d->r[d->n - 1];
+    lb_result *out = longbench_result(lr, jb->s, jb->b, jb->k, i);
+    /* a pattern equal to the one ctx holds is not set again (its caches are rebuilt on every set) */
+    if (*set_job < 0 || memcmp(env->jobs[*set_job].full, jb->full, env->G)) {
+        if (infer_set_pattern(env->ctx, jb->full, err)) return -1;
+    }
+    *set_job = j;
+    lb_stop_ctx st = {(size_t)(d->max_gen < env->max_new_tokens ? d->max_gen : env->max_new_tokens), env->eos,
+                      env->num_eos};
+    duo_infer_result res;
+    if (infer_generate(env->ctx, p->ids, p->n, NULL, 0, lb_stop, &st, 0, &res, err)) {
+        duo_error_prefix(err, "%s:%d (%zu prompt tokens)", d->path, rec->line, p->n);
+        return -1;
+    }
+    char *raw = tokenizer_decode_len(env->tok, res.ids, res.n, 1, NULL);
+    char *text = raw ? longbench_post_process(raw, lb->model_name) : NULL;
+    free(raw);
+    int rc = 0;
+    if (!text) rc = duo_fail(err, "out of memory decoding a prediction");
+    else
+        rc = lb_record_score(d->name, d->metric, 0, text, rec->answers, rec->n_answers, last->all_classes,
+                             last->n_classes, &out->score, err) ||
+             lb_record_score(d->name, d->metric, 1, text, rec->answers, rec->n_answers, last->all_classes,
+                             last->n_classes, &out->score_e, err);
+    if (rc) duo_error_prefix(err, "%s:%d: scoring", d->path, rec->line);
+    if (!rc) {
+        out->achieved = jb->achieved;
+        out->prompt_tokens = (double)p->n;
+        out->kv_bytes = (double)res.kv_bytes;
+        out->kv_full_bytes = (double)res.kv_bytes_full;
+        out->prefill_s = res.prefill_s;
+        out->decode_ms_per_token = res.decode_tokens ? 1000 * res.decode_s / (double)res.decode_tokens : 0;
+        *line = json_pack(
+            "{s:s, s:s, s:f, s:f, s:s, s:i, s:i, s:I, s:I, s:s, s:s, s:o, s:o, s:I, s:f, s:f, s:I, s:b, s:I, "
+            "s:I, s:f, s:f}",
+            "task", "longbench", "dataset", d->name, "sparsity", o->sparsities[jb->s], "achieved_sparsity", jb->achieved,
+            "baseline", sweep_baseline_name(o, jb->b), "seed", jb->k, "context_length", lr->max_length, "sample",
+            (json_int_t)lb->prompt_record[i], "index", (json_int_t)lb->prompt_record[i], "_id", rec->id,
+            "pred", text, "answers", string_array(rec->answers, rec->n_answers), "all_classes",
+            string_array(rec->all_classes, rec->n_classes), "length", (json_int_t)rec->length, "score",
+            out->score, "score_e", out->score_e, "prompt_tokens", (json_int_t)p->n, "truncated",
+            (int)lb->truncated[i], "kv_bytes", (json_int_t)res.kv_bytes, "kv_bytes_full",
+            (json_int_t)res.kv_bytes_full, "prefill_s", res.prefill_s, "decode_ms_per_token",
+            out->decode_ms_per_token);
+        if (*line && res.shared_prefill) { /* prefill_s is what this pattern added; the first forward was shared */
+            json_object_set_new(*line, "shared_prefill_s", json_real(res.shared_prefill_s));
+            json_object_set_new(*line, "shared_prefill", json_string(res.shared_prefill == 1 ? "computed" : "restored"));
+        }
+        json_t *gen = json_array();
+        for (size_t k = 0; gen && k < res.n; k++) json_array_append_new(gen, json_integer(res.ids[k]));
+        if (*line) json_object_set_new(*line, "generated_ids", gen);
+        else json_decref(gen);
+        char *jl = *line ? json_dumps(*line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        if (!jl) rc = duo_fail(err, "out of memory formatting the response line of %s", key);
+        else rc = sweep_output_append(env->out, jl, err);
+        free(jl);
+    }
+    if (!rc) {
+        out->done = 1;
+        env->st->computed += res.shared_prefill == 1;
+        env->st->restored += res.shared_prefill == 2;
+        env->st->shared_s += res.shared_prefill == 1 ? res.shared_prefill_s : 0;
+        env->st->added_s += res.prefill_s;
+        *pred = text;
+    } else free(text);
+    infer_result_free(&res);
+    return rc;
+}
+
+/* Job j's mask equals job same_as's: its response to record i is that job's line (src, key src_key)
+ * with this job's identity, marked reused_from -- the same computation, not run twice. */
+static int reuse_record(longbench_run *lr, const sweep_opts *o, const lb_run_env *env, int j, size_t i,
+                        const json_t *src, const char *src_key, const char *key, json_t **line, duo_error *err) {
+    const sweep_job *jb = &env->jobs[j];
+    *line = json_deep_copy(src);
+    if (!*line || json_object_set_new(*line, "sparsity", json_real(o->sparsities[jb->s])) ||
+        json_object_set_new(*line, "achieved_sparsity", json_real(jb->achieved)) ||
+        json_object_set_new(*line, "baseline", json_string(sweep_baseline_name(o, jb->b))) ||
+        json_object_set_new(*line, "seed", json_integer(jb->k)) ||
+        json_object_set_new(*line, "reused_from", json_string(src_key)))
+        return duo_fail(err, "out of memory formatting the response line of %s", key);
+    char *jl = json_dumps(*line, JSON_COMPACT | JSON_ENSURE_ASCII);
+    int rc = jl ? sweep_output_append(env->out, jl, err) : duo_fail(err, "out of memory formatting the response line of %s", key);
+    free(jl);
+    if (rc) return -1;
+    const sweep_job *from = &env->jobs[jb->same_as];
+    lb_result *out = longbench_result(lr, jb->s, jb->b, jb->k, i);
+    *out = *longbench_result(lr, from->s, from->b, from->k, i);
+    out->achieved = jb->achieved;
+    env->st->reused++;
+    return 0;
+}
+
+int longbench_run_jobs(longbench_run *lr, const sweep_opts *o, const lb_run_env *env, duo_error *err) {
+    longbench *lb = &lr->data;
+    int J = env->num_jobs, rc = 0, stop = 0, set_job = -1;
+    char (*dirs)[4400] = malloc((size_t)J * sizeof *dirs);   /* [job] its pred folder */
+    char (*keys)[512] = malloc((size_t)J * sizeof *keys);    /* [job] this record's keys */
+    pred_text *pt = calloc((size_t)J, sizeof *pt);            /* [job] the dataset under way's pred file */
+    json_t **lines = calloc((size_t)J, sizeof *lines);        /* [job] this record's lines (for reuse) */
+    if (!dirs || !keys || !pt || !lines) rc = duo_fail(err, "out of memory for %d patterns' records", J);
+    for (int j = 0; !rc && j < J; j++) {
+        pred_dir(lr, o, env->jobs[j].s, env->jobs[j].b, env->jobs[j].k, dirs[j], sizeof dirs[j]);
+        rc = make_dirs(dirs[j], err);
+    }
     for (size_t i = 0; i < env->ps->n && !rc && !stop; i++) {
         const sweep_prompt *p = &env->ps->p[i];
         const lb_dataset *d = &lb->d[lb->prompt_dataset[i]];
         const lb_record *rec = &d->r[lb->prompt_record[i]];
-        /* eval.py scores every record of a file with the all_classes of the file's last record */
-        const lb_record *last = &d->r[d->n - 1];
-        lb_result *out = longbench_result(lr, s, b, seed, i);
-        char key[512];
-        longbench_prompt_key(lr, o, s, b, seed, i, key, sizeof key);
-        json_t *old = sweep_output_resumed(env->out, key);
-        if (old) { /* --resume: done in the interrupted run */
+        for (int j = 0; j < J && !rc && !stop; j++) {
+            const sweep_job *jb = &env->jobs[j];
+            longbench_prompt_key(lr, o, jb->s, jb->b, jb->k, i, keys[j], sizeof keys[j]);
+            json_t *old = sweep_output_resumed(env->out, keys[j]);
             const char *pred = NULL;
-            rc = restore_record(env->out, old, key, rec, p, out, &pred, err) ||
-                 pred_add_record(&pt, pred, rec, err);
-        } else {
-            if (!pattern_set && infer_set_pattern(env->ctx, env->full, err)) {
-                rc = -1;
-                break;
+            char *made = NULL;
+            if (old) { /* --resume: done in the interrupted run */
+                rc = restore_record(env->out, old, keys[j], rec, p, longbench_result(lr, jb->s, jb->b, jb->k, i), &pred,
+                                    err);
+                lines[j] = json_incref(old);
+            } else if (jb->same_as >= 0 && lines[jb->same_as]) {
+                rc = reuse_record(lr, o, env, j, i, lines[jb->same_as], keys[jb->same_as], keys[j], &lines[j], err);
+                if (!rc) pred = json_string_value(json_object_get(lines[j], "pred"));
+                if (!rc && !pred) rc = duo_fail(err, "%s: no pred to reuse", keys[jb->same_as]);
+            } else {
+                rc = run_record(lr, o, env, j, i, keys[j], &set_job, &lines[j], &made, err);
+                pred = made;
             }
-            pattern_set = 1;
-            lb_stop_ctx st = {(size_t)(d->max_gen < env->max_new_tokens ? d->max_gen : env->max_new_tokens), env->eos,
-                              env->num_eos};
-            duo_infer_result res;
-            if (infer_generate(env->ctx, p->ids, p->n, NULL, 0, lb_stop, &st, 0, &res, err)) {
-                duo_error_prefix(err, "%s:%d (%zu prompt tokens)", d->path, rec->line, p->n);
-                rc = -1;
-                break;
-            }
-            char *raw = tokenizer_decode_len(env->tok, res.ids, res.n, 1, NULL);
-            char *text = raw ? longbench_post_process(raw, lb->model_name) : NULL;
-            free(raw);
-            if (!text) rc = duo_fail(err, "out of memory decoding a prediction");
-            else
-                rc = lb_record_score(d->name, d->metric, 0, text, rec->answers, rec->n_answers, last->all_classes,
-                                     last->n_classes, &out->score, err) ||
-                     lb_record_score(d->name, d->metric, 1, text, rec->answers, rec->n_answers, last->all_classes,
-                                     last->n_classes, &out->score_e, err);
-            if (rc) duo_error_prefix(err, "%s:%d: scoring", d->path, rec->line);
-            if (!rc) {
-                out->achieved = achieved;
-                out->prompt_tokens = (double)p->n;
-                out->kv_bytes = (double)res.kv_bytes;
-                out->kv_full_bytes = (double)res.kv_bytes_full;
-                out->prefill_s = res.prefill_s;
-                out->decode_ms_per_token = res.decode_tokens ? 1000 * res.decode_s / (double)res.decode_tokens : 0;
-                json_t *line = json_pack(
-                    "{s:s, s:s, s:f, s:f, s:s, s:i, s:i, s:I, s:I, s:s, s:s, s:o, s:o, s:I, s:f, s:f, s:I, s:b, s:I, "
-                    "s:I, s:f, s:f}",
-                    "task", "longbench", "dataset", d->name, "sparsity", o->sparsities[s], "achieved_sparsity", achieved,
-                    "baseline", sweep_baseline_name(o, b), "seed", seed, "context_length", lr->max_length, "sample",
-                    (json_int_t)lb->prompt_record[i], "index", (json_int_t)lb->prompt_record[i], "_id", rec->id,
-                    "pred", text, "answers", string_array(rec->answers, rec->n_answers), "all_classes",
-                    string_array(rec->all_classes, rec->n_classes), "length", (json_int_t)rec->length, "score",
-                    out->score, "score_e", out->score_e, "prompt_tokens", (json_int_t)p->n, "truncated",
-                    (int)lb->truncated[i], "kv_bytes", (json_int_t)res.kv_bytes, "kv_bytes_full",
-                    (json_int_t)res.kv_bytes_full, "prefill_s", res.prefill_s, "decode_ms_per_token",
-                    out->decode_ms_per_token);
-                json_t *gen = json_array();
-                for (size_t k = 0; gen && k < res.n; k++) json_array_append_new(gen, json_integer(res.ids[k]));
-                if (line) json_object_set_new(line, "generated_ids", gen);
-                else json_decref(gen);
-                char *jl = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-                if (!jl) rc = duo_fail(err, "out of memory formatting the response line of %s", key);
-                else rc = sweep_output_append(env->out, jl, err);
-                free(jl);
-                json_decref(line);
-            }
-            if (!rc) rc = pred_add_record(&pt, text, rec, err);
-            if (!rc) out->done = 1;
-            free(text);
-            infer_result_free(&res);
-            if (!rc && interrupt_requested()) stop = interrupt_requested(); /* finish the record, then stop */
+            if (!rc) rc = pred_add_record(&pt[j], pred, rec, err);
+            free(made);
+            if (rc) break;
+            ++*env->done;
+            if (env->bar)
+                progress_update(env->bar, *env->done, "%s record %zu: sparsity %.2f %s", d->name, (size_t)lb->prompt_record[i],
+                                o->sparsities[jb->s], sweep_baseline_name(o, jb->b));
+            if (!old && interrupt_requested()) stop = interrupt_requested(); /* finish the record, then stop */
         }
-        if (rc) break;
-        ++*env->done;
-        if (env->bar)
-            progress_update(env->bar, *env->done, "sparsity %.2f %s %s", o->sparsities[s], sweep_baseline_name(o, b),
-                            d->name);
-        /* the records come dataset by dataset: a dataset's pred file is written once it is whole (or the sweep stops) */
-        if (stop || i + 1 == env->ps->n || lb->prompt_dataset[i + 1] != lb->prompt_dataset[i])
-            rc = pred_flush(&pt, dir, d, err);
+        for (int j = 0; j < J; j++) {
+            json_decref(lines[j]);
+            lines[j] = NULL;
+        }
+        /* the records come dataset by dataset: each job's pred file of a dataset is written once the
+         * dataset is whole (or the sweep stops) */
+        if (!rc && (stop || i + 1 == env->ps->n || lb->prompt_dataset[i + 1] != lb->prompt_dataset[i]))
+            for (int j = 0; j < J && !rc; j++) rc = pred_flush(&pt[j], dirs[j], d, err);
     }
-    free(pt.text);
+    for (int j = 0; pt && j < J; j++) free(pt[j].text);
+    free(pt);
+    free(dirs);
+    free(keys);
+    free(lines);
     return rc ? -1 : stop;
 }

@@ -58,24 +58,29 @@ typedef struct {
     duo_infer *ctx;
     const duo_tokenizer *tok;
     const sweep_prompts *ps;
-    const uint8_t *full;         /* [layers * kv heads] the pattern, set on ctx before the first record run */
+    const sweep_job *jobs;       /* [num_jobs] the sweep's patterns, each set on ctx before a record runs on it */
+    int num_jobs;
+    size_t G;                    /* layers * kv heads */
     const int32_t *eos;
     int num_eos;
     int max_new_tokens;
     sweep_output *out;           /* responses.jsonl (eval/sweep_output.h): appended, and read back by --resume */
     duo_progress *bar;
     long *done;
+    sweep_share_stats *st;       /* the shared prefill's and reused responses' counts, added to */
 } lb_run_env;
 
 /* Record i's prompt identity on one pattern (sweep_prompt_key with the dataset's name, the record's index
  * as the sample and --max_length as the context length): what --resume matches its lines by. */
 char *longbench_prompt_key(const longbench_run *lr, const sweep_opts *o, int sparsity, int baseline, int seed, size_t i,
                            char *buf, size_t cap);
-/* Every record on one pattern (a record whose line --resume read back is restored, not run); the pred
- * files written atomically.  0, -1 with err, or the signal number when an interrupt asked to stop after a
- * record (the pred file of the dataset under way then holds the records done). */
-int longbench_run_pattern(longbench_run *lr, const sweep_opts *o, const lb_run_env *env, int sparsity, int baseline,
-                          int seed, double achieved, duo_error *err);
+/* Every record on every job, record by record (each record's first forward computed once and restored
+ * for the other patterns; a job whose mask repeats an earlier one's reuses its response, marked
+ * reused_from; a record whose line --resume read back is restored, not run); each job's pred file of a
+ * dataset is written atomically once the dataset's records are done.  0, -1 with err, or the signal
+ * number when an interrupt asked to stop after a record (the pred files of the dataset under way then
+ * hold the records done). */
+int longbench_run_jobs(longbench_run *lr, const sweep_opts *o, const lb_run_env *env, duo_error *err);
 /* The table, sweep.csv, longbench_summary.csv and the plots, each written atomically; partial (an
  * interrupted sweep): the table and sweep.partial.csv of the records done, nothing else. */
 int longbench_report(longbench_run *lr, const sweep_opts *o, int partial, duo_error *err);

@@ -134,14 +134,6 @@ static void add_to_cell(sweep_cell *c, const prompt_numbers *x) {
     c->decode_ms_per_token += x->decode_ms;
 }
 
-/* One binary pattern of the sweep: (sparsity s, baseline b, random seed k), in the table's order. */
-typedef struct {
-    int s, b, k;
-    double achieved;
-    const uint8_t *full; /* [layers * kv heads] */
-    int same_as;         /* an earlier job with the same mask, whose responses this one reuses; -1: none */
-} sweep_job;
-
 typedef struct {
     const sweep_opts *o;
     const duo_tokenizer *tok;
@@ -162,10 +154,7 @@ typedef struct {
     int set_job;        /* the job whose pattern ctx holds; -1: none yet */
     prompt_numbers *num; /* [job][prompt] the numbers of each response, summed into the cells at the end */
     uint8_t *have;      /* [job][prompt] 1 when num holds that response */
-    /* this run's prefill, for the summary: first forwards computed and restored, their seconds, the
-     * seconds the patterns added, responses reused from an identical pattern */
-    long computed, restored, reused;
-    double shared_s, added_s;
+    sweep_share_stats st; /* this run's prefill, for the summary */
 } sweep_run_ctx;
 
 /* A resumed line's numbers; refuses a line of another sweep's prompts (another seed, other templates). */
@@ -292,10 +281,10 @@ static int run_prompt(sweep_run_ctx *r, int j, size_t i, const char *key, json_t
         r->num[at] = (prompt_numbers){jb->achieved, acc, words, rouge, (double)p->n, (double)res.kv_bytes,
                                       (double)res.kv_bytes_full, res.prefill_s, decode_ms};
         r->have[at] = 1;
-        r->computed += res.shared_prefill == 1;
-        r->restored += res.shared_prefill == 2;
-        r->shared_s += res.shared_prefill == 1 ? res.shared_prefill_s : 0;
-        r->added_s += res.prefill_s;
+        r->st.computed += res.shared_prefill == 1;
+        r->st.restored += res.shared_prefill == 2;
+        r->st.shared_s += res.shared_prefill == 1 ? res.shared_prefill_s : 0;
+        r->st.added_s += res.prefill_s;
     }
     free(response);
     infer_result_free(&res);
@@ -320,7 +309,7 @@ static int reuse_prompt(sweep_run_ctx *r, int j, size_t i, const json_t *src, co
     r->num[at] = r->num[from];
     r->num[at].achieved = jb->achieved;
     r->have[at] = 1;
-    r->reused++;
+    r->st.reused++;
     return 0;
 }
 
@@ -385,7 +374,7 @@ static int run_prompts(sweep_run_ctx *r, duo_error *err) {
 
 /* What this run's prefill cost: the shared first forwards once, what the patterns added, and the
  * responses reused from an identical pattern. */
-static void sweep_prefill_summary(const sweep_run_ctx *r, FILE *f) {
+static void sweep_prefill_summary(const sweep_share_stats *r, FILE *f) {
     if (r->computed || r->restored)
         fprintf(f, "duo-train sweep: prefill shared across patterns: %ld first forward%s computed once per prompt (%.3f s "
                    "in all), restored %ld time%s; the patterns added %.3f s of prefill in all (responses.jsonl: "
@@ -398,13 +387,13 @@ static void sweep_prefill_summary(const sweep_run_ctx *r, FILE *f) {
                 r->reused, r->reused == 1 ? "" : "s");
 }
 
-/* LongBench: every record on one binary pattern (eval/longbench_run.c).  1 when a signal asked to stop
- * after a record. */
-static int run_longbench_pattern(sweep_run_ctx *r, int j, duo_error *err) {
+/* LongBench: every record on every job, record-major as run_prompts (eval/longbench_run.c).  1 when a
+ * signal asked to stop after a record. */
+static int run_longbench(sweep_run_ctx *r, duo_error *err) {
     const sweep_opts *o = r->o;
-    const sweep_job *jb = &r->jobs[j];
-    lb_run_env env = {r->ctx, r->tok, r->ps, jb->full, r->eos, r->num_eos, o->max_new_tokens, r->out, r->bar, &r->done};
-    int rc = longbench_run_pattern(r->lb, o, &env, jb->s, jb->b, jb->k, jb->achieved, err);
+    lb_run_env env = {r->ctx, r->tok, r->ps, r->jobs, r->num_jobs, r->G, r->eos, r->num_eos, o->max_new_tokens,
+                      r->out, r->bar, &r->done, &r->st};
+    int rc = longbench_run_jobs(r->lb, o, &env, err);
     if (rc > 0) r->interrupted = rc;
     return rc > 0 ? 1 : rc;
 }
@@ -529,8 +518,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
                          .prefilling_chunk_size = o.prefilling_chunk_size,
                          .decoding_simulation_length = o.decoding_simulation_length, .prefill = o.prefill,
                          .max_new_tokens = o.max_new_tokens, .max_prompt = ps.longest,
-                         /* LongBench runs pattern by pattern: no prompt's first forward would be met again */
-                         .share_prefill = o.share_prefill && !lb};
+                         .share_prefill = o.share_prefill};
     ctx = infer_create(&m, be, full, &io, err);
     if (!ctx) goto done;
     int per_sparsity = ((o.baselines & SWEEP_BASE_PATTERN) != 0) + ((o.baselines & SWEEP_BASE_INVERTED) != 0) +
@@ -570,7 +558,7 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
                     if (!memcmp(jobs[e].full, f, G)) jobs[nj].same_as = e;
             }
         }
-    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, &out, NULL, 0, 0, {0}, 0, lb, jobs, nj, G, -1, nums, have, 0, 0, 0, 0, 0};
+    sweep_run_ctx r = {&o, tok, ctx, &ps, &rep, &out, NULL, 0, 0, {0}, 0, lb, jobs, nj, G, -1, nums, have, {0}};
     if (check_resumed(&r, err)) goto done;
     r.num_eos = generation_eos_ids(&m, r.eos, 8);
     duo_progress bar;
@@ -582,16 +570,14 @@ int sweep_run(const sweep_opts *opts, duo_error *err) {
                     "prefill %s on the %s backend\n",
             ps.n, o.task == SWEEP_NIAH ? "needle" : o.task == SWEEP_LONGBENCH ? "LongBench" : "passkey", ps.longest,
             o.num_sparsities, per_sparsity, o.sink_size, o.recent_size, rep.prefill_name, be->name);
-    if (o.share_prefill && !lb && o.prefill == PREFILL_REFERENCE && !infer_shares_prefill(ctx))
+    if (o.share_prefill && o.prefill == PREFILL_REFERENCE && !infer_shares_prefill(ctx))
         fprintf(stderr, "duo-train sweep: the machine has no room for a copy of the first forward's keys and values: "
                         "every pattern computes its own prefill\n");
     rc = 0;
-    if (lb)
-        for (int j = 0; j < nj && !rc; j++) rc = run_longbench_pattern(&r, j, err);
-    else rc = run_prompts(&r, err);
+    rc = lb ? run_longbench(&r, err) : run_prompts(&r, err);
     if (o.show_progress) progress_end(&bar);
     if (rc < 0) goto done;
-    if (!lb) sweep_prefill_summary(&r, stderr);
+    sweep_prefill_summary(&r.st, stderr);
     if (lb) { /* LongBench's table, sweep.csv, summary and plots; sweep.partial.csv when interrupted */
         rc = longbench_report(lb, &o, r.interrupted != 0, err);
         if (!rc && r.interrupted) {

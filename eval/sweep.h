@@ -55,6 +55,21 @@ typedef struct {
     int resume, overwrite;  /* the output folder's earlier sweep: continue it, or replace it (eval/sweep_output.h) */
 } sweep_opts;
 
+/* One binary pattern of a sweep: (sparsity index s, baseline b, random seed k), in the table's order. */
+typedef struct {
+    int s, b, k;
+    double achieved;
+    const uint8_t *full; /* [layers * kv heads] */
+    int same_as;         /* an earlier job with the same mask, whose responses this one reuses; -1: none */
+} sweep_job;
+
+/* What a run's prefill cost with sharing (its summary on stderr): first forwards computed and restored,
+ * their seconds, the seconds the patterns added, responses reused from an identical pattern. */
+typedef struct {
+    long computed, restored, reused;
+    double shared_s, added_s;
+} sweep_share_stats;
+
 void sweep_opts_default(sweep_opts *o);
 /* Runs the sweep; 0, or -1 with err set, or the signal number (SIGINT, SIGTERM) when util/interrupt.h
  * asked it to stop: the prompt running then finishes, the ones done are in responses.jsonl and

@@ -206,10 +206,12 @@ else fail ctrl_c_writes_partial "exit $rc, $n_done lines: $(tail -c 300 "$T/int.
 cp -r "$T/int" "$T/int_copy"
 lbsweep4 "$T/int" --resume >/dev/null 2>"$T/err"; rc=$?
 same_lb() {  # two LongBench sweep folders hold the same results
-    "$py" - "$1" "$2" <<'PY'
+    "$py" - "$@" <<'PY'
 import csv, json, os, sys
 a, b = sys.argv[1:3]
-timing = ("prefill_s", "decode_ms_per_token")
+timing = ("prefill_s", "decode_ms_per_token", "shared_prefill_s", "shared_prefill")
+if len(sys.argv) > 3:  # sharing against not sharing: the marks of a reused response differ too
+    timing += ("reused_from",)
 def rows(d, f):
     return [{k: v for k, v in r.items() if k not in timing} for r in csv.DictReader(open(os.path.join(d, f)))]
 def lines(d):
@@ -230,6 +232,14 @@ PY
 if [ $rc -eq 0 ] && [ ! -e "$T/int/sweep.partial.csv" ] && no_temps "$T/int" && same_lb "$T/whole" "$T/int" >"$T/diff"; then
     pass resume_equals_uninterrupted
 else fail resume_equals_uninterrupted "exit $rc: $(cat "$T/diff") $(tail -c 300 "$T/err")"; fi
+# sharing (each record's first forward computed once and restored for every pattern, a repeated mask's
+# response reused) against computing everything per pattern: the same results, pred files byte for byte
+lbsweep4 "$T/unshared" --share_prefill 0 --reuse_identical 0 >/dev/null 2>"$T/err"; rc=$?
+restored=$(grep -c '"shared_prefill":"restored"' "$T/whole/responses.jsonl")
+reused=$(grep -c '"reused_from"' "$T/whole/responses.jsonl")
+if [ $rc -eq 0 ] && [ "$restored" -gt 0 ] && [ "$reused" -gt 0 ] && ! grep -q shared_prefill "$T/unshared/responses.jsonl" &&
+    same_lb "$T/unshared" "$T/whole" loose >"$T/diff"; then pass sharing_equals_unshared
+else fail sharing_equals_unshared "exit $rc, $restored restored, $reused reused: $(cat "$T/diff") $(tail -c 300 "$T/err")"; fi
 # resuming with other data is refused (another record under the same identity), and so are lines of another sweep
 cp -r "$T/int_copy" "$T/int_other"
 "$py" - "$T/int_other/responses.jsonl" <<'PY'
