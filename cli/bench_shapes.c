@@ -24,6 +24,9 @@ int bench_random_shape(const char *name, duo_model_config *c) {
     } else if (!strcmp(name, "70b")) { /* Llama-3-70B */
         c->hidden_size = 8192; c->intermediate_size = 28672; c->num_hidden_layers = 80;
         c->num_attention_heads = 64; c->num_key_value_heads = 8; c->head_dim = 128; c->vocab_size = 128256;
+    } else if (!strcmp(name, "medium")) { /* hidden 1024, 8 layers: a mid-size body the CPU runs at 8K */
+        c->hidden_size = 1024; c->intermediate_size = 2816; c->num_hidden_layers = 8;
+        c->num_attention_heads = 16; c->num_key_value_heads = 8; c->head_dim = 64; c->vocab_size = 32000;
     } else if (!strcmp(name, "small")) {
         c->hidden_size = 256; c->intermediate_size = 768; c->num_hidden_layers = 4;
         c->num_attention_heads = 8; c->num_key_value_heads = 4; c->head_dim = 32; c->vocab_size = 1000;

@@ -14,6 +14,7 @@ static const struct {
     {"synth", bench_synth, "building multi-passkey samples: seconds and peak memory"},
     {"step", bench_step, "the training step: s/step, GFLOP/s, cone share, peak RSS; --plan: device memory, FLOPs, time at a peak"},
     {"infer", bench_infer, "the inference path: prefill tokens/s, decode ms/token, KV-cache bytes by sparsity"},
+    {"gemm", bench_gemm, "the backend's GEMM: GFLOP/s, square and the model's projection shapes, 1 and all threads"},
 };
 
 static void usage(FILE *f) {
