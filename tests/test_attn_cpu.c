@@ -290,13 +290,20 @@ static int check_case(test_ctx *t, const char *what, acase *c) {
 TEST(against_reference) {
     const int hds[] = {32, 64, 128}, groups[] = {1, 2, 4};
     const size_t nqs[] = {1, 7, 64, 200};
-    const duo_attn_mask masks[] = {{ATTN_FULL, 0, 0}, {ATTN_STREAM_SDPA, 5, 37}, {ATTN_STREAM_BLOCKSPARSE, 10, 130}};
+    /* sdpa(200, 300): ranges A and B both wider than a key block; blocksparse(10, 300): range B over
+     * several blocks, the tile's later rows seeing none of the first */
+    const duo_attn_mask masks[] = {{ATTN_FULL, 0, 0},
+                                   {ATTN_STREAM_SDPA, 5, 37},
+                                   {ATTN_STREAM_BLOCKSPARSE, 10, 130},
+                                   {ATTN_STREAM_SDPA, 300, 200},
+                                   {ATTN_STREAM_BLOCKSPARSE, 10, 300}};
     for (int hi = 0; hi < 3; hi++)
         for (int gi = 0; gi < 3; gi++)
             for (int ni = 0; ni < 4; ni++)
-                for (int mi = 0; mi < 3; mi++) {
+                for (int mi = 0; mi < 5; mi++) {
+                    if (mi >= 3 && nqs[ni] < 64) continue;
                     int gapped = mi > 0 && (hi + ni) % 2; /* gapped key rows for half the streaming cases */
-                    size_t past = nqs[ni] < 64 ? 400 : 150;
+                    size_t past = mi >= 3 ? 600 : nqs[ni] < 64 ? 400 : 150;
                     acase c;
                     acase_make(&c, 2 * groups[gi], 2, hds[hi], masks[mi], nqs[ni], past, gapped);
                     char what[160];

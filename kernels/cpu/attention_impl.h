@@ -31,7 +31,7 @@ static int attn_block_rows(const int *ae, const int *bs, const int *be, int rows
     for (int r = 0; r < rows; r++) {
         int a = c0 < a_rows ? c0 : (bs[r] > c0 ? bs[r] : c0);
         int b = c0 < a_rows ? (ae[r] < c1 ? ae[r] : c1) : (be[r] < c1 ? be[r] : c1);
-        if (b < a) b = a;
+        if (b <= a) a = b = -1; /* sees nothing here */
         lo[r] = a;
         hi[r] = b;
         if (b > a) {
@@ -40,10 +40,9 @@ static int attn_block_rows(const int *ae, const int *bs, const int *be, int rows
         }
     }
     if (nhi <= nlo) return 0;
-    for (int r = 0; r < rows; r++) {
-        lo[r] = lo[r] < nlo ? 0 : lo[r] - nlo;
-        hi[r] = hi[r] < nlo ? 0 : hi[r] - nlo;
-        if (hi[r] < lo[r]) hi[r] = lo[r];
+    for (int r = 0; r < rows; r++) { /* [lo, hi) inside [0, nhi - nlo), empty rows [0, 0) */
+        lo[r] = lo[r] < 0 ? 0 : lo[r] - nlo;
+        hi[r] = hi[r] < 0 ? 0 : hi[r] - nlo;
     }
     *n0 = nlo;
     return nhi - nlo;
