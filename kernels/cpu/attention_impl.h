@@ -99,11 +99,13 @@ static void FN(tile_begin)(FN(attn_tile) * t, const duo_attn_shape *sh, const du
                    (size_t)t->hd * sizeof(T));
 }
 
-/* S[M][ATTN_KEYS] = X[M][hd] Kb[bc rows]^T (X: Qp, or the backward's dOp against V). */
-static void FN(tile_scores)(int avx2, const FN(attn_tile) * t, const T *X, const T *Kb, size_t ks, int bc, T *S) {
-    if (t->M < ATTN_SMALL_M) FN(small_scores)(avx2, X, t->M, t->hd, Kb, ks, bc, S, ATTN_KEYS);
+/* S[M][ATTN_KEYS] = alpha X[M][hd] Kb[bc rows]^T (X: Qp with alpha the softmax scale, or the backward's
+ * dOp against V with alpha 1; the scale rounds as (x . k) * scale would). */
+static void FN(tile_scores)(int avx2, const FN(attn_tile) * t, const T *X, const T *Kb, size_t ks, int bc, T *S,
+                            T alpha) {
+    if (t->M < ATTN_SMALL_M) FN(small_scores)(avx2, X, t->M, t->hd, Kb, ks, bc, S, ATTN_KEYS, alpha);
     else
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t->M, bc, t->hd, 1, X, t->hd, Kb, (int)ks, 0, S, ATTN_KEYS);
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t->M, bc, t->hd, alpha, X, t->hd, Kb, (int)ks, 0, S, ATTN_KEYS);
 }
 
 /* Op[M][hd] += P[M][ATTN_KEYS] Vb[bc rows]. */
@@ -153,19 +155,19 @@ static void FN(fwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args
     for (int c0 = 0, n0 = 0, bc; (bc = FN(tile_next_block)(&t, &c0, &n0));) {
         size_t krow = attn_col_row(&t.span, n0);
         const T *Kb = FN(kv_at)(A->K, krow, A->kv_stride, g, hd);
-        FN(tile_scores)(avx2, &t, t.Qp, Kb, A->kv_stride, bc, t.S);
+        FN(tile_scores)(avx2, &t, t.Qp, Kb, A->kv_stride, bc, t.S, scale);
         if (amax) {
             for (int i = 0; i < M; i++) {
                 const T *s = t.S + (size_t)i * ATTN_KEYS;
                 for (int c = t.lo[i % rows]; c < t.hi[i % rows]; c++)
-                    if (best[i] < 0 || s[c] * scale > m[i]) {
-                        m[i] = s[c] * scale;
+                    if (best[i] < 0 || s[c] > m[i]) {
+                        m[i] = s[c];
                         best[i] = (int)attn_col_row(&t.span, n0 + c);
                     }
             }
             continue;
         }
-        FN(softmax_step)(avx2, t.S, ATTN_KEYS, M, rows, bc, t.lo, t.hi, scale, m, l, Op, hd);
+        FN(softmax_step)(avx2, t.S, ATTN_KEYS, M, rows, bc, t.lo, t.hi, m, l, Op, hd);
         FN(tile_pv)(avx2, &t, t.S, FN(kv_at)(A->V, krow, A->kv_stride, g, hd), A->kv_stride, bc, Op);
     }
     T *O = A->O, *lse = A->lse;
@@ -257,8 +259,8 @@ static void FN(bwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args
         size_t krow = attn_col_row(&t.span, n0);
         const T *Kb = FN(kv_at)(A->K, krow, ks, g, hd), *Vb = FN(kv_at)(A->V, krow, ks, g, hd);
         T *dKb = FN(kv_at)(A->dK, krow, ks, g, hd), *dVb = FN(kv_at)(A->dV, krow, ks, g, hd);
-        FN(tile_scores)(avx2, &t, t.Qp, Kb, ks, bc, t.S);
-        FN(tile_scores)(avx2, &t, dOp, Vb, ks, bc, dP);
+        FN(tile_scores)(avx2, &t, t.Qp, Kb, ks, bc, t.S, scale);
+        FN(tile_scores)(avx2, &t, dOp, Vb, ks, bc, dP, 1);
         FN(probs_dscores)(avx2, t.S, dP, ATTN_KEYS, M, rows, bc, t.lo, t.hi, scale, lse, D);
         GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, bc, hd, M, 1, t.S, ATTN_KEYS, dOp, hd, 1, dVb, (int)ks);
         FN(tile_pv)(avx2, &t, dP, Kb, ks, bc, dQp);

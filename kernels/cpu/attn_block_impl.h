@@ -45,24 +45,20 @@ ATTN_INLINE T FN(exp_sum_row)(T *restrict s, int n, T m) {
     return sum;
 }
 
-/* max over c < n of s[c] *= scale (stored back); -inf when n is 0. */
-ATTN_INLINE T FN(scale_max_row)(T *restrict s, int n, T scale) {
+/* max over c < n of s[c]; -inf when n is 0. */
+ATTN_INLINE T FN(max_row)(const T *restrict s, int n) {
     T mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
-    for (int c = 0; c < n; c++) {
-        T x = s[c] * scale;
-        s[c] = x;
-        mx = x > mx ? x : mx;
-    }
+    for (int c = 0; c < n; c++) mx = s[c] > mx ? s[c] : mx;
     return mx;
 }
 
-/* The online-softmax step for M rows of a score block S[M][ld] (bc columns used): row i sees columns
- * [lo[i % R], hi[i % R]) of it.  Scores there are scaled, the row's running max m[i] and sum l[i] are
- * updated, S becomes exp(x - m) there and 0 elsewhere, and Op[i][hd] (the unnormalized output so far) is
+/* The online-softmax step for M rows of a block of scaled scores S[M][ld] (bc columns used): row i sees
+ * columns [lo[i % R], hi[i % R]) of it.  The row's running max m[i] and sum l[i] are updated, S becomes
+ * exp(x - m) there and 0 elsewhere, and Op[i][hd] (the unnormalized output so far) is
  * rescaled by exp(m_old - m_new). */
 ATTN_INLINE void FN(softmax_step_body)(T *restrict S, int ld, int M, int R, int bc, const int *lo, const int *hi,
-                                       T scale, T *restrict m, T *restrict l, T *restrict Op, int hd) {
+                                       T *restrict m, T *restrict l, T *restrict Op, int hd) {
     for (int i = 0; i < M; i++) {
         T *s = S + (size_t)i * ld;
         int a = lo[i % R], b = hi[i % R];
@@ -70,7 +66,7 @@ ATTN_INLINE void FN(softmax_step_body)(T *restrict S, int ld, int M, int R, int 
             memset(s, 0, (size_t)bc * sizeof *s);
             continue;
         }
-        T bm = FN(scale_max_row)(s + a, b - a, scale);
+        T bm = FN(max_row)(s + a, b - a);
         T mn = bm > m[i] ? bm : m[i];
         T alpha = DUO_VEXP(m[i] - mn); /* 0 while m[i] is -inf */
         T sum = FN(exp_sum_row)(s + a, b - a, mn);
@@ -86,11 +82,11 @@ ATTN_INLINE void FN(softmax_step_body)(T *restrict S, int ld, int M, int R, int 
     }
 }
 ATTN_DEF2(FN(softmax_step), FN(softmax_step_body),
-          (T *restrict S, int ld, int M, int R, int bc, const int *lo, const int *hi, T scale,
-           T *restrict m, T *restrict l, T *restrict Op, int hd),
-          (S, ld, M, R, bc, lo, hi, scale, m, l, Op, hd))
+          (T *restrict S, int ld, int M, int R, int bc, const int *lo, const int *hi, T *restrict m,
+           T *restrict l, T *restrict Op, int hd),
+          (S, ld, M, R, bc, lo, hi, m, l, Op, hd))
 
-/* The backward's block: P = exp(S scale - lse) where row i sees, 0 elsewhere (in S), then
+/* The backward's block of scaled scores: P = exp(S - lse) where row i sees, 0 elsewhere (in S), then
  * dS = P (dP - D) scale (into dP). */
 ATTN_INLINE void FN(probs_dscores_body)(T *restrict S, T *restrict dP, int ld, int M, int R, int bc, const int *lo,
                                         const int *hi, T scale, const T *lse, const T *D) {
@@ -101,7 +97,7 @@ ATTN_INLINE void FN(probs_dscores_body)(T *restrict S, T *restrict dP, int ld, i
         T li = lse[i], di = D[i];
 #pragma omp simd
         for (int c = a; c < b; c++) {
-            T p = DUO_VEXP(s[c] * scale - li);
+            T p = DUO_VEXP(s[c] - li);
             s[c] = p;
             dp[c] = p * (dp[c] - di) * scale;
         }
@@ -128,19 +124,19 @@ ATTN_INLINE T FN(dot_lanes)(const T *restrict a, const T *restrict b, int n) {
     return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
-/* S[M][ld] = Qp[M][hd] Kb[bc rows, stride ks]^T without BLAS (small M: each key row read once for all M
+/* S[M][ld] = alpha Qp[M][hd] Kb[bc rows, stride ks]^T without BLAS (small M: each key row read once for all M
  * rows, no packing). */
 ATTN_INLINE void FN(small_scores_body)(const T *restrict Qp, int M, int hd, const T *restrict Kb, size_t ks, int bc,
-                                       T *restrict S, int ld) {
+                                       T *restrict S, int ld, T alpha) {
     for (int j = 0; j < bc; j++) {
         const T *k = Kb + (size_t)j * ks;
-        for (int i = 0; i < M; i++) S[(size_t)i * ld + j] = FN(dot_lanes)(Qp + (size_t)i * hd, k, hd);
+        for (int i = 0; i < M; i++) S[(size_t)i * ld + j] = alpha * FN(dot_lanes)(Qp + (size_t)i * hd, k, hd);
     }
 }
 ATTN_DEF2(FN(small_scores), FN(small_scores_body),
           (const T *restrict Qp, int M, int hd, const T *restrict Kb, size_t ks, int bc, T *restrict S,
-           int ld),
-          (Qp, M, hd, Kb, ks, bc, S, ld))
+           int ld, T alpha),
+          (Qp, M, hd, Kb, ks, bc, S, ld, alpha))
 
 /* Op[M][hd] += P[M][ld] Vb[bc rows, stride ks] without BLAS (small M), key rows in order. */
 ATTN_INLINE void FN(small_pv_body)(const T *restrict P, int ld, int M, int bc, const T *restrict Vb, size_t ks, int hd,
