@@ -1,115 +1,221 @@
-/* CPU attention forward, backward and argmax (kernels/ops.h attn_fwd/attn_bwd/attn_argmax) over key
- * positions: queries in chunks of ATTN_CHUNK rows, each chunk against the (at most two) contiguous key-row
- * ranges its mask needs, scores and products by BLAS.  A template, see kernels/cpu/dense_impl.h. */
+/* CPU attention forward, backward and argmax (kernels/ops.h attn_fwd/attn_bwd/attn_argmax): one task is a
+ * tile of query rows times every query head of one KV group, the group's heads stacked as the products'
+ * M dimension (row i of a tile: head i / R of the group, query row i % R, R = attn_tile_rows(group)),
+ * walked over blocks of ATTN_KEYS key columns with an online softmax (flash-style: the score block stays
+ * in cache) inside the (at most two) contiguous key-row ranges the tile's mask needs.  Products by BLAS,
+ * or by plain loops when M is below ATTN_SMALL_M (decode: BLAS would pack the whole K/V block for a
+ * row or two).  A template, see kernels/cpu/dense_impl.h.
+ *
+ * A KV group's results depend only on its own rows and keys (never on the thread count or on which other
+ * groups share the call), and the backward recomputes the forward's scores with the same products. */
 
 #ifndef DUO_CPU_ATTN_COMMON
 #define DUO_CPU_ATTN_COMMON
-#define ATTN_CHUNK 64
-/* The key spans (duo_key_span) and a row's visible columns: kernels/math/attn_rows.h, shared with the
- * composites and the CUDA kernels. */
+#include "kernels/cpu/attn_scratch.h"
+#include "kernels/cpu/attn_vexp.h"
+#define ATTN_M 128      /* a tile's rows (heads x query rows) when the group divides it */
+#define ATTN_KEYS 256   /* key columns per block: a [ATTN_M][ATTN_KEYS] float block is 128 KiB */
+#define ATTN_SMALL_M 16 /* tiles with fewer rows skip BLAS */
+
+/* Query rows per tile for a KV group of `group` query heads (depends on the group alone, so a head's
+ * tiles are the same in every call). */
+static inline int attn_tile_rows(int group) { return group >= ATTN_M ? 1 : ATTN_M / group; }
+
+/* The score columns (kernels/math/attn_rows.h: range A [0, a_rows), then range B) of one key block
+ * [c0, c1), inside range A (c1 <= a_rows) or range B: each query row's visible part, lo[r]..hi[r]
+ * relative to the block's narrowed start *n0 (the first column any row sees), and the narrowed width,
+ * 0 when no row sees the block. */
+static int attn_block_rows(const int *ae, const int *bs, const int *be, int rows, int a_rows, int c0, int c1, int *lo,
+                           int *hi, int *n0) {
+    int nlo = c1, nhi = c0;
+    for (int r = 0; r < rows; r++) {
+        int a = c0 < a_rows ? c0 : (bs[r] > c0 ? bs[r] : c0);
+        int b = c0 < a_rows ? (ae[r] < c1 ? ae[r] : c1) : (be[r] < c1 ? be[r] : c1);
+        if (b <= a) a = b = -1; /* sees nothing here */
+        lo[r] = a;
+        hi[r] = b;
+        if (b > a) {
+            if (a < nlo) nlo = a;
+            if (b > nhi) nhi = b;
+        }
+    }
+    if (nhi <= nlo) return 0;
+    for (int r = 0; r < rows; r++) { /* [lo, hi) inside [0, nhi - nlo), empty rows [0, 0) */
+        lo[r] = lo[r] < 0 ? 0 : lo[r] - nlo;
+        hi[r] = hi[r] < 0 ? 0 : hi[r] - nlo;
+    }
+    *n0 = nlo;
+    return nhi - nlo;
+}
+
+/* The key row behind score column c. */
+static inline size_t attn_col_row(const duo_key_span *ks, int c) {
+    return (size_t)c < ks->a_rows ? (size_t)c : ks->b_row + ((size_t)c - ks->a_rows);
+}
 #endif
 
-/* S[rows][cols] = Q_chunk K_cols^T for one head (unscaled). */
-static void FN(chunk_scores)(const T *Q, size_t qstride, int rows, const T *K, size_t kstride, const duo_key_span *ks,
-                             int hd, T *Sbuf, int cols) {
-    if (ks->a_rows)
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, rows, (int)ks->a_rows, hd, 1, Q, (int)qstride, K, (int)kstride,
-             0, Sbuf, cols);
-    if (ks->b_rows)
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, rows, (int)ks->b_rows, hd, 1, Q, (int)qstride,
-             K + ks->b_row * kstride, (int)kstride, 0, Sbuf + ks->a_rows, cols);
+#include "kernels/cpu/attn_block_impl.h"
+
+/* One tile's geometry and scratch (shape comments: M = group * rows). */
+typedef struct {
+    int group, hd, rows, M, g;
+    size_t r0;
+    duo_key_span span;
+    int *ae, *bs, *be, *lo, *hi; /* [rows] each: the visible columns of each query row, then of one block */
+    T *Qp, *S;                   /* [M][hd] the group's query rows packed, [M][ATTN_KEYS] one score block */
+} FN(attn_tile);
+
+/* Scratch bytes of one thread's tile: bufs [M][hd] blocks, sblocks [M][ATTN_KEYS] blocks, vecs [M] vectors. */
+static size_t FN(tile_bytes)(int M, int rows, int hd, int bufs, int sblocks, int vecs) {
+    return attn_scratch_round((size_t)M * hd * sizeof(T)) * bufs +
+           attn_scratch_round((size_t)M * ATTN_KEYS * sizeof(T)) * sblocks +
+           attn_scratch_round((size_t)M * sizeof(T)) * vecs + attn_scratch_round((size_t)M * sizeof(int)) +
+           attn_scratch_round((size_t)rows * sizeof(int)) * 5;
 }
 
-/* Out[rows][hd] = P[rows][cols] V_cols (beta 0). */
-static void FN(chunk_pv)(const T *P, int rows, int cols, const duo_key_span *ks, const T *V, size_t vstride, int hd,
-                         T *Out, size_t ostride) {
-    if (ks->a_rows)
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, (int)ks->a_rows, 1, P, cols, V, (int)vstride, 0,
-             Out, (int)ostride);
-    if (ks->b_rows)
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, (int)ks->b_rows, 1, P + ks->a_rows, cols,
-             V + ks->b_row * vstride, (int)vstride, ks->a_rows ? 1 : 0, Out, (int)ostride);
+/* Sets a tile up for query rows [r0, r0 + rows) of KV group g: span, per-row columns, Q packed. */
+static void FN(tile_begin)(FN(attn_tile) * t, const duo_attn_shape *sh, const duo_attn_args *A, int g, size_t r0,
+                           int rows, unsigned char **cur) {
+    t->group = sh->num_heads / sh->num_kv_heads;
+    t->hd = sh->head_dim;
+    t->rows = rows;
+    t->M = rows * t->group;
+    t->g = g;
+    t->r0 = r0;
+    t->ae = attn_scratch_take(cur, (size_t)rows * sizeof(int));
+    t->bs = attn_scratch_take(cur, (size_t)rows * sizeof(int));
+    t->be = attn_scratch_take(cur, (size_t)rows * sizeof(int));
+    t->lo = attn_scratch_take(cur, (size_t)rows * sizeof(int));
+    t->hi = attn_scratch_take(cur, (size_t)rows * sizeof(int));
+    t->Qp = attn_scratch_take(cur, (size_t)t->M * t->hd * sizeof(T));
+    t->S = attn_scratch_take(cur, (size_t)t->M * ATTN_KEYS * sizeof(T));
+    t->span = duo_chunk_keys(&sh->mask, A->kpos, A->nk, A->qpos[r0], A->qpos[r0 + rows - 1]);
+    for (int r = 0; r < rows; r++)
+        duo_row_cols(&sh->mask, &t->span, A->kpos, A->nk, A->qpos[r0 + r], &t->ae[r], &t->bs[r], &t->be[r]);
+    const T *Q = A->Q;
+    for (int hh = 0; hh < t->group; hh++)
+        for (int r = 0; r < rows; r++)
+            memcpy(t->Qp + ((size_t)hh * rows + r) * t->hd, Q + (r0 + r) * A->q_stride + (size_t)(g * t->group + hh) * t->hd,
+                   (size_t)t->hd * sizeof(T));
 }
 
-/* Scaled, masked scores -> probabilities in place; returns each row's log-sum-exp in lse_rows. */
-static void FN(chunk_softmax)(const duo_attn_mask *mk, const int32_t *qpos, int rows, const duo_key_span *ks,
-                              const int32_t *kpos, size_t nk, T scale, T *Sbuf, int cols, T *lse_rows) {
-    for (int r = 0; r < rows; r++) {
-        int ae, bs, be;
-        duo_row_cols(mk, ks, kpos, nk, qpos[r], &ae, &bs, &be);
-        lse_rows[r] = MATH(duo_softmax_row)(Sbuf + (size_t)r * cols, cols, ae, bs, be, scale);
+/* S[M][ATTN_KEYS] = alpha X[M][hd] Kb[bc rows]^T (X: Qp with alpha the softmax scale, or the backward's
+ * dOp against V with alpha 1; the scale rounds as (x . k) * scale would). */
+static void FN(tile_scores)(int avx2, const FN(attn_tile) * t, const T *X, const T *Kb, size_t ks, int bc, T *S,
+                            T alpha) {
+    if (t->M < ATTN_SMALL_M) FN(small_scores)(avx2, X, t->M, t->hd, Kb, ks, bc, S, ATTN_KEYS, alpha);
+    else
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t->M, bc, t->hd, alpha, X, t->hd, Kb, (int)ks, 0, S, ATTN_KEYS);
+}
+
+/* Op[M][hd] += P[M][ATTN_KEYS] Vb[bc rows]. */
+static void FN(tile_pv)(int avx2, const FN(attn_tile) * t, const T *P, const T *Vb, size_t ks, int bc, T *Op) {
+    if (t->M < ATTN_SMALL_M) FN(small_pv)(avx2, P, ATTN_KEYS, t->M, bc, Vb, ks, t->hd, Op);
+    else GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, t->M, t->hd, bc, 1, P, ATTN_KEYS, Vb, (int)ks, 1, Op, t->hd);
+}
+
+/* The next key block of a tile that some row sees (range A's blocks first, columns ascending): its first
+ * column *n0 and width (0: no block left), the rows' visible parts in t->lo / t->hi; *c0 is the walk's
+ * position (start it at 0). */
+static int FN(tile_next_block)(FN(attn_tile) * t, int *c0, int *n0) {
+    int a_rows = (int)t->span.a_rows, end = a_rows + (int)t->span.b_rows;
+    while (*c0 < end) {
+        int lim = *c0 < a_rows ? a_rows : end;
+        int c1 = *c0 + ATTN_KEYS < lim ? *c0 + ATTN_KEYS : lim;
+        int bc = attn_block_rows(t->ae, t->bs, t->be, t->rows, a_rows, *c0, c1, t->lo, t->hi, n0);
+        *c0 = c1;
+        if (bc) return bc;
     }
+    return 0;
 }
 
-/* Grows a task's scratch to count elements; 0, or -1 (recorded) when out of memory. */
-static int FN(scratch)(duo_backend *be, T **buf, size_t *cap, size_t count) {
-    if (count <= *cap) return 0;
-    free(*buf);
-    *buf = malloc(count * sizeof **buf);
-    *cap = *buf ? count : 0;
-    if (*buf) return 0;
-    BACKEND_FAIL(be, "attention", "out of memory for a %zu-element score block", count);
-    return -1;
+/* Row `krow` of KV head g in X (K, V, dK or dV: rows of stride ks). */
+static inline T *FN(kv_at)(const void *X, size_t krow, size_t ks, int g, int hd) {
+    return (T *)(uintptr_t)X + krow * ks + (size_t)g * hd;
 }
 
-/* amax[r * H] for the chunk's rows (stride H): the key row of each row's largest visible scaled score,
- * range A (rows [0, a_rows)) before range B, the first of equal ones; -1 where a row sees no key. */
-static void FN(chunk_argmax)(const duo_attn_mask *mk, const int32_t *qpos, int rows, const duo_key_span *ks,
-                             const int32_t *kpos, size_t nk, T scale, const T *Sbuf, int cols, int32_t *amax,
-                             int H) {
-    for (int r = 0; r < rows; r++) {
-        int ae, bs, be;
-        duo_row_cols(mk, ks, kpos, nk, qpos[r], &ae, &bs, &be);
-        int best = MATH(duo_argmax_row)(Sbuf + (size_t)r * cols, ae, bs, be, scale);
-        /* score column -> key row: range A is rows [0, a_rows), range B starts at row b_row */
-        if (best >= (int)ks->a_rows) best = (int)ks->b_row + (best - (int)ks->a_rows);
-        amax[(size_t)r * H] = best;
-    }
-}
-
-/* The forward's tasks (a chunk of queries x one head each): the chunk's scores, then either softmax and
- * P V (amax NULL: attn_fwd) or each row's argmax key row into amax[nq][H] (attn_argmax), so the scores
- * the argmax compares are the ones the forward turns into weights. */
-static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *A, int32_t *amax) {
-    int H = sh->num_heads, KVH = sh->num_kv_heads, hd = sh->head_dim, group = H / KVH;
-    size_t nq = A->nq, nk = A->nk;
-    if (nq == 0) return;
-    const T *Q = A->Q, *K = A->K, *V = A->V;
-    T *O = A->O, *lse = A->lse;
+/* The forward of one tile: O (and lse) of its rows and heads, or (amax non-NULL) each row's argmax key. */
+static void FN(fwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args *A, int g, size_t r0, int rows,
+                         unsigned char *arena, int32_t *amax) {
+    FN(attn_tile) t;
+    unsigned char *cur = arena;
+    FN(tile_begin)(&t, sh, A, g, r0, rows, &cur);
+    int M = t.M, hd = t.hd, H = sh->num_heads;
     T scale = (T)(1.0 / sqrt((double)hd));
-    long nchunks = (long)((nq + ATTN_CHUNK - 1) / ATTN_CHUNK);
-    long ntasks = nchunks * H;
+    T *Op = attn_scratch_take(&cur, (size_t)M * hd * sizeof(T));       /* [M][hd] unnormalized output */
+    T *m = attn_scratch_take(&cur, (size_t)M * sizeof(T));             /* [M] running max (argmax: best) */
+    T *l = attn_scratch_take(&cur, (size_t)M * sizeof(T));             /* [M] running sum */
+    int *best = attn_scratch_take(&cur, (size_t)M * sizeof(int));      /* [M] argmax key row */
+    for (int i = 0; i < M; i++) {
+        m[i] = -INFINITY;
+        l[i] = 0;
+        best[i] = -1;
+    }
+    memset(Op, 0, (size_t)M * hd * sizeof(T));
+    for (int c0 = 0, n0 = 0, bc; (bc = FN(tile_next_block)(&t, &c0, &n0));) {
+        size_t krow = attn_col_row(&t.span, n0);
+        const T *Kb = FN(kv_at)(A->K, krow, A->kv_stride, g, hd);
+        FN(tile_scores)(avx2, &t, t.Qp, Kb, A->kv_stride, bc, t.S, scale);
+        if (amax) {
+            for (int i = 0; i < M; i++) {
+                const T *s = t.S + (size_t)i * ATTN_KEYS;
+                for (int c = t.lo[i % rows]; c < t.hi[i % rows]; c++)
+                    if (best[i] < 0 || s[c] > m[i]) {
+                        m[i] = s[c];
+                        best[i] = (int)attn_col_row(&t.span, n0 + c);
+                    }
+            }
+            continue;
+        }
+        FN(softmax_step)(avx2, t.S, ATTN_KEYS, M, rows, bc, t.lo, t.hi, m, l, Op, hd);
+        FN(tile_pv)(avx2, &t, t.S, FN(kv_at)(A->V, krow, A->kv_stride, g, hd), A->kv_stride, bc, Op);
+    }
+    T *O = A->O, *lse = A->lse;
+    for (int i = 0; i < M; i++) {
+        int hh = i / rows, r = i % rows, h = g * t.group + hh;
+        size_t q = r0 + (size_t)r;
+        if (amax) {
+            amax[q * H + h] = best[i];
+            continue;
+        }
+        T *o = O + q * A->o_stride + (size_t)h * hd;
+        const T *op = Op + (size_t)i * hd;
+        T inv = l[i] > 0 ? 1 / l[i] : 0;
+        for (int e = 0; e < hd; e++) o[e] = op[e] * inv;
+        if (lse) lse[q * H + h] = l[i] > 0 ? m[i] + (T)log(l[i]) : -INFINITY;
+    }
+}
+
+/* The forward's tasks (a tile of query rows x one KV group each, the last tiles, which see the most keys,
+ * first): attn_fwd (amax NULL) or attn_argmax. */
+static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *A, int32_t *amax) {
+    int KVH = sh->num_kv_heads, hd = sh->head_dim, group = sh->num_heads / KVH;
+    size_t nq = A->nq;
+    if (nq == 0) return;
+    int R = attn_tile_rows(group);
+    long nchunks = (long)((nq + (size_t)R - 1) / (size_t)R), ntasks = nchunks * KVH;
+    int avx2 = duo_cpu_has_avx2();
+    size_t bytes = FN(tile_bytes)(R * group, R, hd, 2, 1, 2);
+    int oom = 0;
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1); /* parallelism comes from the tasks below */
 #pragma omp parallel
     {
-        T *S = NULL;
-        size_t cap = 0;
+        unsigned char *arena = attn_scratch_get(bytes);
+        if (!arena) {
+#pragma omp atomic write
+            oom = 1;
+        }
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < ntasks; t++) {
-            int h = (int)(t % H);
-            size_t r0 = (size_t)(t / H) * ATTN_CHUNK, r1 = r0 + ATTN_CHUNK < nq ? r0 + ATTN_CHUNK : nq;
-            int rows = (int)(r1 - r0);
-            duo_key_span span = duo_chunk_keys(&sh->mask, A->kpos, nk, A->qpos[r0], A->qpos[r1 - 1]);
-            int cols = (int)(span.a_rows + span.b_rows);
-            if (FN(scratch)(be, &S, &cap, (size_t)rows * (cols ? cols : 1))) continue;
-            int g = h / group;
-            FN(chunk_scores)(Q + r0 * A->q_stride + (size_t)h * hd, A->q_stride, rows, K + (size_t)g * hd, A->kv_stride,
-                             &span, hd, S, cols);
-            if (amax) {
-                FN(chunk_argmax)(&sh->mask, A->qpos + r0, rows, &span, A->kpos, nk, scale, S, cols, amax + r0 * H + h, H);
-                continue;
-            }
-            T lse_rows[ATTN_CHUNK];
-            FN(chunk_softmax)(&sh->mask, A->qpos + r0, rows, &span, A->kpos, nk, scale, S, cols, lse_rows);
-            FN(chunk_pv)(S, rows, cols, &span, V + (size_t)g * hd, A->kv_stride, hd, O + r0 * A->o_stride + (size_t)h * hd,
-                         A->o_stride);
-            if (lse)
-                for (int r = 0; r < rows; r++) lse[(r0 + r) * H + h] = lse_rows[r];
+            if (!arena) continue;
+            long c = nchunks - 1 - t / KVH;
+            size_t r0 = (size_t)c * (size_t)R, r1 = r0 + (size_t)R < nq ? r0 + (size_t)R : nq;
+            FN(fwd_tile)(avx2, sh, A, (int)(t % KVH), r0, (int)(r1 - r0), arena, amax);
         }
-        free(S);
     }
     openblas_set_num_threads(blas_threads);
+    if (oom) BACKEND_FAIL(be, "attention", "out of memory for a %zu-byte tile scratch", bytes);
 }
 
 static void FN(attn_fwd)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *A) {
@@ -122,75 +228,78 @@ static void FN(attn_argmax)(duo_backend *be, const duo_attn_shape *sh, const duo
     FN(attn_tasks)(be, sh, A, amax);
 }
 
-/* dV += P^T dO; dP = dO V^T; dS = P (dP - rowsum(dO*O)); dQ = scale dS K; dK += scale dS^T Q.
- * One task per KV head, so the dK/dV rows it accumulates into are its own. */
-static void FN(attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *A) {
-    int H = sh->num_heads, KVH = sh->num_kv_heads, hd = sh->head_dim, group = H / KVH;
-    size_t nq = A->nq, nk = A->nk, qs = A->q_stride, os = A->o_stride, ks_ = A->kv_stride;
-    if (nq == 0) return;
-    const T *Q = A->Q, *K = A->K, *V = A->V, *O = A->O, *lse = A->lse, *dO = A->dO;
-    T *dQ = A->dQ, *dK = A->dK, *dV = A->dV;
+/* The backward of one tile: dV += P^T dO; dP = dO V^T; dS = P (dP - rowsum(dO*O)) scale; dQ = dS K;
+ * dK += dS^T Q, block by block, P from the saved log-sum-exp. */
+static void FN(bwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args *A, int g, size_t r0, int rows,
+                         unsigned char *arena) {
+    FN(attn_tile) t;
+    unsigned char *cur = arena;
+    FN(tile_begin)(&t, sh, A, g, r0, rows, &cur);
+    int M = t.M, hd = t.hd, H = sh->num_heads;
+    size_t ks = A->kv_stride, os = A->o_stride;
     T scale = (T)(1.0 / sqrt((double)hd));
+    T *dOp = attn_scratch_take(&cur, (size_t)M * hd * sizeof(T)); /* [M][hd] dO packed */
+    T *dQp = attn_scratch_take(&cur, (size_t)M * hd * sizeof(T)); /* [M][hd] dQ accumulated */
+    T *dP = attn_scratch_take(&cur, (size_t)M * ATTN_KEYS * sizeof(T)); /* [M][ATTN_KEYS] dP, then dS */
+    T *lse = attn_scratch_take(&cur, (size_t)M * sizeof(T));      /* [M] */
+    T *D = attn_scratch_take(&cur, (size_t)M * sizeof(T));        /* [M] rowsum(dO * O) */
+    const T *O = A->O, *dO = A->dO, *lse_in = A->lse;
+    for (int i = 0; i < M; i++) {
+        int hh = i / rows, r = i % rows, h = g * t.group + hh;
+        size_t q = r0 + (size_t)r;
+        const T *o = O + q * os + (size_t)h * hd, *d = dO + q * os + (size_t)h * hd;
+        memcpy(dOp + (size_t)i * hd, d, (size_t)hd * sizeof(T));
+        T di = 0;
+        for (int e = 0; e < hd; e++) di += d[e] * o[e];
+        D[i] = di;
+        lse[i] = lse_in[q * H + h];
+    }
+    memset(dQp, 0, (size_t)M * hd * sizeof(T));
+    for (int c0 = 0, n0 = 0, bc; (bc = FN(tile_next_block)(&t, &c0, &n0));) {
+        size_t krow = attn_col_row(&t.span, n0);
+        const T *Kb = FN(kv_at)(A->K, krow, ks, g, hd), *Vb = FN(kv_at)(A->V, krow, ks, g, hd);
+        T *dKb = FN(kv_at)(A->dK, krow, ks, g, hd), *dVb = FN(kv_at)(A->dV, krow, ks, g, hd);
+        FN(tile_scores)(avx2, &t, t.Qp, Kb, ks, bc, t.S, scale);
+        FN(tile_scores)(avx2, &t, dOp, Vb, ks, bc, dP, 1);
+        FN(probs_dscores)(avx2, t.S, dP, ATTN_KEYS, M, rows, bc, t.lo, t.hi, scale, lse, D);
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, bc, hd, M, 1, t.S, ATTN_KEYS, dOp, hd, 1, dVb, (int)ks);
+        FN(tile_pv)(avx2, &t, dP, Kb, ks, bc, dQp);
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, bc, hd, M, 1, dP, ATTN_KEYS, t.Qp, hd, 1, dKb, (int)ks);
+    }
+    T *dQ = A->dQ;
+    for (int i = 0; i < M; i++) {
+        int hh = i / rows, r = i % rows, h = g * t.group + hh;
+        memcpy(dQ + (r0 + (size_t)r) * A->q_stride + (size_t)h * hd, dQp + (size_t)i * hd, (size_t)hd * sizeof(T));
+    }
+}
+
+/* One task per KV group, so the dK/dV rows it accumulates into are its own; its tiles in order. */
+static void FN(attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *A) {
+    int KVH = sh->num_kv_heads, hd = sh->head_dim, group = sh->num_heads / KVH;
+    size_t nq = A->nq;
+    if (nq == 0) return;
+    int R = attn_tile_rows(group);
+    int avx2 = duo_cpu_has_avx2();
+    size_t bytes = FN(tile_bytes)(R * group, R, hd, 3, 2, 2);
+    int oom = 0;
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
 #pragma omp parallel
     {
-        T *P = NULL, *dP = NULL;
-        size_t cap = 0, cap2 = 0;
+        unsigned char *arena = attn_scratch_get(bytes);
+        if (!arena) {
+#pragma omp atomic write
+            oom = 1;
+        }
 #pragma omp for schedule(dynamic, 1)
         for (int g = 0; g < KVH; g++) {
-            for (int h = g * group; h < (g + 1) * group; h++) {
-                for (size_t r0 = 0; r0 < nq; r0 += ATTN_CHUNK) {
-                    size_t r1 = r0 + ATTN_CHUNK < nq ? r0 + ATTN_CHUNK : nq;
-                    int rows = (int)(r1 - r0);
-                    duo_key_span span = duo_chunk_keys(&sh->mask, A->kpos, nk, A->qpos[r0], A->qpos[r1 - 1]);
-                    int cols = (int)(span.a_rows + span.b_rows);
-                    size_t need = (size_t)rows * (cols ? cols : 1);
-                    if (FN(scratch)(be, &P, &cap, need) || FN(scratch)(be, &dP, &cap2, need)) break;
-                    const T *Qc = Q + r0 * qs + (size_t)h * hd, *Oc = O + r0 * os + (size_t)h * hd;
-                    const T *dOc = dO + r0 * os + (size_t)h * hd;
-                    const T *Kg = K + (size_t)g * hd, *Vg = V + (size_t)g * hd;
-                    T *dKg = dK + (size_t)g * hd, *dVg = dV + (size_t)g * hd;
-                    /* P from the saved log-sum-exp */
-                    FN(chunk_scores)(Qc, qs, rows, Kg, ks_, &span, hd, P, cols);
-                    for (int r = 0; r < rows; r++) {
-                        T l = lse[(r0 + r) * H + h];
-                        T *p = P + (size_t)r * cols;
-                        int ae, bs, be_;
-                        duo_row_cols(&sh->mask, &span, A->kpos, nk, A->qpos[r0 + r], &ae, &bs, &be_);
-                        MATH(duo_probs_row)(p, cols, ae, bs, be_, scale, l);
-                    }
-                    /* dP = dO V^T over the same columns */
-                    FN(chunk_scores)(dOc, os, rows, Vg, ks_, &span, hd, dP, cols);
-                    /* dV += P^T dO */
-                    if (span.a_rows)
-                        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)span.a_rows, hd, rows, 1, P, cols, dOc, (int)os,
-                             1, dVg, (int)ks_);
-                    if (span.b_rows)
-                        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)span.b_rows, hd, rows, 1, P + span.a_rows, cols,
-                             dOc, (int)os, 1, dVg + span.b_row * ks_, (int)ks_);
-                    /* dS (into P), pre-scaled */
-                    for (int r = 0; r < rows; r++) {
-                        T di = 0;
-                        for (int e = 0; e < hd; e++) di += dOc[(size_t)r * os + e] * Oc[(size_t)r * os + e];
-                        T *p = P + (size_t)r * cols, *dp = dP + (size_t)r * cols;
-                        for (int c = 0; c < cols; c++) p[c] = MATH(duo_dscore)(p[c], dp[c], di, scale);
-                    }
-                    /* dQ = dS K */
-                    T *dQc = dQ + r0 * qs + (size_t)h * hd;
-                    FN(chunk_pv)(P, rows, cols, &span, Kg, ks_, hd, dQc, qs);
-                    /* dK += dS^T Q */
-                    if (span.a_rows)
-                        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)span.a_rows, hd, rows, 1, P, cols, Qc, (int)qs, 1,
-                             dKg, (int)ks_);
-                    if (span.b_rows)
-                        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)span.b_rows, hd, rows, 1, P + span.a_rows, cols,
-                             Qc, (int)qs, 1, dKg + span.b_row * ks_, (int)ks_);
-                }
+            if (!arena) continue;
+            for (size_t r0 = 0; r0 < nq; r0 += (size_t)R) {
+                size_t r1 = r0 + (size_t)R < nq ? r0 + (size_t)R : nq;
+                FN(bwd_tile)(avx2, sh, A, g, r0, (int)(r1 - r0), arena);
             }
         }
-        free(P);
-        free(dP);
     }
     openblas_set_num_threads(blas_threads);
+    if (oom) BACKEND_FAIL(be, "attention", "out of memory for a %zu-byte tile scratch", bytes);
 }
