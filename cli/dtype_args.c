@@ -10,7 +10,9 @@ int cli_parse_dtype(const char *cmd, const char *value, duo_precision *out) {
 }
 
 int cli_check_dtype_backend(const char *cmd, duo_precision prec, const char *backend) {
-    if (prec == DUO_PREC_BF16 && !strcmp(backend, "cpu"))
-        return cli_usage_error(cmd, "--dtype bf16 needs --backend cuda; --backend cpu computes in fp32 only");
+    /* cpu and cuda run both (the CPU stores bf16 weights and computes in fp32); the float64 debugging
+     * backend has no bf16 instance */
+    if (prec == DUO_PREC_BF16 && !strcmp(backend, "cpu-composite-f64"))
+        return cli_usage_error(cmd, "--dtype bf16 does not apply to --backend cpu-composite-f64 (float64 throughout)");
     return 0;
 }

@@ -61,11 +61,7 @@ const char *duo_precision_name(duo_precision p) {
 }
 
 static duo_backend *cpu_open(duo_precision prec, duo_error *err) {
-    if (prec == DUO_PREC_BF16) {
-        duo_fail(err, "--dtype bf16 needs the CUDA backend; the CPU backend computes in fp32");
-        return NULL;
-    }
-    return backend_cpu_create(0, err);
+    return prec == DUO_PREC_BF16 ? backend_cpu_bf16_create(err) : backend_cpu_create(0, err);
 }
 
 duo_backend *backend_open(const char *name, duo_error *err) { return backend_open_prec(name, DUO_PREC_DEFAULT, err); }

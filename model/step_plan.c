@@ -13,10 +13,9 @@
 int step_plan_backend_named(const char *backend, duo_precision prec, duo_plan_backend *out, duo_error *err) {
     memset(out, 0, sizeof *out);
     if (!strcmp(backend, "cpu") || !strcmp(backend, "cpu-composite")) {
-        if (prec == DUO_PREC_BF16)
-            return duo_fail(err, "--dtype bf16 needs the CUDA backend; the CPU backend computes in fp32");
         out->name = !strcmp(backend, "cpu") ? "cpu" : "cpu-composite";
-        out->act_size = out->weight_size = sizeof(float);
+        out->act_size = sizeof(float);
+        out->weight_size = prec == DUO_PREC_BF16 ? 2 : sizeof(float); /* bf16: weights stored bf16 */
         out->workspace_bytes = strcmp(backend, "cpu") ? DUO_CPU_COMPOSITE_WORKSPACE_BYTES : 0;
         return 0;
     }

@@ -26,7 +26,7 @@ typedef struct {
                                        * bf16 operand copies); 0 for a backend of fused ops (the CPU's) */
 } duo_plan_backend;
 
-/* The traits of a backend by name, without opening it (no device needed): "cpu" (fp32 only), "cuda"
+/* The traits of a backend by name, without opening it (no device needed): "cpu" (fp32; bf16: bf16 weights), "cuda"
  * (fp32 or bf16; DEFAULT: bf16), "cpu-composite" (the CPU primitives under the composites).  -1 with
  * err set for an unknown name or a precision the backend cannot run. */
 int step_plan_backend_named(const char *backend, duo_precision prec, duo_plan_backend *out, duo_error *err);

@@ -12,6 +12,9 @@ extern "C" {
 
 /* f64 0: float32 activations and weights ("cpu"); 1: float64 ("cpu-f64"). */
 duo_backend *backend_cpu_create(int f64, duo_error *err);
+/* "cpu" with bf16 weight storage (--dtype bf16): float32 activations and arithmetic, weights held as bf16
+ * and widened exactly where they are read (kernels/cpu/dense_bf16_impl.h). */
+duo_backend *backend_cpu_bf16_create(duo_error *err);
 
 /* The composite op table (kernels/composite/) on the CPU's primitives, for tests and debugging: f64 1:
  * float64 ("cpu-composite-f64"); bf16 1: float32 activations with bf16 weights and bf16 GEMM operands,
@@ -33,7 +36,7 @@ void cpu_load_tensor_as(duo_backend *be, const duo_tensor *t, size_t first, size
                         duo_elem dst_type);
 void cpu_gemm(duo_backend *be, const duo_gemm *g);
 
-extern const duo_ops cpu_ops_f32, cpu_ops_f64;
+extern const duo_ops cpu_ops_f32, cpu_ops_f64, cpu_ops_f32_bf16;
 /* The CPU's primitives: float32, float64, and float32 with bf16 weight elements (rmsnorm / bias weights
  * read as bf16). */
 extern const duo_prims cpu_prims_f32, cpu_prims_f64, cpu_prims_f32_bf16;

@@ -1,5 +1,6 @@
-/* The float32 CPU backend's ops: what the trainer runs (kernels/cpu/cpu_ops_impl.h); and its primitives
- * (kernels/cpu/prims_impl.h) with float32 weights and with bf16 weights. */
+/* The float32 CPU backend's ops: what the trainer runs (kernels/cpu/cpu_ops_impl.h); its primitives
+ * (kernels/cpu/prims_impl.h) with float32 weights and with bf16 weights; and the op table with bf16
+ * weight storage (kernels/cpu/dense_bf16_impl.h). */
 #define T float
 #define S f32
 #define GEMM cblas_sgemm
@@ -20,3 +21,5 @@
 #define WT uint16_t
 #define WLOAD(x) duo_bf16_to_f32(x)
 #include "kernels/cpu/prims_impl.h"
+
+#include "kernels/cpu/dense_bf16_impl.h"

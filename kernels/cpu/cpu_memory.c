@@ -38,6 +38,15 @@ duo_backend *backend_cpu_create(int f64, duo_error *err) {
     return be;
 }
 
+duo_backend *backend_cpu_bf16_create(duo_error *err) {
+    duo_backend *be = backend_cpu_create(0, err);
+    if (!be) return NULL;
+    be->ops = &cpu_ops_f32_bf16;
+    be->weight_type = DUO_E_BF16;
+    be->weight_size = duo_elem_size(DUO_E_BF16);
+    return be;
+}
+
 void cpu_memset0(duo_backend *be, void *dst, size_t bytes) {
     if (bytes) memset(dst, 0, bytes);
 }

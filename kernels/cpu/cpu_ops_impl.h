@@ -4,11 +4,13 @@
  * the math the float instance runs. */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/cpu_par.h"
 #include "kernels/gate.h"
 #include "kernels/math/attn_rows.h"
 #include "kernels/math/bf16.h"
@@ -20,6 +22,16 @@
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, S)
 
+/* The one-row linear layer on weights of the compute type (kernels/cpu/gemv_impl.h). */
+#define GV_NAME(name) FN(name)
+#define GV_WT T
+#define GV_WIDEN(v, p) memcpy(&(v), (p), sizeof(v))
+#define GV_WLOAD(x) (x)
+#include "kernels/cpu/gemv_impl.h"
+#undef GV_NAME
+#undef GV_WT
+#undef GV_WIDEN
+#undef GV_WLOAD
 #include "kernels/cpu/dense_impl.h"
 #include "kernels/cpu/attention_impl.h"
 #include "kernels/cpu/rows_impl.h"

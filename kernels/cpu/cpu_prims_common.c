@@ -9,6 +9,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/cpu_par.h"
 #include "kernels/math/bf16.h"
 
 /* One element of type t at p[i] as double (exact for every type). */
@@ -25,7 +26,7 @@ void cpu_convert(duo_backend *be, const void *src, duo_elem st, void *dst, duo_e
         if (count) memcpy(dst, src, count * duo_elem_size(st));
         return;
     }
-#pragma omp parallel for schedule(static) if (count > 65536)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(count))
     for (size_t i = 0; i < count; i++) {
         if (dt == DUO_E_F64) ((double *)dst)[i] = elem_get(src, st, i);
         else if (dt == DUO_E_F32) ((float *)dst)[i] = (float)elem_get(src, st, i); /* from f64: one rounding */

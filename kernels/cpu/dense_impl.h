@@ -1,4 +1,5 @@
-/* CPU dense ops (kernels/ops.h): linear and its input gradient (BLAS), RMSNorm backward, RoPE, SwiGLU
+/* CPU dense ops (kernels/ops.h): linear (one row: kernels/cpu/gemv_impl.h; more: BLAS) and its input
+ * gradient (BLAS), RMSNorm backward, RoPE, SwiGLU
  * (RMSNorm and the bias add are the primitives' loops, kernels/cpu/prims_impl.h).  A template:
  * kernels/cpu/cpu_f32.c and cpu_f64.c include it with T (element type), FN(name) (the suffixed static
  * name), GEMM (cblas_sgemm / cblas_dgemm) and EXP. */
@@ -6,6 +7,10 @@
 static void FN(linear)(duo_backend *be, const void *X, size_t m, int k, const void *W, int nout, void *Y,
                        double beta) {
     if (m == 0) return;
+    if (m == 1) {
+        FN(gemv)(X, k, W, nout, Y, (T)beta);
+        return;
+    }
     GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, nout, k, 1, (const T *)X, k, (const T *)W, k, (T)beta,
          (T *)Y, nout);
 }
@@ -22,7 +27,7 @@ static void FN(rmsnorm_bwd)(duo_backend *be, const void *Xv, size_t m, int d, co
                             const void *dYv, void *dXv, int accumulate) {
     const T *X = Xv, *w = wv, *dY = dYv;
     T *dX = dXv;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR((size_t)m * d * 3))
     for (size_t r = 0; r < m; r++) {
         const T *x = X + r * d, *dy = dY + r * d;
         T *dx = dX + r * d;
@@ -51,7 +56,7 @@ static void FN(rope)(duo_backend *be, void *Xv, size_t m, int nheads, int hd, co
     T *X = Xv;
     const T *cos_t = cos_v, *sin_t = sin_v;
     int half = hd / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * (size_t)nheads * hd))
     for (size_t r = 0; r < m; r++) {
         const T *c = cos_t + (size_t)pos[r] * half, *s = sin_t + (size_t)pos[r] * half;
         for (int h = 0; h < nheads; h++) {
@@ -64,7 +69,7 @@ static void FN(rope)(duo_backend *be, void *Xv, size_t m, int nheads, int hd, co
 static void FN(swiglu)(duo_backend *be, const void *Gv, const void *Uv, size_t count, void *Av) {
     const T *G = Gv, *U = Uv;
     T *A = Av;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(count * DUO_CPU_EXP_COST))
     for (size_t i = 0; i < count; i++) A[i] = MATH(duo_swiglu)(G[i], U[i]);
 }
 
@@ -72,6 +77,6 @@ static void FN(swiglu_bwd)(duo_backend *be, const void *Gv, const void *Uv, cons
                            void *dUv) {
     const T *G = Gv, *U = Uv, *dA = dAv;
     T *dG = dGv, *dU = dUv;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(count * DUO_CPU_EXP_COST))
     for (size_t i = 0; i < count; i++) MATH(duo_swiglu_bwd)(G[i], U[i], dA[i], &dG[i], &dU[i]);
 }

@@ -10,7 +10,7 @@ static void PFN(rmsnorm)(duo_backend *be, const void *Xv, size_t m, int d, const
     const T *X = Xv;
     const WT *w = wv;
     T *Y = Yv;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * (size_t)d * 2))
     for (size_t r = 0; r < m; r++) {
         const T *x = X + r * d;
         T *y = Y + r * d;
@@ -22,7 +22,7 @@ static void PFN(rmsnorm)(duo_backend *be, const void *Xv, size_t m, int d, const
 static void PFN(add_bias_rows)(duo_backend *be, void *Xv, size_t m, int d, const void *bv) {
     T *X = Xv;
     const WT *b = bv;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * (size_t)d))
     for (size_t r = 0; r < m; r++)
         for (int i = 0; i < d; i++) X[r * d + i] += (T)WLOAD(b[i]);
 }
@@ -31,7 +31,7 @@ static void PFN(rmsnorm_bwd_stats)(duo_backend *be, const void *Xv, size_t m, in
                                    const void *dYv, double *stats /* [m][2] */) {
     const T *X = Xv, *dY = dYv;
     const WT *w = wv;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * (size_t)d * 2))
     for (size_t r = 0; r < m; r++) {
         const T *x = X + r * d, *dy = dY + r * d;
         double dot = 0;
@@ -46,7 +46,7 @@ static void PFN(rmsnorm_bwd_apply)(duo_backend *be, const void *Xv, size_t m, in
     const T *X = Xv, *dY = dYv;
     const WT *w = wv;
     T *dX = dXv;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * (size_t)d))
     for (size_t r = 0; r < m; r++) {
         const T *x = X + r * d, *dy = dY + r * d;
         T *dx = dX + r * d, a, b;
@@ -63,7 +63,7 @@ static void PFN(head_blend)(duo_backend *be, const void *Xv, const void *Yv, siz
     const T *X = Xv, *Y = Yv;
     T *O = OUTv;
     size_t row = (size_t)nheads * hd;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * (size_t)nheads * hd))
     for (size_t r = 0; r < m; r++)
         for (int h = 0; h < nheads; h++) {
             T a = (T)c[h];
@@ -75,7 +75,7 @@ static void PFN(head_blend)(duo_backend *be, const void *Xv, const void *Yv, siz
 static void PFN(head_scale)(duo_backend *be, void *Xv, size_t m, int nheads, int hd, const double *c) {
     T *X = Xv;
     size_t row = (size_t)nheads * hd;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * (size_t)nheads * hd))
     for (size_t r = 0; r < m; r++)
         for (int h = 0; h < nheads; h++) {
             T a = (T)c[h];
@@ -85,7 +85,7 @@ static void PFN(head_scale)(duo_backend *be, void *Xv, size_t m, int nheads, int
 
 static void PFN(sqdiff_rows)(duo_backend *be, const void *Av, const void *Bv, size_t m, int d, double *out) {
     const T *A = Av, *B = Bv;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * (size_t)d))
     for (size_t r = 0; r < m; r++) {
         double s = 0;
         for (int e = 0; e < d; e++) {
@@ -101,7 +101,7 @@ static void PFN(head_dot_diff_rows)(duo_backend *be, const void *Xv, const void 
     const T *X = Xv, *Y = Yv, *Z = Zv;
     int group = nheads / ngroups;
     size_t row = (size_t)nheads * hd;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * (size_t)nheads * hd))
     for (size_t r = 0; r < m; r++)
         for (int g = 0; g < ngroups; g++) {
             double acc = 0;
@@ -117,7 +117,7 @@ static void PFN(head_dot_rows)(duo_backend *be, const void *Av, size_t a_stride,
                                size_t m, int nheads, int hd, void *outv, size_t out_stride) {
     const T *A = Av, *B = Bv;
     T *out = outv;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * (size_t)nheads * hd))
     for (size_t r = 0; r < m; r++)
         for (int h = 0; h < nheads; h++) {
             T s = 0;
@@ -131,7 +131,7 @@ static void PFN(tile_softmax)(duo_backend *be, const duo_score_tile *t, void *Sv
                               long long lse_hs) {
     T *S = Sv, *lse = lsev, scale = (T)t->scale;
     long n = (long)t->heads * t->rows;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR((size_t)n * t->cols * DUO_CPU_EXP_COST))
     for (long i = 0; i < n; i++) {
         int h = (int)(i / t->rows), r = (int)(i % t->rows), ae, bs, bend;
         duo_tile_row_cols(t, r, &ae, &bs, &bend);
@@ -145,7 +145,7 @@ static void PFN(tile_probs)(duo_backend *be, const duo_score_tile *t, void *Sv, 
     T *S = Sv, scale = (T)t->scale;
     const T *lse = lsev;
     long n = (long)t->heads * t->rows;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR((size_t)n * t->cols * DUO_CPU_EXP_COST))
     for (long i = 0; i < n; i++) {
         int h = (int)(i / t->rows), r = (int)(i % t->rows), ae, bs, bend;
         duo_tile_row_cols(t, r, &ae, &bs, &bend);
@@ -158,7 +158,7 @@ static void PFN(tile_dscores)(duo_backend *be, const duo_score_tile *t, void *Pv
     T *P = Pv, scale = (T)t->scale;
     const T *dP = dPv, *D = Dv;
     long n = (long)t->heads * t->rows;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR((size_t)n * t->cols))
     for (long i = 0; i < n; i++) {
         int h = (int)(i / t->rows), r = (int)(i % t->rows);
         T di = D[h * d_hs + r * d_rs], *p = P + (size_t)i * t->ld;
@@ -172,7 +172,7 @@ static void PFN(tile_argmax)(duo_backend *be, const duo_score_tile *t, const voi
     const T *S = Sv;
     T scale = (T)t->scale;
     long n = (long)t->heads * t->rows;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR((size_t)n * t->cols))
     for (long i = 0; i < n; i++) {
         int h = (int)(i / t->rows), r = (int)(i % t->rows), ae, bs, bend;
         duo_tile_row_cols(t, r, &ae, &bs, &bend);

@@ -7,7 +7,7 @@ static void FN(load_tensor)(duo_backend *be, const duo_tensor *t, size_t first, 
     if (sizeof(T) == sizeof(float)) {
         float *o = (float *)(void *)W;
         long nblk = (long)((count + 65535) / 65536);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(count))
         for (long b = 0; b < nblk; b++) {
             size_t s0 = (size_t)b * 65536, k = count - s0 < 65536 ? count - s0 : 65536;
             tensor_to_f32(t, first + s0, k, o + s0);
@@ -62,7 +62,7 @@ static void FN(permute_heads)(duo_backend *be, const void *Xv, size_t m, int nhe
     const T *X = Xv;
     T *Y = Yv;
     size_t row = (size_t)nheads * hd;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(m * row))
     for (size_t r = 0; r < m; r++)
         for (int j = 0; j < nheads; j++)
             memcpy(Y + r * row + (size_t)j * hd, X + r * row + (size_t)perm[j] * hd, (size_t)hd * sizeof(T));

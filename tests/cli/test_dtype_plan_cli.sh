@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# --dtype on train, bench step, bench infer and sweep (a bad value and bf16 with --backend cpu are usage
-# errors naming both); the precision in train's config.json; `bench step --plan` without a device and
+# --dtype on train, bench step, bench infer and sweep (a bad value, and bf16 with the float64 debugging
+# backend, are usage errors naming both; bf16 on the CPU is bf16 weight storage); the precision in train's config.json; `bench step --plan` without a device and
 # without weights (any --backend, also in a build without CUDA); train's check of the step's memory plan
 # against the device's free memory, with the figure injected by DUO_FAKE_DEVICE_FREE_BYTES.
 bin=${DUO_BIN:-build/duo-train}
@@ -30,12 +30,12 @@ for cmd in train bench_step bench_infer sweep; do
     run --dtype fp16 >/dev/null 2>"$T/err"; rc=$?
     [ $rc -eq 2 ] && grep -q -- "--dtype must be fp32 or bf16, got 'fp16'" "$T/err" && pass "${cmd}_bad_value" ||
         fail "${cmd}_bad_value" "exit $rc: $(head -c 300 "$T/err")"
-    run --dtype bf16 --backend cpu >/dev/null 2>"$T/err"; rc=$?
-    [ $rc -eq 2 ] && grep -q -- "--dtype bf16" "$T/err" && grep -q -- "--backend cpu" "$T/err" && pass "${cmd}_bf16_on_cpu" ||
-        fail "${cmd}_bf16_on_cpu" "exit $rc: $(head -c 300 "$T/err")"
-    run --backend cpu --dtype bf16 >/dev/null 2>"$T/err"; rc=$?  # the order does not matter
-    [ $rc -eq 2 ] && grep -q -- "--backend cpu" "$T/err" && pass "${cmd}_bf16_on_cpu_any_order" ||
-        fail "${cmd}_bf16_on_cpu_any_order" "exit $rc: $(head -c 300 "$T/err")"
+    run --dtype bf16 --backend cpu-composite-f64 >/dev/null 2>"$T/err"; rc=$?  # float64 throughout: no bf16
+    [ $rc -eq 2 ] && grep -q -- "--dtype bf16" "$T/err" && grep -q -- "--backend cpu-composite-f64" "$T/err" &&
+        pass "${cmd}_bf16_on_f64" || fail "${cmd}_bf16_on_f64" "exit $rc: $(head -c 300 "$T/err")"
+    run --backend cpu-composite-f64 --dtype bf16 >/dev/null 2>"$T/err"; rc=$?  # the order does not matter
+    [ $rc -eq 2 ] && grep -q -- "--backend cpu-composite-f64" "$T/err" && pass "${cmd}_bf16_on_f64_any_order" ||
+        fail "${cmd}_bf16_on_f64_any_order" "exit $rc: $(head -c 300 "$T/err")"
 done
 [ ! -e "$T/never" ] && pass nothing_written_on_usage_errors || fail nothing_written_on_usage_errors "$T/never exists"
 
@@ -43,11 +43,18 @@ done
 [ $rc -eq 0 ] && grep -q "^backend: cpu (fp32)" "$T/out" && pass bench_step_fp32_cpu || fail bench_step_fp32_cpu "exit $rc: $(head -c 300 "$T/err")"
 "$bin" bench infer --backend cpu --dtype fp32 --random-shape small --ctx 64 --new-tokens 2 --sparsities 0 >"$T/out" 2>"$T/err"; rc=$?
 [ $rc -eq 0 ] && grep -q "backend cpu (fp32)" "$T/out" && pass bench_infer_fp32_cpu || fail bench_infer_fp32_cpu "exit $rc: $(head -c 300 "$T/err")"
+"$bin" bench step --backend cpu --dtype bf16 --random-shape small --ctx 64 --labels 8 --sgemm-size 0 >"$T/out" 2>"$T/err"; rc=$?
+[ $rc -eq 0 ] && grep -q "^backend: cpu (bf16)" "$T/out" && pass bench_step_bf16_cpu || fail bench_step_bf16_cpu "exit $rc: $(head -c 300 "$T/err")"
+"$bin" bench infer --backend cpu --dtype bf16 --random-shape small --ctx 64 --new-tokens 2 --sparsities 0 >"$T/out" 2>"$T/err"; rc=$?
+[ $rc -eq 0 ] && grep -q "backend cpu (bf16)" "$T/out" && pass bench_infer_bf16_cpu || fail bench_infer_bf16_cpu "exit $rc: $(head -c 300 "$T/err")"
 
 # ---- train records the precision it ran at ----
 train "$T/fp32" --backend cpu --dtype fp32 >/dev/null 2>"$T/err"; rc=$?
 if [ $rc -eq 0 ] && grep -q '"dtype": "fp32"' "$T/fp32/config.json"; then pass train_config_dtype
 else fail train_config_dtype "exit $rc: $(head -c 300 "$T/err")"; fi
+train "$T/bf16" --backend cpu --dtype bf16 >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 0 ] && grep -q '"dtype": "bf16"' "$T/bf16/config.json" && [ -f "$T/bf16/full_attention_heads.tsv" ] &&
+    pass train_config_dtype_bf16_cpu || fail train_config_dtype_bf16_cpu "exit $rc: $(head -c 300 "$T/err")"
 train "$T/default" --backend cpu >/dev/null 2>"$T/err"; rc=$?  # the CPU's default is fp32
 [ $rc -eq 0 ] && grep -q '"dtype": "fp32"' "$T/default/config.json" && pass train_default_dtype_cpu ||
     fail train_default_dtype_cpu "exit $rc: $(head -c 300 "$T/err")"
@@ -80,8 +87,13 @@ awk -v a="$w16" -v b="$w32" 'BEGIN {exit !(a > 0 && (b - 2 * a) ^ 2 < 1e-3)}' &&
 "$bin" bench step --plan --backend cpu --model "$model" --ctx 512 --labels 32 >"$T/plancpu" 2>"$T/err"; rc=$?
 [ $rc -eq 0 ] && grep -q "one layer held at a time" "$T/plancpu" && grep -q "^memory, MiB:" "$T/plancpu" &&
     pass plan_checkpoint_config_only || fail plan_checkpoint_config_only "exit $rc: $(head -c 300 "$T/err")"
-"$bin" bench step --plan --backend cpu --dtype bf16 --random-shape 8b >/dev/null 2>"$T/err"; rc=$?
-[ $rc -eq 2 ] && pass plan_bf16_on_cpu_usage || fail plan_bf16_on_cpu_usage "exit $rc"
+# the CPU's plan with bf16 weights: half of its fp32 weights
+"$bin" bench step --plan --backend cpu --dtype bf16 --random-shape 8b --ctx 4096 >"$T/plancpu16" 2>"$T/err"; rc=$?
+"$bin" bench step --plan --backend cpu --dtype fp32 --random-shape 8b --ctx 4096 >"$T/plancpu32" 2>>"$T/err"; rc2=$?
+c16=$(awk '/^memory/ {m = 1; next} m && $1 == 4096 {print $2; exit}' "$T/plancpu16")
+c32=$(awk '/^memory/ {m = 1; next} m && $1 == 4096 {print $2; exit}' "$T/plancpu32")
+[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && awk -v a="$c16" -v b="$c32" 'BEGIN {exit !(a > 0 && (b - 2 * a) ^ 2 < 1e-3 * b)}' &&
+    pass plan_bf16_on_cpu_half_weights || fail plan_bf16_on_cpu_half_weights "exit $rc/$rc2: bf16 $c16, fp32 $c32 $(head -c 300 "$T/err")"
 "$bin" bench step --plan --random-shape 8b --peak-tflops -1 >/dev/null 2>"$T/err"; rc=$?
 [ $rc -eq 2 ] && grep -q "peak-tflops" "$T/err" && pass plan_bad_peak || fail plan_bad_peak "exit $rc: $(head -c 300 "$T/err")"
 "$bin" bench step --plan --random-shape 9b >/dev/null 2>"$T/err"; rc=$?
