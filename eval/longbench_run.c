@@ -267,13 +267,8 @@ static int run_record(longbench_run *lr, const sweep_opts *o, const lb_run_env *
 static int reuse_record(longbench_run *lr, const sweep_opts *o, const lb_run_env *env, int j, size_t i,
                         const json_t *src, const char *src_key, const char *key, json_t **line, duo_error *err) {
     const sweep_job *jb = &env->jobs[j];
-    *line = json_deep_copy(src);
-    if (!*line || json_object_set_new(*line, "sparsity", json_real(o->sparsities[jb->s])) ||
-        json_object_set_new(*line, "achieved_sparsity", json_real(jb->achieved)) ||
-        json_object_set_new(*line, "baseline", json_string(sweep_baseline_name(o, jb->b))) ||
-        json_object_set_new(*line, "seed", json_integer(jb->k)) ||
-        json_object_set_new(*line, "reused_from", json_string(src_key)))
-        return duo_fail(err, "out of memory formatting the response line of %s", key);
+    *line = sweep_reused_line(o, jb, src, src_key);
+    if (!*line) return duo_fail(err, "out of memory formatting the response line of %s", key);
     char *jl = json_dumps(*line, JSON_COMPACT | JSON_ENSURE_ASCII);
     int rc = jl ? sweep_output_append(env->out, jl, err) : duo_fail(err, "out of memory formatting the response line of %s", key);
     free(jl);

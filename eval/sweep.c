@@ -297,13 +297,8 @@ static int reuse_prompt(sweep_run_ctx *r, int j, size_t i, const json_t *src, co
                         json_t **line, duo_error *err) {
     const sweep_opts *o = r->o;
     const sweep_job *jb = &r->jobs[j];
-    *line = json_deep_copy(src);
-    if (!*line || json_object_set_new(*line, "sparsity", json_real(o->sparsities[jb->s])) ||
-        json_object_set_new(*line, "achieved_sparsity", json_real(jb->achieved)) ||
-        json_object_set_new(*line, "baseline", json_string(sweep_baseline_name(o, jb->b))) ||
-        json_object_set_new(*line, "seed", json_integer(jb->k)) ||
-        json_object_set_new(*line, "reused_from", json_string(src_key)))
-        return duo_fail(err, "out of memory formatting the response line of %s", key);
+    *line = sweep_reused_line(o, jb, src, src_key);
+    if (!*line) return duo_fail(err, "out of memory formatting the response line of %s", key);
     if (append_line(r, *line, key, err)) return -1;
     size_t at = (size_t)j * r->ps->n + i, from = (size_t)jb->same_as * r->ps->n + i;
     r->num[at] = r->num[from];

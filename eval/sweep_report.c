@@ -24,6 +24,19 @@ int sweep_baseline_on(const sweep_opts *o, int b) {
     return b < SWEEP_NUM_BASELINES ? (o->baselines >> b) & 1 : b - SWEEP_NUM_BASELINES < o->num_compare;
 }
 
+json_t *sweep_reused_line(const sweep_opts *o, const sweep_job *jb, const json_t *src, const char *src_key) {
+    json_t *line = json_deep_copy(src);
+    if (line && (json_object_set_new(line, "sparsity", json_real(o->sparsities[jb->s])) ||
+                 json_object_set_new(line, "achieved_sparsity", json_real(jb->achieved)) ||
+                 json_object_set_new(line, "baseline", json_string(sweep_baseline_name(o, jb->b))) ||
+                 json_object_set_new(line, "seed", json_integer(jb->k)) ||
+                 json_object_set_new(line, "reused_from", json_string(src_key)))) {
+        json_decref(line);
+        return NULL;
+    }
+    return line;
+}
+
 void sweep_report_finish(sweep_report *r) {
     size_t n = (size_t)r->o->num_sparsities * SWEEP_MAX_BASELINES * (size_t)r->o->num_context_lengths * (size_t)r->num_depths;
     for (size_t i = 0; i < n; i++) {

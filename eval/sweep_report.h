@@ -4,6 +4,7 @@
 #ifndef DUO_EVAL_SWEEP_REPORT_H
 #define DUO_EVAL_SWEEP_REPORT_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "eval/sweep.h"
@@ -33,6 +34,10 @@ extern const char *const SWEEP_BASELINE_NAMES[SWEEP_NUM_BASELINES];
 const char *sweep_baseline_name(const sweep_opts *o, int b);
 /* 1 when baseline b runs in this sweep. */
 int sweep_baseline_on(const sweep_opts *o, int b);
+/* A reused response (--reuse_identical): a copy of src, the line of an earlier job with the same mask
+ * (key src_key), relabelled with job jb's sparsity, baseline and seed and marked reused_from.  NULL when
+ * out of memory. */
+json_t *sweep_reused_line(const sweep_opts *o, const sweep_job *jb, const json_t *src, const char *src_key);
 
 sweep_cell *sweep_report_cell(sweep_report *r, int sparsity, int baseline, int ctx, int depth);
 /* Turns the sums into means. */
