@@ -24,7 +24,7 @@
 
 static const char *const usage_text =
     "usage: duo-train bench gemm [--backend cpu|cuda] [options]\n"
-    "  --dtype fp32|bf16             weight operand type (bf16: CUDA only, its default; fp32 on the CPU)\n"
+    "  --dtype fp32|bf16             weight operand type (default: bf16 on CUDA, fp32 on the CPU)\n"
     "  --size N                      the square N x N x N product (default 2048; 0 skips it)\n"
     "  --model DIR | --random-shape " BENCH_SHAPE_NAMES "\n"
     "                                also the model's projections (q, k/v, o, gate/up, down, lm_head)\n"

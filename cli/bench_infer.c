@@ -20,7 +20,7 @@
 
 static const char *const usage_text =
     "usage: duo-train bench infer [--backend cpu|cuda] (--model DIR | --random-shape " BENCH_SHAPE_NAMES ") [options]\n"
-    "  --dtype fp32|bf16             compute precision (bf16: CUDA only, its default; fp32 on the CPU)\n"
+    "  --dtype fp32|bf16             compute precision (default: bf16 on CUDA, fp32 on the CPU; CPU bf16: bf16 weights, fp32 math)\n"
     "  --ctx N[,N...]                prompt lengths (default 1024,4096)\n"
     "  --sparsities S[,S...]         share of streaming heads (default 0,0.5)\n"
     "  --new-tokens N                tokens decoded per prompt (default 32)\n"

@@ -44,7 +44,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: duo-train bench step [--backend cpu|cuda] (--model DIR | --random-shape %s) [options]\n"
             "  --backend cpu|cuda    where the step runs (default: cuda when built with it and a GPU answers)\n"
-            "  --dtype fp32|bf16     compute precision (bf16: CUDA only, its default; fp32 on the CPU)\n"
+            "  --dtype fp32|bf16     compute precision (default: bf16 on CUDA, fp32 on the CPU; CPU bf16: bf16 weights, fp32 math)\n"
             "  --plan                print the step's device-memory plan, FLOPs, bytes and the time they imply at\n"
             "                        a peak, per context, without running it (no device, no weights loaded; any\n"
             "                        --backend; auto plans for cuda)\n"

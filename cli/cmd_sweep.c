@@ -49,7 +49,7 @@ static const char *const usage_text =
     "                                dataset2maxlen, which a smaller N caps)\n"
     "  --seed N                      samples and random patterns (42)\n"
     "  --backend cpu|cuda            (default: cuda where built and a GPU answers, else cpu)\n"
-    "  --dtype fp32|bf16             compute precision (bf16: CUDA only, its default; fp32 on the CPU)\n"
+    "  --dtype fp32|bf16             compute precision (default: bf16 on CUDA, fp32 on the CPU; CPU bf16: bf16 weights, fp32 math)\n"
     "  --output_dir DIR              (sweep_out); a folder holding an earlier sweep is refused unless:\n"
     "  --resume                      continue the sweep in --output_dir (prompts / records in responses.jsonl are not rerun)\n"
     "  --overwrite                   replace the earlier sweep in --output_dir\n"
