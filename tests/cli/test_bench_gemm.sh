@@ -62,4 +62,12 @@ usage both "at most one of" --model "$model" --random-shape small
 usage nothing "nothing to run" --size 0
 usage shape "unknown --random-shape 'tiny'" --random-shape tiny
 usage extra "unexpected argument" stray
-usage bf16 "bf16" --dtype bf16
+# the float64 debugging backend has no bf16; the CPU's bf16 stores the operand bf16 (widened exactly)
+"$bin" bench gemm --backend cpu-composite-f64 --dtype bf16 --size 64 >/dev/null 2>"$T/err"; rc=$?
+if [ $rc -eq 2 ] && grep -q "bf16" "$T/err"; then pass usage_bf16_f64; else fail usage_bf16_f64 "rc $rc: $(cat "$T/err")"; fi
+"$bin" bench gemm --backend cpu --dtype bf16 --size 128 --threads 1 --repeats 1 >"$T/bf16" 2>"$T/err"; rc=$?
+if [ $rc -eq 0 ] && grep -q "weights bf16" "$T/bf16" && grep -q "^square  *128  *128  *128  *1 .* exact$" "$T/bf16"; then
+    pass cpu_bf16
+else
+    fail cpu_bf16 "rc $rc: $(cat "$T/bf16" "$T/err")"
+fi
