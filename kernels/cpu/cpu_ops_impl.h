@@ -32,6 +32,7 @@
 #undef GV_WT
 #undef GV_WIDEN
 #undef GV_WLOAD
+#include "kernels/cpu/gemm_par_impl.h"
 #include "kernels/cpu/dense_impl.h"
 #include "kernels/cpu/attention_impl.h"
 #include "kernels/cpu/rows_impl.h"

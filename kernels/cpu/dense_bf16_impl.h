@@ -60,7 +60,7 @@ static void linear_f32_bf16(duo_backend *be, const void *X, size_t m, int k, con
     for (int j0 = 0; j0 < nout; j0 += rows) {
         int n = nout - j0 < rows ? nout - j0 : rows;
         widen_bf16(W + (size_t)j0 * k, (size_t)n * k, tile);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, n, k, 1, X, k, tile, k, (float)beta, Y + j0, nout);
+        gemm_par_f32(CblasTrans, (int)m, n, k, 1, X, k, tile, k, (float)beta, Y + j0, nout);
     }
     free(tile);
 }
@@ -81,8 +81,7 @@ static void linear_bwd_f32_bf16(duo_backend *be, const void *dYv, size_t m, int 
     for (int j0 = 0; j0 < nout; j0 += rows) {
         int n = nout - j0 < rows ? nout - j0 : rows;
         widen_bf16(W + (size_t)j0 * k, (size_t)n * k, tile);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, k, n, 1, dY + j0, nout, tile, k,
-                    j0 == 0 ? (float)beta : 1.0f, dX, k);
+        gemm_par_f32(CblasNoTrans, (int)m, k, n, 1, dY + j0, nout, tile, k, j0 == 0 ? (float)beta : 1.0f, dX, k);
     }
     free(tile);
 }

@@ -1,5 +1,5 @@
-/* CPU dense ops (kernels/ops.h): linear (one row: kernels/cpu/gemv_impl.h; more: BLAS) and its input
- * gradient (BLAS), RMSNorm backward, RoPE, SwiGLU
+/* CPU dense ops (kernels/ops.h): linear (one row: kernels/cpu/gemv_impl.h; more: BLAS slices on OpenMP's
+ * threads, kernels/cpu/gemm_par_impl.h) and its input gradient (the same), RMSNorm backward, RoPE, SwiGLU
  * (RMSNorm and the bias add are the primitives' loops, kernels/cpu/prims_impl.h).  A template:
  * kernels/cpu/cpu_f32.c and cpu_f64.c include it with T (element type), FN(name) (the suffixed static
  * name), GEMM (cblas_sgemm / cblas_dgemm) and EXP. */
@@ -11,15 +11,13 @@ static void FN(linear)(duo_backend *be, const void *X, size_t m, int k, const vo
         FN(gemv)(X, k, W, nout, Y, (T)beta);
         return;
     }
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, nout, k, 1, (const T *)X, k, (const T *)W, k, (T)beta,
-         (T *)Y, nout);
+    FN(gemm_par)(CblasTrans, (int)m, nout, k, 1, (const T *)X, k, (const T *)W, k, (T)beta, (T *)Y, nout);
 }
 
 static void FN(linear_bwd)(duo_backend *be, const void *dY, size_t m, int nout, const void *W, int k, void *dX,
                            double beta) {
     if (m == 0) return;
-    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, k, nout, 1, (const T *)dY, nout, (const T *)W, k,
-         (T)beta, (T *)dX, k);
+    FN(gemm_par)(CblasNoTrans, (int)m, k, nout, 1, (const T *)dY, nout, (const T *)W, k, (T)beta, (T *)dX, k);
 }
 
 /* y = w x r, r = (mean(x^2)+eps)^-1/2:  dx = r (w dy) - x r^3 sum(w dy x) / d. */
