@@ -1,6 +1,7 @@
 /* The CPU attention kernels (kernels/cpu/attention_impl.h: GQA tiles, key blocks with an online
- * softmax, the small-M path, the vectorized exp) against a slow reference loop in double: forward O and
- * lse, backward dQ/dK/dV, argmax, at head_dim 32/64/128, GQA groups 1/2/4, 1/7/64/200 query rows (one
+ * softmax, the small-M path, the vectorized exp; the float fused kernels of kernels/cpu/attn_fused.h on
+ * AVX-512 and AVX2 and the BLAS path) against a slow reference loop in double: forward O and
+ * lse, backward dQ/dK/dV, argmax, at head_dim 32/40/64/128, GQA groups 1/2/4, 1/7/64/200 query rows (one
  * row, a small-M tile, a full tile, several tiles over several key blocks), the full mask and both
  * streaming masks, dense and gapped key rows; and determinism: bit-identical results for 1 and 2
  * threads and for a KV group alone versus inside a larger call. */
@@ -247,12 +248,22 @@ static long first_off(const double *got, const double *want, size_t n, double to
     return -1;
 }
 
-/* One case on both element types against the reference; 0, or -1 with the message in t. */
+/* The float attention's kernel choices (duo_cpu_attn_isa_cap, kernels/cpu/attn_fused.h): the fused
+ * kernel on AVX-512, on AVX2 + FMA, and the BLAS path; on a processor without a set the cap falls to the
+ * next it has. */
+static const int isa_caps[] = {2, 1, 0};
+static const char *const isa_names[] = {"fused avx512", "fused avx2", "blas"};
+
+/* One case on both element types (float: with each kernel choice) against the reference; 0, or -1 with
+ * the message in t. */
 static int check_case(test_ctx *t, const char *what, acase *c) {
     reference(c);
     size_t nQ = c->nq * (size_t)c->H * c->hd, nK = c->nk * (size_t)c->KVH * c->hd, nL = c->nq * (size_t)c->H;
-    for (int f64 = 0; f64 <= 1; f64++) {
+    for (int v = 0; v < 4; v++) {
+        int f64 = v == 3;
+        duo_cpu_attn_isa_cap = f64 ? 2 : isa_caps[v];
         aresult r = run_backend(c, f64, 0, c->KVH);
+        duo_cpu_attn_isa_cap = 2;
         double tol = f64 ? 1e-11 : 3e-5, tolg = f64 ? 1e-10 : 2e-4;
         const char *bad = NULL;
         long i = -1;
@@ -278,7 +289,7 @@ static int check_case(test_ctx *t, const char *what, acase *c) {
                     wv = ww[k][i];
                 }
             snprintf(t->msg, sizeof t->msg, "%s (%s): %s differs at element %ld: %.9g, reference %.9g", what,
-                     f64 ? "f64" : "f32", bad, i, gv, wv);
+                     f64 ? "f64" : isa_names[v], bad, i, gv, wv);
             aresult_free(&r);
             return -1;
         }
@@ -288,7 +299,8 @@ static int check_case(test_ctx *t, const char *what, acase *c) {
 }
 
 TEST(against_reference) {
-    const int hds[] = {32, 64, 128}, groups[] = {1, 2, 4};
+    /* 40: a multiple of AVX2's lanes, not of AVX-512's (the AVX2 kernel where AVX-512 would run) */
+    const int hds[] = {32, 40, 64, 128}, groups[] = {1, 2, 4};
     const size_t nqs[] = {1, 7, 64, 200};
     /* sdpa(200, 300): ranges A and B both wider than a key block; blocksparse(10, 300): range B over
      * several blocks, the tile's later rows seeing none of the first */
@@ -297,7 +309,7 @@ TEST(against_reference) {
                                    {ATTN_STREAM_BLOCKSPARSE, 10, 130},
                                    {ATTN_STREAM_SDPA, 300, 200},
                                    {ATTN_STREAM_BLOCKSPARSE, 10, 300}};
-    for (int hi = 0; hi < 3; hi++)
+    for (int hi = 0; hi < 4; hi++)
         for (int gi = 0; gi < 3; gi++)
             for (int ni = 0; ni < 4; ni++)
                 for (int mi = 0; mi < 5; mi++) {
@@ -345,7 +357,9 @@ TEST(deterministic) {
             acase_make(&c, 6, 3, 64, masks[mi], nqs[ni], 300, 0);
             int group = 2, hd = 64;
             size_t qs = (size_t)c.H * hd, ks = (size_t)c.KVH * hd;
-            for (int f64 = 0; f64 <= 1; f64++) {
+            for (int v = 0; v < 3; v++) { /* float with the fused kernel of each set, then double */
+                int f64 = v == 2;
+                duo_cpu_attn_isa_cap = f64 ? 2 : isa_caps[v];
                 int threads = omp_get_max_threads();
                 omp_set_num_threads(1);
                 aresult one = run_backend(&c, f64, 0, c.KVH);
@@ -358,7 +372,7 @@ TEST(deterministic) {
                               same_bits(one.dQ, two.dQ, nQ) && same_bits(one.dK, two.dK, nK) &&
                               same_bits(one.dV, two.dV, nK) &&
                               !memcmp(one.amax, two.amax, c.nq * (size_t)c.H * sizeof *one.amax),
-                          "mask %d nq %zu f64 %d: 1 and 2 threads differ", mi, c.nq, f64);
+                          "mask %d nq %zu %s: 1 and 2 threads differ", mi, c.nq, f64 ? "f64" : isa_names[v]);
                 /* KV group 1 alone: its heads' columns as in the whole call */
                 aresult alone = run_backend(&c, f64, 1, 1);
                 CHECK_MSG(!alone.failed, "the op failed");
@@ -377,6 +391,7 @@ TEST(deterministic) {
                 }
                 CHECK_MSG(!diff, "mask %d nq %zu f64 %d: group 1 alone differs from group 1 in the whole call", mi, c.nq,
                           f64);
+                duo_cpu_attn_isa_cap = 2;
                 aresult_free(&one);
                 aresult_free(&two);
                 aresult_free(&alone);

@@ -16,6 +16,10 @@
 #define ATTN_M 128      /* a tile's rows (heads x query rows) when the group divides it */
 #define ATTN_KEYS 256   /* key columns per block: a [ATTN_M][ATTN_KEYS] float block is 128 KiB */
 #define ATTN_SMALL_M 16 /* tiles with fewer rows skip BLAS */
+#define ATTN_RB 4       /* rows of the fused kernel's row block (kernels/cpu/attn_fused.h) */
+
+/* A tile's M rows rounded up to whole row blocks: its packed rows' count (the pad rows zero). */
+static inline int attn_padded_rows(int M) { return (M + ATTN_RB - 1) / ATTN_RB * ATTN_RB; }
 
 /* Query rows per tile for a KV group of `group` query heads (depends on the group alone, so a head's
  * tiles are the same in every call). */
@@ -55,18 +59,22 @@ static inline size_t attn_col_row(const duo_key_span *ks, int c) {
 #endif
 
 #include "kernels/cpu/attn_block_impl.h"
+#ifdef ATTN_FUSED
+#include "kernels/cpu/attn_fused.h"
+#endif
 
-/* One tile's geometry and scratch (shape comments: M = group * rows). */
+/* One tile's geometry and scratch (shape comments: M = group * rows, Mp = M in whole row blocks). */
 typedef struct {
-    int group, hd, rows, M, g;
+    int group, hd, rows, M, Mp, g;
     size_t r0;
     duo_key_span span;
     int *ae, *bs, *be, *lo, *hi; /* [rows] each: the visible columns of each query row, then of one block */
-    T *Qp, *S;                   /* [M][hd] the group's query rows packed, [M][ATTN_KEYS] one score block */
+    T *Qp, *S;                   /* [Mp][hd] the group's query rows packed (pad rows 0), [Mp][ATTN_KEYS] one score block */
 } FN(attn_tile);
 
-/* Scratch bytes of one thread's tile: bufs [M][hd] blocks, sblocks [M][ATTN_KEYS] blocks, vecs [M] vectors. */
+/* Scratch bytes of one thread's tile: bufs [Mp][hd] blocks, sblocks [Mp][ATTN_KEYS] blocks, vecs [Mp] vectors. */
 static size_t FN(tile_bytes)(int M, int rows, int hd, int bufs, int sblocks, int vecs) {
+    M = attn_padded_rows(M);
     return attn_scratch_round((size_t)M * hd * sizeof(T)) * bufs +
            attn_scratch_round((size_t)M * ATTN_KEYS * sizeof(T)) * sblocks +
            attn_scratch_round((size_t)M * sizeof(T)) * vecs + attn_scratch_round((size_t)M * sizeof(int)) +
@@ -80,6 +88,7 @@ static void FN(tile_begin)(FN(attn_tile) * t, const duo_attn_shape *sh, const du
     t->hd = sh->head_dim;
     t->rows = rows;
     t->M = rows * t->group;
+    t->Mp = attn_padded_rows(t->M);
     t->g = g;
     t->r0 = r0;
     t->ae = attn_scratch_take(cur, (size_t)rows * sizeof(int));
@@ -87,8 +96,8 @@ static void FN(tile_begin)(FN(attn_tile) * t, const duo_attn_shape *sh, const du
     t->be = attn_scratch_take(cur, (size_t)rows * sizeof(int));
     t->lo = attn_scratch_take(cur, (size_t)rows * sizeof(int));
     t->hi = attn_scratch_take(cur, (size_t)rows * sizeof(int));
-    t->Qp = attn_scratch_take(cur, (size_t)t->M * t->hd * sizeof(T));
-    t->S = attn_scratch_take(cur, (size_t)t->M * ATTN_KEYS * sizeof(T));
+    t->Qp = attn_scratch_take(cur, (size_t)t->Mp * t->hd * sizeof(T));
+    t->S = attn_scratch_take(cur, (size_t)t->Mp * ATTN_KEYS * sizeof(T));
     t->span = duo_chunk_keys(&sh->mask, A->kpos, A->nk, A->qpos[r0], A->qpos[r0 + rows - 1]);
     for (int r = 0; r < rows; r++)
         duo_row_cols(&sh->mask, &t->span, A->kpos, A->nk, A->qpos[r0 + r], &t->ae[r], &t->bs[r], &t->be[r]);
@@ -97,6 +106,7 @@ static void FN(tile_begin)(FN(attn_tile) * t, const duo_attn_shape *sh, const du
         for (int r = 0; r < rows; r++)
             memcpy(t->Qp + ((size_t)hh * rows + r) * t->hd, Q + (r0 + r) * A->q_stride + (size_t)(g * t->group + hh) * t->hd,
                    (size_t)t->hd * sizeof(T));
+    memset(t->Qp + (size_t)t->M * t->hd, 0, (size_t)(t->Mp - t->M) * t->hd * sizeof(T));
 }
 
 /* S[M][ATTN_KEYS] = alpha X[M][hd] Kb[bc rows]^T (X: Qp with alpha the softmax scale, or the backward's
@@ -186,6 +196,76 @@ static void FN(fwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args
     }
 }
 
+#ifdef ATTN_FUSED
+/* The forward of one tile on the fused kernels k (kernels/cpu/attn_fused.h): per key block, K transposed
+ * once, then per row block its scores into a strip, the online-softmax step of its rows, and P V into
+ * its output rows. */
+static void FN(fused_fwd_tile)(const attn_fused_kernels *k, const duo_attn_shape *sh, const duo_attn_args *A, int g,
+                               size_t r0, int rows, const float *Kt_call, unsigned char *arena) {
+    FN(attn_tile) t;
+    unsigned char *cur = arena;
+    FN(tile_begin)(&t, sh, A, g, r0, rows, &cur);
+    int M = t.M, Mp = t.Mp, hd = t.hd, H = sh->num_heads, cw = k->cw;
+    float scale = (float)(1.0 / sqrt((double)hd));
+    float *Op = attn_scratch_take(&cur, (size_t)Mp * hd * sizeof(float));  /* [Mp][hd] unnormalized output */
+    float *m = attn_scratch_take(&cur, (size_t)Mp * sizeof(float));        /* [Mp] running max */
+    float *l = attn_scratch_take(&cur, (size_t)Mp * sizeof(float));        /* [Mp] running sum */
+    float *Kt = attn_scratch_take(&cur, (size_t)hd * ATTN_KEYS * sizeof(float)); /* [hd][ATTN_KEYS] */
+    float *S = attn_scratch_take(&cur, ATTN_STRIP_BYTES); /* [ATTN_RB][ATTN_STRIP_LD] a row block's scores */
+    for (int i = 0; i < Mp; i++) {
+        m[i] = -INFINITY;
+        l[i] = 0;
+    }
+    memset(Op, 0, (size_t)Mp * hd * sizeof(float));
+    for (int c0 = 0, n0 = 0, bc; (bc = FN(tile_next_block)(&t, &c0, &n0));) {
+        size_t krow = attn_col_row(&t.span, n0);
+        const float *Kb = Kt; /* [hd][ldk] the block's keys transposed */
+        int ldk = ATTN_KEYS;
+        if (Kt_call) {
+            ldk = (int)attn_fused_ld(A->nk);
+            Kb = Kt_call + (size_t)g * hd * ldk + krow;
+        } else attn_fused_pack_t(FN(kv_at)(A->K, krow, A->kv_stride, g, hd), A->kv_stride, bc, hd, cw, Kt);
+        const float *Vb = FN(kv_at)(A->V, krow, A->kv_stride, g, hd);
+        for (int i0 = 0; i0 < M; i0 += ATTN_RB) {
+            int u0 = bc, u1 = 0; /* the row block's visible columns: [u0, u1) */
+            for (int i = i0; i < i0 + ATTN_RB && i < M; i++) {
+                int a = t.lo[i % rows], b = t.hi[i % rows];
+                if (b <= a) continue;
+                if (a < u0) u0 = a;
+                if (b > u1) u1 = b;
+            }
+            if (u1 <= u0) continue;
+            k->scores(t.Qp + (size_t)i0 * hd, hd, Kb, ldk, u0 / cw * cw, (u1 + cw - 1) / cw * cw, scale, S,
+                      ATTN_STRIP_LD);
+            for (int i = i0; i < i0 + ATTN_RB; i++) {
+                float *s = S + (size_t)(i - i0) * ATTN_STRIP_LD;
+                int a = i < M ? t.lo[i % rows] : 0, b = i < M ? t.hi[i % rows] : 0;
+                if (b <= a) { /* sees nothing of this block: a zero row of P */
+                    memset(s + u0, 0, (size_t)(u1 - u0) * sizeof *s);
+                    continue;
+                }
+                float alpha = k->softmax_row(s, u0, u1, a, b, &m[i], &l[i]);
+                if (alpha != 1) {
+                    float *o = Op + (size_t)i * hd;
+                    for (int e = 0; e < hd; e++) o[e] *= alpha;
+                }
+            }
+            k->pv(S, ATTN_STRIP_LD, u0, u1, Vb, A->kv_stride, hd, Op + (size_t)i0 * hd);
+        }
+    }
+    float *O = A->O, *lse = A->lse;
+    for (int i = 0; i < M; i++) {
+        int hh = i / rows, r = i % rows, h = g * t.group + hh;
+        size_t q = r0 + (size_t)r;
+        float *o = O + q * A->o_stride + (size_t)h * hd;
+        const float *op = Op + (size_t)i * hd;
+        float inv = l[i] > 0 ? 1 / l[i] : 0;
+        for (int e = 0; e < hd; e++) o[e] = op[e] * inv;
+        if (lse) lse[q * H + h] = l[i] > 0 ? m[i] + (float)log(l[i]) : -INFINITY;
+    }
+}
+#endif
+
 /* The forward's tasks (a tile of query rows x one KV group each, the last tiles, which see the most keys,
  * first): attn_fwd (amax NULL) or attn_argmax. */
 static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_attn_args *A, int32_t *amax) {
@@ -195,7 +275,20 @@ static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_
     int R = attn_tile_rows(group);
     long nchunks = (long)((nq + (size_t)R - 1) / (size_t)R), ntasks = nchunks * KVH;
     int avx2 = duo_cpu_has_avx2();
-    size_t bytes = FN(tile_bytes)(R * group, R, hd, 2, 1, 2);
+    size_t bytes = FN(tile_bytes)(R * group, R, hd, 2, 1, 2) + attn_scratch_round((size_t)hd * ATTN_KEYS * sizeof(T));
+    const void *fused = NULL; /* the fused kernels (float forward, tiles of ATTN_SMALL_M rows and more) */
+    const float *Kt_call = NULL; /* [KVH][hd][attn_fused_ld(nk)] the keys transposed once (fused) */
+#ifdef ATTN_FUSED
+    if (!amax) fused = attn_fused_pick(hd);
+    bytes += ATTN_STRIP_BYTES;
+    if (fused && attn_fused_call_fits(A->nk, KVH, hd, 1) && nq * (size_t)group >= ATTN_SMALL_M) {
+        float *kt = (float *)attn_scratch_slot(ATTN_SCRATCH_CALL, attn_fused_ld(A->nk) * KVH * hd * sizeof(float));
+        if (kt) attn_fused_transpose(A->K, A->kv_stride, A->nk, KVH, hd, kt);
+        Kt_call = kt; /* NULL (out of memory): the tiles pack their own */
+    }
+#endif
+    (void)fused;
+    (void)Kt_call;
     int oom = 0;
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1); /* parallelism comes from the tasks below */
@@ -211,7 +304,14 @@ static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_
             if (!arena) continue;
             long c = nchunks - 1 - t / KVH;
             size_t r0 = (size_t)c * (size_t)R, r1 = r0 + (size_t)R < nq ? r0 + (size_t)R : nq;
-            FN(fwd_tile)(avx2, sh, A, (int)(t % KVH), r0, (int)(r1 - r0), arena, amax);
+            int nrows = (int)(r1 - r0), g = (int)(t % KVH);
+#ifdef ATTN_FUSED
+            if (fused && nrows * group >= ATTN_SMALL_M) {
+                FN(fused_fwd_tile)(fused, sh, A, g, r0, nrows, Kt_call, arena);
+                continue;
+            }
+#endif
+            FN(fwd_tile)(avx2, sh, A, g, r0, nrows, arena, amax);
         }
     }
     openblas_set_num_threads(blas_threads);
@@ -230,17 +330,18 @@ static void FN(attn_argmax)(duo_backend *be, const duo_attn_shape *sh, const duo
 
 /* The backward of one tile: dV += P^T dO; dP = dO V^T; dS = P (dP - rowsum(dO*O)) scale; dQ = dS K;
  * dK += dS^T Q, block by block, P from the saved log-sum-exp. */
-static void FN(bwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args *A, int g, size_t r0, int rows,
-                         unsigned char *arena) {
+static void FN(bwd_tile)(int avx2, const void *fused, const T *KVt_call, const duo_attn_shape *sh,
+                         const duo_attn_args *A, int g, size_t r0, int rows, unsigned char *arena) {
     FN(attn_tile) t;
     unsigned char *cur = arena;
     FN(tile_begin)(&t, sh, A, g, r0, rows, &cur);
     int M = t.M, hd = t.hd, H = sh->num_heads;
     size_t ks = A->kv_stride, os = A->o_stride;
     T scale = (T)(1.0 / sqrt((double)hd));
-    T *dOp = attn_scratch_take(&cur, (size_t)M * hd * sizeof(T)); /* [M][hd] dO packed */
+    T *dOp = attn_scratch_take(&cur, (size_t)t.Mp * hd * sizeof(T)); /* [Mp][hd] dO packed (pad rows 0) */
     T *dQp = attn_scratch_take(&cur, (size_t)M * hd * sizeof(T)); /* [M][hd] dQ accumulated */
-    T *dP = attn_scratch_take(&cur, (size_t)M * ATTN_KEYS * sizeof(T)); /* [M][ATTN_KEYS] dP, then dS */
+    T *dP = attn_scratch_take(&cur, (size_t)t.Mp * ATTN_KEYS * sizeof(T)); /* [Mp][ATTN_KEYS] dP, then dS */
+    T *Kt = attn_scratch_take(&cur, (size_t)hd * ATTN_KEYS * sizeof(T)); /* [hd][ATTN_KEYS] K or V transposed (fused) */
     T *lse = attn_scratch_take(&cur, (size_t)M * sizeof(T));      /* [M] */
     T *D = attn_scratch_take(&cur, (size_t)M * sizeof(T));        /* [M] rowsum(dO * O) */
     const T *O = A->O, *dO = A->dO, *lse_in = A->lse;
@@ -254,13 +355,37 @@ static void FN(bwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args
         D[i] = di;
         lse[i] = lse_in[q * H + h];
     }
+    memset(dOp + (size_t)M * hd, 0, (size_t)(t.Mp - M) * hd * sizeof(T));
     memset(dQp, 0, (size_t)M * hd * sizeof(T));
+#ifdef ATTN_FUSED
+    if (M < ATTN_SMALL_M) fused = NULL;
+#else
+    (void)Kt;
+#endif
     for (int c0 = 0, n0 = 0, bc; (bc = FN(tile_next_block)(&t, &c0, &n0));) {
         size_t krow = attn_col_row(&t.span, n0);
         const T *Kb = FN(kv_at)(A->K, krow, ks, g, hd), *Vb = FN(kv_at)(A->V, krow, ks, g, hd);
         T *dKb = FN(kv_at)(A->dK, krow, ks, g, hd), *dVb = FN(kv_at)(A->dV, krow, ks, g, hd);
-        FN(tile_scores)(avx2, &t, t.Qp, Kb, ks, bc, t.S, scale);
-        FN(tile_scores)(avx2, &t, dOp, Vb, ks, bc, dP, 1);
+#ifdef ATTN_FUSED
+        if (fused) { /* the forward's own score kernel, so P = exp(S - lse) is the forward's P */
+            const attn_fused_kernels *k = fused;
+            if (KVt_call) { /* K and V transposed once for the call: [2][KVH][hd][ld] */
+                size_t ld = attn_fused_ld(A->nk), one = ld * (size_t)sh->num_kv_heads * hd;
+                const float *kt = KVt_call + (size_t)g * hd * ld + krow;
+                attn_fused_scores_all(k, t.Qp, t.Mp, hd, kt, (int)ld, bc, scale, t.S);
+                attn_fused_scores_all(k, dOp, t.Mp, hd, kt + one, (int)ld, bc, 1, dP);
+            } else {
+                attn_fused_pack_t(Kb, ks, bc, hd, k->cw, Kt);
+                attn_fused_scores_all(k, t.Qp, t.Mp, hd, Kt, ATTN_KEYS, bc, scale, t.S);
+                attn_fused_pack_t(Vb, ks, bc, hd, k->cw, Kt);
+                attn_fused_scores_all(k, dOp, t.Mp, hd, Kt, ATTN_KEYS, bc, 1, dP);
+            }
+        } else
+#endif
+        {
+            FN(tile_scores)(avx2, &t, t.Qp, Kb, ks, bc, t.S, scale);
+            FN(tile_scores)(avx2, &t, dOp, Vb, ks, bc, dP, 1);
+        }
         FN(probs_dscores)(avx2, t.S, dP, ATTN_KEYS, M, rows, bc, t.lo, t.hi, scale, lse, D);
         GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, bc, hd, M, 1, t.S, ATTN_KEYS, dOp, hd, 1, dVb, (int)ks);
         FN(tile_pv)(avx2, &t, dP, Kb, ks, bc, dQp);
@@ -280,7 +405,21 @@ static void FN(attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
     if (nq == 0) return;
     int R = attn_tile_rows(group);
     int avx2 = duo_cpu_has_avx2();
-    size_t bytes = FN(tile_bytes)(R * group, R, hd, 3, 2, 2);
+    size_t bytes = FN(tile_bytes)(R * group, R, hd, 3, 2, 2) + attn_scratch_round((size_t)hd * ATTN_KEYS * sizeof(T));
+    const void *fused = NULL;
+    const T *KVt_call = NULL; /* [2][KVH][hd][attn_fused_ld(nk)] K and V transposed once (fused) */
+#ifdef ATTN_FUSED
+    fused = attn_fused_pick(hd);
+    if (fused && attn_fused_call_fits(A->nk, KVH, hd, 2) && nq * (size_t)group >= ATTN_SMALL_M) {
+        size_t one = attn_fused_ld(A->nk) * KVH * hd;
+        float *kvt = (float *)attn_scratch_slot(ATTN_SCRATCH_CALL, 2 * one * sizeof(float));
+        if (kvt) {
+            attn_fused_transpose(A->K, A->kv_stride, A->nk, KVH, hd, kvt);
+            attn_fused_transpose(A->V, A->kv_stride, A->nk, KVH, hd, kvt + one);
+        }
+        KVt_call = kvt;
+    }
+#endif
     int oom = 0;
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
@@ -296,7 +435,7 @@ static void FN(attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
             if (!arena) continue;
             for (size_t r0 = 0; r0 < nq; r0 += (size_t)R) {
                 size_t r1 = r0 + (size_t)R < nq ? r0 + (size_t)R : nq;
-                FN(bwd_tile)(avx2, sh, A, g, r0, (int)(r1 - r0), arena);
+                FN(bwd_tile)(avx2, fused, KVt_call, sh, A, g, r0, (int)(r1 - r0), arena);
             }
         }
     }

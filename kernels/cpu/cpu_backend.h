@@ -37,6 +37,10 @@ void cpu_load_tensor_as(duo_backend *be, const duo_tensor *t, size_t first, size
 void cpu_gemm(duo_backend *be, const duo_gemm *g);
 
 extern const duo_ops cpu_ops_f32, cpu_ops_f64, cpu_ops_f32_bf16;
+/* The widest instruction set the float attention's fused kernel may use (kernels/cpu/attn_fused.h):
+ * 2 AVX-512 (the default: whatever the processor runs), 1 AVX2 + FMA, 0 none (the BLAS path).  Tests
+ * lower it to check the narrower kernels on a machine that has the wider. */
+extern int duo_cpu_attn_isa_cap;
 /* The CPU's primitives: float32, float64, and float32 with bf16 weight elements (rmsnorm / bias weights
  * read as bf16). */
 extern const duo_prims cpu_prims_f32, cpu_prims_f64, cpu_prims_f32_bf16;

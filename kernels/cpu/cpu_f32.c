@@ -6,7 +6,11 @@
 #define GEMM cblas_sgemm
 #define MATH(name) name##_f
 #define EXP expf
+#define ATTN_FUSED 1 /* the float attention's fused tile kernel (kernels/cpu/attn_fused.h) */
 #include "kernels/cpu/cpu_ops_impl.h"
+#undef ATTN_FUSED
+
+int duo_cpu_attn_isa_cap = 2;
 
 #define PFN(name) CAT(name, CAT(p, PS))
 #define PS f32

@@ -1,0 +1,173 @@
+/* The fused float attention's register kernels for one instruction set (kernels/cpu/attn_fused.h),
+ * included once per set with AF_VW (float lanes per vector), AF_SV (key vectors per score chunk), AF_HV
+ * (most output vectors per row held in registers), AF_TARGET (the gcc target string), AF(name) (the
+ * set's suffixed name), and the set's intrinsics AF_FMA(a, b, c) (a * b + c, fused) and AF_SET1(x) (x in
+ * every lane).  AF_RB x AF_SV and AF_RB x AF_HV accumulators fit the set's registers (16 of 32 zmm; 8 of
+ * 16 ymm).
+ *
+ * A row block is AF_RB query rows (one head of a KV group, consecutive queries: rows of a tile).  Scores
+ * come in chunks of AF_CW keys from a transposed key block Kt[hd][ldk] (each key vector loaded once for
+ * the AF_RB rows); the output rows stay in registers while the probabilities of a key range are
+ * applied, each V row loaded once for the AF_RB rows. */
+
+#define AF_CW (AF_SV * AF_VW) /* keys per score chunk */
+typedef float AF(vf) __attribute__((vector_size(AF_VW * 4)));
+typedef int32_t AF(vi) __attribute__((vector_size(AF_VW * 4)));
+
+#define AF_LOAD(p) ({ AF(vf) v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define AF_STORE(p, v) do { AF(vf) s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
+#define AF_SPLAT(x) AF_SET1((float)(x))
+#define AF_UNROLL _Pragma("GCC unroll 16") /* the small constant loops: unrolled, their arrays in registers */
+
+/* S[r][c] = alpha * dot(X row r, key c) for the AF_RB rows and columns [c0, c1) (whole chunks of Kt,
+ * multiples of AF_CW); every element a chain of fused products over d = 0..hd-1 in order, then the
+ * scale. */
+__attribute__((target(AF_TARGET))) static void AF(scores_rb)(const float *restrict X, int hd, const float *restrict Kt,
+                                                               int ldk, int c0, int c1, float alpha, float *restrict S,
+                                                               int lds) {
+    for (int c = c0; c < c1; c += AF_CW) {
+        AF(vf) acc[AF_RB][AF_SV];
+        AF_UNROLL
+        for (int r = 0; r < AF_RB; r++)
+            AF_UNROLL
+            for (int v = 0; v < AF_SV; v++) acc[r][v] = (AF(vf)){0};
+        for (int d = 0; d < hd; d++) {
+            const float *kt = Kt + (size_t)d * ldk + c;
+            AF(vf) k[AF_SV];
+            AF_UNROLL
+            for (int v = 0; v < AF_SV; v++) k[v] = AF_LOAD(kt + v * AF_VW);
+            AF_UNROLL
+            for (int r = 0; r < AF_RB; r++) {
+                AF(vf) q = AF_SPLAT(X[(size_t)r * hd + d]);
+                AF_UNROLL
+                for (int v = 0; v < AF_SV; v++) acc[r][v] = AF_FMA(q, k[v], acc[r][v]);
+            }
+        }
+        AF_UNROLL
+        for (int r = 0; r < AF_RB; r++)
+            AF_UNROLL
+            for (int v = 0; v < AF_SV; v++) AF_STORE(S + (size_t)r * lds + c + v * AF_VW, acc[r][v] * alpha);
+    }
+}
+
+/* O[r][h0 .. h0 + HV*AF_VW) += sum over c in [u0, u1) of P[r][c] V[c][same], HV vectors per row in
+ * registers (HV a constant up to AF_HV). */
+static inline __attribute__((always_inline, target(AF_TARGET))) void AF(pv_part)(const float *restrict P, int lds, int u0, int u1,
+                                                               const float *restrict V, size_t ks, int hd, int h0,
+                                                               float *restrict O, const int HV) {
+    AF(vf) acc[AF_RB][AF_HV];
+    AF_UNROLL
+    for (int r = 0; r < AF_RB; r++)
+        AF_UNROLL
+        for (int h = 0; h < HV; h++) acc[r][h] = AF_LOAD(O + (size_t)r * hd + h0 + h * AF_VW);
+    for (int c = u0; c < u1; c++) {
+        const float *v = V + (size_t)c * ks + h0;
+        AF(vf) vv[AF_HV];
+        AF_UNROLL
+        for (int h = 0; h < HV; h++) vv[h] = AF_LOAD(v + h * AF_VW);
+        AF_UNROLL
+        for (int r = 0; r < AF_RB; r++) {
+            AF(vf) p = AF_SPLAT(P[(size_t)r * lds + c]);
+            AF_UNROLL
+            for (int h = 0; h < HV; h++) acc[r][h] = AF_FMA(p, vv[h], acc[r][h]);
+        }
+    }
+    AF_UNROLL
+    for (int r = 0; r < AF_RB; r++)
+        AF_UNROLL
+        for (int h = 0; h < HV; h++) AF_STORE(O + (size_t)r * hd + h0 + h * AF_VW, acc[r][h]);
+}
+
+/* O[AF_RB][hd] += P[AF_RB][u0:u1) V[u0:u1)[hd] (V rows of stride ks; hd a multiple of AF_VW). */
+__attribute__((target(AF_TARGET))) static void AF(pv_rb)(const float *restrict P, int lds, int u0, int u1,
+                                                           const float *restrict V, size_t ks, int hd,
+                                                           float *restrict O) {
+    int h0 = 0;
+    for (; h0 + AF_HV * AF_VW <= hd; h0 += AF_HV * AF_VW) AF(pv_part)(P, lds, u0, u1, V, ks, hd, h0, O, AF_HV);
+#if AF_HV > 2
+    if (h0 + 2 * AF_VW <= hd) {
+        AF(pv_part)(P, lds, u0, u1, V, ks, hd, h0, O, 2);
+        h0 += 2 * AF_VW;
+    }
+#endif
+    if (h0 < hd) AF(pv_part)(P, lds, u0, u1, V, ks, hd, h0, O, 1);
+}
+
+/* exp(x) for the softmax's x = score - running max (x <= 0, -inf or NaN): duo_vexpf's method
+ * (kernels/cpu/attn_vexp.h: 2^n times the Cephes polynomial of r = x - n ln 2) with fused products,
+ * about half its operations; x < -87 (and -inf) gives 0, NaN gives NaN. */
+static inline __attribute__((always_inline, target(AF_TARGET))) AF(vf) AF(vexp_neg)(AF(vf) x) {
+    AF(vf) xc = AF_MAX(AF_SET1(-87.0f), x); /* NaN stays NaN: the maximum's second operand */
+    AF(vf) t = AF_FMA(xc, AF_SET1(1.44269504088896341f), AF_SET1(12582912.0f)); /* n in t's low bits */
+    AF(vf) n = t - 12582912.0f;
+    AF(vf) r = AF_FMA(n, AF_SET1(-0.693359375f), xc);
+    r = AF_FMA(n, AF_SET1(2.12194440e-4f), r);
+    AF(vf) p = AF_FMA(AF_SET1(1.9875691500e-4f), r, AF_SET1(1.3981999507e-3f));
+    p = AF_FMA(p, r, AF_SET1(8.3334519073e-3f));
+    p = AF_FMA(p, r, AF_SET1(4.1665795894e-2f));
+    p = AF_FMA(p, r, AF_SET1(1.6666665459e-1f));
+    p = AF_FMA(p, r, AF_SET1(5.0000001201e-1f));
+    p = AF_FMA(p, r * r, r) + 1.0f;
+    AF(vi) tb, sb;
+    memcpy(&tb, &t, sizeof tb);
+    sb = (tb - (0x4B400000 - 127)) << 23; /* 2^n as a float's bits (n in [-126, 0]) */
+    AF(vf) sc, y;
+    memcpy(&sc, &sb, sizeof sc);
+    y = p * sc;
+    AF(vi) low = x < -87.0f, yb;
+    memcpy(&yb, &y, sizeof yb);
+    yb &= ~low;
+    memcpy(&y, &yb, sizeof y);
+    return y;
+}
+
+/* Lanes of v at or past `end` (lane e stands for column c + e) replaced by `fill`. */
+static inline __attribute__((always_inline, target(AF_TARGET))) AF(vf) AF(keep_before)(AF(vf) v, int c, int end,
+                                                                                        float fill) {
+    AF(vi) lane;
+    AF_UNROLL
+    for (int e = 0; e < AF_VW; e++) lane[e] = e;
+    AF(vi) in = lane < end - c, vb, fb;
+    AF(vf) f = AF_SET1(fill);
+    memcpy(&vb, &v, sizeof vb);
+    memcpy(&fb, &f, sizeof fb);
+    vb = (vb & in) | (fb & ~in);
+    memcpy(&v, &vb, sizeof v);
+    return v;
+}
+
+/* The online-softmax step of one row of scaled scores s[u0, u1) that sees [a, b) (u0 <= a < b <= u1):
+ * the running max *m and sum *l updated, s becomes exp(x - m) on [a, b) and 0 on the rest of [u0, u1);
+ * returns the factor exp(m_old - m_new) the row's output must be scaled by.  Whole vectors from a, the
+ * last one's lanes past b masked, so s must have room up to b + AF_VW - 1 (written: zeros). */
+__attribute__((target(AF_TARGET))) static float AF(softmax_row)(float *restrict s, int u0, int u1, int a, int b,
+                                                                 float *m, float *l) {
+    AF(vf) vm = AF_SET1(-INFINITY);
+    for (int c = a; c < b; c += AF_VW) vm = AF_MAX(vm, AF(keep_before)(AF_LOAD(s + c), c, b, -INFINITY));
+    float bm = -INFINITY;
+    AF_UNROLL
+    for (int e = 0; e < AF_VW; e++) bm = vm[e] > bm ? vm[e] : bm;
+    float mn = bm > *m ? bm : *m;
+    float alpha = duo_vexpf(*m - mn); /* 0 while *m is -inf */
+    AF(vf) vs = {0}, vmn = AF_SET1(mn);
+    for (int c = a; c < b; c += AF_VW) {
+        AF(vf) p = AF(keep_before)(AF(vexp_neg)(AF_LOAD(s + c) - vmn), c, b, 0.0f);
+        AF_STORE(s + c, p);
+        vs += p;
+    }
+    float sum = 0;
+    AF_UNROLL
+    for (int e = 0; e < AF_VW; e++) sum += vs[e];
+    memset(s + u0, 0, (size_t)(a - u0) * sizeof *s);
+    int zero_from = a + (b - a + AF_VW - 1) / AF_VW * AF_VW; /* [b, zero_from) is zero already */
+    if (u1 > zero_from) memset(s + zero_from, 0, (size_t)(u1 - zero_from) * sizeof *s);
+    *l = *l * alpha + sum;
+    *m = mn;
+    return alpha;
+}
+
+#undef AF_CW
+#undef AF_LOAD
+#undef AF_STORE
+#undef AF_SPLAT
+#undef AF_UNROLL
