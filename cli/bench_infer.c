@@ -103,12 +103,16 @@ int bench_infer(int argc, char **argv) {
                          .decoding_simulation_length = 0, .max_new_tokens = (int)new_tokens, .max_prompt = longest};
     ctx = infer_create(&m, be, full, &io, &err);
     if (!ctx) goto done;
+    double t_load = clock_wall_s();
+    if (infer_load_weights(ctx, &err)) goto done;
+    t_load = clock_wall_s() - t_load;
     printf("model: %s  layers %d  hidden %d  heads %d/%d  head_dim %d  (%s)  backend %s (%s)\n",
            model_dir ? model_dir : shape, c->num_hidden_layers, c->hidden_size, c->num_attention_heads,
            c->num_key_value_heads, c->head_dim, model_dir ? "from file" : "random bf16", be->name,
            be->weight_type == DUO_E_BF16 ? "bf16" : "fp32");
     printf("sink %ld recent %ld, prefill %s, %ld decoded tokens per prompt, random patterns\n", sink, recent,
            chunk ? "in chunks" : "in one forward", new_tokens);
+    printf("weights loaded in %.2f s before the timed runs\n", t_load);
     printf("%8s %9s %12s %12s %12s %12s %8s %14s\n", "ctx", "sparsity", "prefill s", "prefill tok/s", "decode ms/t",
            "KV bytes", "of full", "peak RSS MiB");
     for (int k = 0; k < nctx; k++)

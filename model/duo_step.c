@@ -53,7 +53,7 @@ struct duo_step_ctx {
     duo_full_bufs tb;                       /* teacher scratch: aliases of student gradient buffers */
     void *q, *kc, *vc, *sa, *lse, *att;     /* student: [n][qdim], [n][kvdim] x2, [n][qdim], [n][H], [n][qdim] */
     void *xmid, *h2;                        /* [n][d] */
-    void *g, *u, *dact, *dg, *du;           /* [DUO_MLP_CHUNK][inter] */
+    void *g, *u, *dact, *dg, *du;           /* [duo_mlp_chunk][inter] */
     void *dout, *dxmid, *dh2, *dh1, *dhq, *dxin; /* [n][d] */
     void *datt, *dq;                        /* [n][qdim] */
     void *dkc, *dvc;                        /* [n][kvdim] */
@@ -317,8 +317,9 @@ static void student_layer_bwd(duo_step_ctx *c, int l, const duo_layer_dev *w) {
     const layer_sets *s = &c->ls[l];
     size_t mk = s->keys.len, mo = s->out.len, d = (size_t)dm->d;
     /* MLP, per row chunk: recompute gate/up from the post-norm input, then their input gradient */
-    for (size_t r0 = 0; r0 < mo; r0 += DUO_MLP_CHUNK) {
-        size_t rows = mo - r0 < DUO_MLP_CHUNK ? mo - r0 : DUO_MLP_CHUNK;
+    size_t chunk = duo_mlp_chunk(dm);
+    for (size_t r0 = 0; r0 < mo; r0 += chunk) {
+        size_t rows = mo - r0 < chunk ? mo - r0 : chunk;
         const void *h2 = act_at(be, c->h2, r0 * d);
         op->linear(be, h2, rows, dm->d, w->wg, dm->inter, c->g, 0);
         op->linear(be, h2, rows, dm->d, w->wu, dm->inter, c->u, 0);

@@ -38,7 +38,7 @@ struct duo_infer {
     void *x, *h;             /* [chunk][d] residual stream, normed rows */
     void *q, *qp, *att, *attp; /* [chunk][qdim] q, q full-first, attention output (checkpoint order, full-first) */
     void *k, *v, *kp, *vp;   /* [chunk][kvdim] */
-    void *g, *u;             /* [DUO_MLP_CHUNK][inter] */
+    void *g, *u;             /* [duo_mlp_chunk][inter] */
     void *last, *logits;     /* [1][d] the final norm of the last row, [1][vocab] */
     int32_t *d_ids, *d_pos, *d_best; /* [chunk], [chunk], [1] */
     int32_t *pos;            /* host [chunk] */
@@ -121,7 +121,7 @@ static int build_order(duo_infer *c, const uint8_t *full, duo_error *err) {
  * not sharing).  *kv and *weights (optional) get those parts. */
 static double infer_bytes(const duo_model *m, const duo_dims *dm, const duo_backend *be, size_t max_len, size_t chunk,
                           size_t capture, double *kv, double *weights) {
-    double a = (double)be->act_size, ch = (double)chunk, mlp = chunk < DUO_MLP_CHUNK ? ch : DUO_MLP_CHUNK;
+    double a = (double)be->act_size, ch = (double)chunk, mlp = chunk < duo_mlp_chunk(dm) ? ch : (double)duo_mlp_chunk(dm);
     double w = (double)model_num_params_non_embedding(m) * (double)be->weight_size +
                (double)dm->vocab * dm->d * (double)be->weight_size; /* lm_head converted; embeddings stay mapped */
     double cache = 2.0 * dm->L * dm->kvdim * (double)max_len * a;
@@ -197,7 +197,7 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
         infer_free(c);
         return NULL;
     }
-    size_t a = be->act_size, ch = c->max_chunk, mlp = ch < DUO_MLP_CHUNK ? ch : DUO_MLP_CHUNK;
+    size_t a = be->act_size, ch = c->max_chunk, mlp = ch < duo_mlp_chunk(&dm) ? ch : duo_mlp_chunk(&dm);
     size_t d = (size_t)dm.d, qd = (size_t)dm.qdim, kvd = (size_t)dm.kvdim, half = (size_t)(dm.hd / 2);
     struct { void **p; size_t bytes; } bufs[] = {
         {&c->cos_t, c->max_len * half * a}, {&c->sin_t, c->max_len * half * a}, {&c->x, ch * d * a},
@@ -469,6 +469,12 @@ static void diagnose_nonfinite(duo_infer *c, const int32_t *prompt, size_t n, si
     size_t len = strlen(err->msg);
     if (finite_weights_of(c->m, c->dm.L, where, sizeof where) && len + 3 < sizeof err->msg)
         snprintf(err->msg + len, sizeof err->msg - len, ": %s", where);
+}
+
+int infer_load_weights(duo_infer *c, duo_error *err) {
+    for (int l = 0; l < c->m->cfg.num_hidden_layers; l++)
+        if (!weights_layer(c->w, l, err)) return -1;
+    return weights_lm_head(c->w, err) ? 0 : -1;
 }
 
 int infer_shares_prefill(const duo_infer *c) { return c->share; }

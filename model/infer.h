@@ -59,6 +59,9 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
 void infer_free(duo_infer *ctx);
 /* Another pattern for the same model and options (the weights stay loaded). */
 int infer_set_pattern(duo_infer *ctx, const uint8_t *full, duo_error *err);
+/* Loads every weight a forward reads now (otherwise each layer and the lm_head load on first use, inside
+ * the first forward), so that a timed forward times the forward alone.  0, or -1 with err. */
+int infer_load_weights(duo_infer *ctx, duo_error *err);
 
 /* 1 when the context shares first forwards (share_prefill asked and possible). */
 int infer_shares_prefill(const duo_infer *ctx);

@@ -30,8 +30,9 @@ void layer_mlp_add(duo_backend *be, const duo_dims *dm, const duo_layer_dev *w, 
                    void *g, void *u) {
     const duo_ops *op = be->ops;
     size_t d = (size_t)dm->d;
-    for (size_t r0 = 0; r0 < m; r0 += DUO_MLP_CHUNK) {
-        size_t rows = m - r0 < DUO_MLP_CHUNK ? m - r0 : DUO_MLP_CHUNK;
+    size_t chunk = duo_mlp_chunk(dm);
+    for (size_t r0 = 0; r0 < m; r0 += chunk) {
+        size_t rows = m - r0 < chunk ? m - r0 : chunk;
         const void *x = act_at(be, X, r0 * d);
         op->linear(be, x, rows, dm->d, w->wg, dm->inter, g, 0);
         op->linear(be, x, rows, dm->d, w->wu, dm->inter, u, 0);

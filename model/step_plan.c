@@ -49,12 +49,13 @@ static double linear_bytes(const duo_plan_backend *be, double m, double k, doubl
     return k * nout * (double)be->weight_size + m * (k + nout) * (double)be->act_size;
 }
 
-/* The MLP over m rows in chunks of DUO_MLP_CHUNK: passes linear calls per chunk (3: gate, up, down;
+/* The MLP over m rows in chunks of duo_mlp_chunk rows: passes linear calls per chunk (3: gate, up, down;
  * 5 in the backward: the recomputed gate and up, then down, gate and up transposed). */
 static double mlp_bytes(const duo_plan_backend *be, const duo_dims *dm, size_t m, int passes) {
     double bytes = 0;
-    for (size_t r0 = 0; r0 < m; r0 += DUO_MLP_CHUNK) {
-        double rows = (double)(m - r0 < DUO_MLP_CHUNK ? m - r0 : DUO_MLP_CHUNK);
+    size_t chunk = duo_mlp_chunk(dm);
+    for (size_t r0 = 0; r0 < m; r0 += chunk) {
+        double rows = (double)(m - r0 < chunk ? m - r0 : chunk);
         bytes += passes * linear_bytes(be, rows, dm->d, dm->inter);
     }
     return bytes;
@@ -68,7 +69,7 @@ static double proj_bytes(const duo_plan_backend *be, const duo_dims *dm, size_t 
 
 static void plan_buffers(const duo_dims *dm, int qk_norm, size_t a, size_t n, size_t *b) {
     size_t d = (size_t)dm->d, qd = (size_t)dm->qdim, kvd = (size_t)dm->kvdim, half = (size_t)(dm->hd / 2);
-    size_t mlp = (n < DUO_MLP_CHUNK ? n : DUO_MLP_CHUNK) * (size_t)dm->inter * a;
+    size_t mlp = (n < duo_mlp_chunk(dm) ? n : duo_mlp_chunk(dm)) * (size_t)dm->inter * a;
     b[STEP_BUF_COS] = b[STEP_BUF_SIN] = n * half * a;
     b[STEP_BUF_XT] = b[STEP_BUF_HT] = b[STEP_BUF_XMID] = b[STEP_BUF_H2] = b[STEP_BUF_DOUT] = b[STEP_BUF_DXMID] =
         b[STEP_BUF_DH2] = b[STEP_BUF_DH1] = b[STEP_BUF_DHQ] = b[STEP_BUF_DXIN] = n * d * a;

@@ -44,7 +44,7 @@ enum {
     STEP_BUF_DATT, STEP_BUF_DQ,                                  /* [n][qdim] */
     STEP_BUF_DKC, STEP_BUF_DVC,                                  /* [n][kvdim] */
     STEP_BUF_DH1, STEP_BUF_DHQ, STEP_BUF_DXIN,                   /* [n][d] */
-    STEP_BUF_G, STEP_BUF_U, STEP_BUF_DACT, STEP_BUF_DG, STEP_BUF_DU, /* [min(n, DUO_MLP_CHUNK)][inter] */
+    STEP_BUF_G, STEP_BUF_U, STEP_BUF_DACT, STEP_BUF_DG, STEP_BUF_DU, /* [min(n, duo_mlp_chunk)][inter] */
     STEP_BUF_ALLPOS, STEP_BUF_IDS, STEP_BUF_LABPOS, STEP_BUF_LABROWS, /* [n] int32 */
     STEP_BUF_QPRE, STEP_BUF_KPRE,                                /* [n][qdim], [n][kvdim]; Qwen3's q/k norms
                                                                   * only (0 bytes otherwise) */

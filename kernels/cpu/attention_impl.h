@@ -11,7 +11,7 @@
 
 #ifndef DUO_CPU_ATTN_COMMON
 #define DUO_CPU_ATTN_COMMON
-#include "kernels/cpu/attn_scratch.h"
+#include "kernels/cpu/cpu_scratch.h"
 #include "kernels/cpu/attn_vexp.h"
 #define ATTN_M 128      /* a tile's rows (heads x query rows) when the group divides it */
 #define ATTN_KEYS 256   /* key columns per block: a [ATTN_M][ATTN_KEYS] float block is 128 KiB */
@@ -75,10 +75,10 @@ typedef struct {
 /* Scratch bytes of one thread's tile: bufs [Mp][hd] blocks, sblocks [Mp][ATTN_KEYS] blocks, vecs [Mp] vectors. */
 static size_t FN(tile_bytes)(int M, int rows, int hd, int bufs, int sblocks, int vecs) {
     M = attn_padded_rows(M);
-    return attn_scratch_round((size_t)M * hd * sizeof(T)) * bufs +
-           attn_scratch_round((size_t)M * ATTN_KEYS * sizeof(T)) * sblocks +
-           attn_scratch_round((size_t)M * sizeof(T)) * vecs + attn_scratch_round((size_t)M * sizeof(int)) +
-           attn_scratch_round((size_t)rows * sizeof(int)) * 5;
+    return cpu_scratch_round((size_t)M * hd * sizeof(T)) * bufs +
+           cpu_scratch_round((size_t)M * ATTN_KEYS * sizeof(T)) * sblocks +
+           cpu_scratch_round((size_t)M * sizeof(T)) * vecs + cpu_scratch_round((size_t)M * sizeof(int)) +
+           cpu_scratch_round((size_t)rows * sizeof(int)) * 5;
 }
 
 /* Sets a tile up for query rows [r0, r0 + rows) of KV group g: span, per-row columns, Q packed. */
@@ -91,13 +91,13 @@ static void FN(tile_begin)(FN(attn_tile) * t, const duo_attn_shape *sh, const du
     t->Mp = attn_padded_rows(t->M);
     t->g = g;
     t->r0 = r0;
-    t->ae = attn_scratch_take(cur, (size_t)rows * sizeof(int));
-    t->bs = attn_scratch_take(cur, (size_t)rows * sizeof(int));
-    t->be = attn_scratch_take(cur, (size_t)rows * sizeof(int));
-    t->lo = attn_scratch_take(cur, (size_t)rows * sizeof(int));
-    t->hi = attn_scratch_take(cur, (size_t)rows * sizeof(int));
-    t->Qp = attn_scratch_take(cur, (size_t)t->Mp * t->hd * sizeof(T));
-    t->S = attn_scratch_take(cur, (size_t)t->Mp * ATTN_KEYS * sizeof(T));
+    t->ae = cpu_scratch_take(cur, (size_t)rows * sizeof(int));
+    t->bs = cpu_scratch_take(cur, (size_t)rows * sizeof(int));
+    t->be = cpu_scratch_take(cur, (size_t)rows * sizeof(int));
+    t->lo = cpu_scratch_take(cur, (size_t)rows * sizeof(int));
+    t->hi = cpu_scratch_take(cur, (size_t)rows * sizeof(int));
+    t->Qp = cpu_scratch_take(cur, (size_t)t->Mp * t->hd * sizeof(T));
+    t->S = cpu_scratch_take(cur, (size_t)t->Mp * ATTN_KEYS * sizeof(T));
     t->span = duo_chunk_keys(&sh->mask, A->kpos, A->nk, A->qpos[r0], A->qpos[r0 + rows - 1]);
     for (int r = 0; r < rows; r++)
         duo_row_cols(&sh->mask, &t->span, A->kpos, A->nk, A->qpos[r0 + r], &t->ae[r], &t->bs[r], &t->be[r]);
@@ -152,10 +152,10 @@ static void FN(fwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args
     FN(tile_begin)(&t, sh, A, g, r0, rows, &cur);
     int M = t.M, hd = t.hd, H = sh->num_heads;
     T scale = (T)(1.0 / sqrt((double)hd));
-    T *Op = attn_scratch_take(&cur, (size_t)M * hd * sizeof(T));       /* [M][hd] unnormalized output */
-    T *m = attn_scratch_take(&cur, (size_t)M * sizeof(T));             /* [M] running max (argmax: best) */
-    T *l = attn_scratch_take(&cur, (size_t)M * sizeof(T));             /* [M] running sum */
-    int *best = attn_scratch_take(&cur, (size_t)M * sizeof(int));      /* [M] argmax key row */
+    T *Op = cpu_scratch_take(&cur, (size_t)M * hd * sizeof(T));       /* [M][hd] unnormalized output */
+    T *m = cpu_scratch_take(&cur, (size_t)M * sizeof(T));             /* [M] running max (argmax: best) */
+    T *l = cpu_scratch_take(&cur, (size_t)M * sizeof(T));             /* [M] running sum */
+    int *best = cpu_scratch_take(&cur, (size_t)M * sizeof(int));      /* [M] argmax key row */
     for (int i = 0; i < M; i++) {
         m[i] = -INFINITY;
         l[i] = 0;
@@ -207,11 +207,11 @@ static void FN(fused_fwd_tile)(const attn_fused_kernels *k, const duo_attn_shape
     FN(tile_begin)(&t, sh, A, g, r0, rows, &cur);
     int M = t.M, Mp = t.Mp, hd = t.hd, H = sh->num_heads, cw = k->cw;
     float scale = (float)(1.0 / sqrt((double)hd));
-    float *Op = attn_scratch_take(&cur, (size_t)Mp * hd * sizeof(float));  /* [Mp][hd] unnormalized output */
-    float *m = attn_scratch_take(&cur, (size_t)Mp * sizeof(float));        /* [Mp] running max */
-    float *l = attn_scratch_take(&cur, (size_t)Mp * sizeof(float));        /* [Mp] running sum */
-    float *Kt = attn_scratch_take(&cur, (size_t)hd * ATTN_KEYS * sizeof(float)); /* [hd][ATTN_KEYS] */
-    float *S = attn_scratch_take(&cur, ATTN_STRIP_BYTES); /* [ATTN_RB][ATTN_STRIP_LD] a row block's scores */
+    float *Op = cpu_scratch_take(&cur, (size_t)Mp * hd * sizeof(float));  /* [Mp][hd] unnormalized output */
+    float *m = cpu_scratch_take(&cur, (size_t)Mp * sizeof(float));        /* [Mp] running max */
+    float *l = cpu_scratch_take(&cur, (size_t)Mp * sizeof(float));        /* [Mp] running sum */
+    float *Kt = cpu_scratch_take(&cur, (size_t)hd * ATTN_KEYS * sizeof(float)); /* [hd][ATTN_KEYS] */
+    float *S = cpu_scratch_take(&cur, ATTN_STRIP_BYTES); /* [ATTN_RB][ATTN_STRIP_LD] a row block's scores */
     for (int i = 0; i < Mp; i++) {
         m[i] = -INFINITY;
         l[i] = 0;
@@ -275,14 +275,14 @@ static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_
     int R = attn_tile_rows(group);
     long nchunks = (long)((nq + (size_t)R - 1) / (size_t)R), ntasks = nchunks * KVH;
     int avx2 = duo_cpu_has_avx2();
-    size_t bytes = FN(tile_bytes)(R * group, R, hd, 2, 1, 2) + attn_scratch_round((size_t)hd * ATTN_KEYS * sizeof(T));
+    size_t bytes = FN(tile_bytes)(R * group, R, hd, 2, 1, 2) + cpu_scratch_round((size_t)hd * ATTN_KEYS * sizeof(T));
     const void *fused = NULL; /* the fused kernels (float forward, tiles of ATTN_SMALL_M rows and more) */
     const float *Kt_call = NULL; /* [KVH][hd][attn_fused_ld(nk)] the keys transposed once (fused) */
 #ifdef ATTN_FUSED
     if (!amax) fused = attn_fused_pick(hd);
     bytes += ATTN_STRIP_BYTES;
     if (fused && attn_fused_call_fits(A->nk, KVH, hd, 1) && nq * (size_t)group >= ATTN_SMALL_M) {
-        float *kt = (float *)attn_scratch_slot(ATTN_SCRATCH_CALL, attn_fused_ld(A->nk) * KVH * hd * sizeof(float));
+        float *kt = (float *)cpu_scratch_slot(CPU_SCRATCH_ATTN_CALL, attn_fused_ld(A->nk) * KVH * hd * sizeof(float));
         if (kt) attn_fused_transpose(A->K, A->kv_stride, A->nk, KVH, hd, kt);
         Kt_call = kt; /* NULL (out of memory): the tiles pack their own */
     }
@@ -294,7 +294,7 @@ static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_
     openblas_set_num_threads(1); /* parallelism comes from the tasks below */
 #pragma omp parallel
     {
-        unsigned char *arena = attn_scratch_get(bytes);
+        unsigned char *arena = cpu_scratch_slot(CPU_SCRATCH_ATTN_TILE, bytes);
         if (!arena) {
 #pragma omp atomic write
             oom = 1;
@@ -338,12 +338,12 @@ static void FN(bwd_tile)(int avx2, const void *fused, const T *KVt_call, const d
     int M = t.M, hd = t.hd, H = sh->num_heads;
     size_t ks = A->kv_stride, os = A->o_stride;
     T scale = (T)(1.0 / sqrt((double)hd));
-    T *dOp = attn_scratch_take(&cur, (size_t)t.Mp * hd * sizeof(T)); /* [Mp][hd] dO packed (pad rows 0) */
-    T *dQp = attn_scratch_take(&cur, (size_t)M * hd * sizeof(T)); /* [M][hd] dQ accumulated */
-    T *dP = attn_scratch_take(&cur, (size_t)t.Mp * ATTN_KEYS * sizeof(T)); /* [Mp][ATTN_KEYS] dP, then dS */
-    T *Kt = attn_scratch_take(&cur, (size_t)hd * ATTN_KEYS * sizeof(T)); /* [hd][ATTN_KEYS] K or V transposed (fused) */
-    T *lse = attn_scratch_take(&cur, (size_t)M * sizeof(T));      /* [M] */
-    T *D = attn_scratch_take(&cur, (size_t)M * sizeof(T));        /* [M] rowsum(dO * O) */
+    T *dOp = cpu_scratch_take(&cur, (size_t)t.Mp * hd * sizeof(T)); /* [Mp][hd] dO packed (pad rows 0) */
+    T *dQp = cpu_scratch_take(&cur, (size_t)M * hd * sizeof(T)); /* [M][hd] dQ accumulated */
+    T *dP = cpu_scratch_take(&cur, (size_t)t.Mp * ATTN_KEYS * sizeof(T)); /* [Mp][ATTN_KEYS] dP, then dS */
+    T *Kt = cpu_scratch_take(&cur, (size_t)hd * ATTN_KEYS * sizeof(T)); /* [hd][ATTN_KEYS] K or V transposed (fused) */
+    T *lse = cpu_scratch_take(&cur, (size_t)M * sizeof(T));      /* [M] */
+    T *D = cpu_scratch_take(&cur, (size_t)M * sizeof(T));        /* [M] rowsum(dO * O) */
     const T *O = A->O, *dO = A->dO, *lse_in = A->lse;
     for (int i = 0; i < M; i++) {
         int hh = i / rows, r = i % rows, h = g * t.group + hh;
@@ -405,14 +405,14 @@ static void FN(attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
     if (nq == 0) return;
     int R = attn_tile_rows(group);
     int avx2 = duo_cpu_has_avx2();
-    size_t bytes = FN(tile_bytes)(R * group, R, hd, 3, 2, 2) + attn_scratch_round((size_t)hd * ATTN_KEYS * sizeof(T));
+    size_t bytes = FN(tile_bytes)(R * group, R, hd, 3, 2, 2) + cpu_scratch_round((size_t)hd * ATTN_KEYS * sizeof(T));
     const void *fused = NULL;
     const T *KVt_call = NULL; /* [2][KVH][hd][attn_fused_ld(nk)] K and V transposed once (fused) */
 #ifdef ATTN_FUSED
     fused = attn_fused_pick(hd);
     if (fused && attn_fused_call_fits(A->nk, KVH, hd, 2) && nq * (size_t)group >= ATTN_SMALL_M) {
         size_t one = attn_fused_ld(A->nk) * KVH * hd;
-        float *kvt = (float *)attn_scratch_slot(ATTN_SCRATCH_CALL, 2 * one * sizeof(float));
+        float *kvt = (float *)cpu_scratch_slot(CPU_SCRATCH_ATTN_CALL, 2 * one * sizeof(float));
         if (kvt) {
             attn_fused_transpose(A->K, A->kv_stride, A->nk, KVH, hd, kvt);
             attn_fused_transpose(A->V, A->kv_stride, A->nk, KVH, hd, kvt + one);
@@ -425,7 +425,7 @@ static void FN(attn_bwd)(duo_backend *be, const duo_attn_shape *sh, const duo_at
     openblas_set_num_threads(1);
 #pragma omp parallel
     {
-        unsigned char *arena = attn_scratch_get(bytes);
+        unsigned char *arena = cpu_scratch_slot(CPU_SCRATCH_ATTN_TILE, bytes);
         if (!arena) {
 #pragma omp atomic write
             oom = 1;

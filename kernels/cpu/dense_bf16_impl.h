@@ -6,6 +6,8 @@
  * Everything that reads no weight is the float32 table's.  Included by kernels/cpu/cpu_f32.c after both
  * primitive instances. */
 
+#include "kernels/cpu/cpu_scratch.h"
+
 /* Weight elements widened per tile of the BLAS path: 16 MiB of float, so a layer of a 1B model is one or
  * two tiles (each tile's GEMM packs the activations again). */
 #define DUO_CPU_BF16_TILE_ELEMS ((size_t)1 << 22)
@@ -35,11 +37,13 @@ static void widen_bf16(const uint16_t *W, size_t n, float *out) {
     for (size_t i = 0; i < n; i++) out[i] = duo_bf16_to_f32(W[i]);
 }
 
-/* Rows of a [rows][k] weight per tile, and the tile's float scratch (NULL and recorded when out of memory). */
+/* Rows of a [rows][k] weight per tile, and the tile's float scratch: the calling thread's, kept between
+ * calls (kernels/cpu/cpu_scratch.h); NULL and recorded when out of memory. */
 static float *bf16_tile(duo_backend *be, const char *op, int rows, int k, int *tile_rows) {
     size_t per = DUO_CPU_BF16_TILE_ELEMS / (size_t)(k > 0 ? k : 1);
     *tile_rows = per < 1 ? 1 : per > (size_t)rows ? rows : (int)per;
-    float *s = malloc((size_t)*tile_rows * (size_t)(k > 0 ? k : 1) * sizeof *s);
+    size_t bytes = (size_t)*tile_rows * (size_t)(k > 0 ? k : 1) * sizeof(float);
+    float *s = (float *)cpu_scratch_slot(CPU_SCRATCH_BF16_TILE, bytes);
     if (!s) BACKEND_FAIL(be, op, "out of memory widening a %d x %d bf16 weight tile", *tile_rows, k);
     return s;
 }
@@ -62,7 +66,6 @@ static void linear_f32_bf16(duo_backend *be, const void *X, size_t m, int k, con
         widen_bf16(W + (size_t)j0 * k, (size_t)n * k, tile);
         gemm_par_f32(CblasTrans, (int)m, n, k, 1, X, k, tile, k, (float)beta, Y + j0, nout);
     }
-    free(tile);
 }
 
 /* dX[m][k] = dY[m][nout] W[nout][k] + beta dX: the tiles split the sum over nout (beta on the first). */
@@ -83,7 +86,6 @@ static void linear_bwd_f32_bf16(duo_backend *be, const void *dYv, size_t m, int 
         widen_bf16(W + (size_t)j0 * k, (size_t)n * k, tile);
         gemm_par_f32(CblasNoTrans, (int)m, k, n, 1, dY + j0, nout, tile, k, j0 == 0 ? (float)beta : 1.0f, dX, k);
     }
-    free(tile);
 }
 
 /* RMSNorm backward on the float32 loop with the d weights widened first. */
