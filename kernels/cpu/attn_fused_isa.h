@@ -142,24 +142,32 @@ static inline __attribute__((always_inline, target(AF_TARGET))) AF(vf) AF(keep_b
  * last one's lanes past b masked, so s must have room up to b + AF_VW - 1 (written: zeros). */
 __attribute__((target(AF_TARGET))) static float AF(softmax_row)(float *restrict s, int u0, int u1, int a, int b,
                                                                  float *m, float *l) {
+    int full = a + (b - a) / AF_VW * AF_VW; /* whole vectors [a, full), then one masked past b */
     AF(vf) vm = AF_SET1(-INFINITY);
-    for (int c = a; c < b; c += AF_VW) vm = AF_MAX(vm, AF(keep_before)(AF_LOAD(s + c), c, b, -INFINITY));
+    for (int c = a; c < full; c += AF_VW) vm = AF_MAX(vm, AF_LOAD(s + c));
+    if (full < b) vm = AF_MAX(vm, AF(keep_before)(AF_LOAD(s + full), full, b, -INFINITY));
     float bm = -INFINITY;
     AF_UNROLL
     for (int e = 0; e < AF_VW; e++) bm = vm[e] > bm ? vm[e] : bm;
     float mn = bm > *m ? bm : *m;
     float alpha = duo_vexpf(*m - mn); /* 0 while *m is -inf */
     AF(vf) vs = {0}, vmn = AF_SET1(mn);
-    for (int c = a; c < b; c += AF_VW) {
-        AF(vf) p = AF(keep_before)(AF(vexp_neg)(AF_LOAD(s + c) - vmn), c, b, 0.0f);
+    for (int c = a; c < full; c += AF_VW) {
+        AF(vf) p = AF(vexp_neg)(AF_LOAD(s + c) - vmn);
         AF_STORE(s + c, p);
         vs += p;
+    }
+    int zero_from = full;
+    if (full < b) {
+        AF(vf) p = AF(keep_before)(AF(vexp_neg)(AF_LOAD(s + full) - vmn), full, b, 0.0f);
+        AF_STORE(s + full, p);
+        vs += p;
+        zero_from = full + AF_VW; /* [b, zero_from) is zero already */
     }
     float sum = 0;
     AF_UNROLL
     for (int e = 0; e < AF_VW; e++) sum += vs[e];
     memset(s + u0, 0, (size_t)(a - u0) * sizeof *s);
-    int zero_from = a + (b - a + AF_VW - 1) / AF_VW * AF_VW; /* [b, zero_from) is zero already */
     if (u1 > zero_from) memset(s + zero_from, 0, (size_t)(u1 - zero_from) * sizeof *s);
     *l = *l * alpha + sum;
     *m = mn;
