@@ -169,9 +169,6 @@ int bench_step(int argc, char **argv) {
     if (!strcmp(openblas_get_corename(), "Prescott"))
         printf("warning: OpenBLAS fell back to its generic SSE3 kernels (it did not recognise this CPU); set\n"
                "         OPENBLAS_CORETYPE (e.g. SkylakeX or Cooperlake on AVX-512 machines, Haswell on AVX2)\n");
-    if (!getenv("OMP_WAIT_POLICY"))
-        printf("note: OMP_WAIT_POLICY is unset; idle OpenMP threads then spin while OpenBLAS's own threads run the\n"
-               "      GEMMs, which costs up to half the throughput on small machines (try OMP_WAIT_POLICY=passive)\n");
     double gf_cpu = 0, gf_peak = gsize ? sgemm_gflops((int)gsize, &gf_cpu) : 0;
     if (gsize)
         printf("cblas_sgemm %ldx%ldx%ld: %.1f GFLOP/s wall, %.1f GFLOP per CPU-second (60%% targets: %.1f, %.1f)\n",

@@ -24,7 +24,6 @@ void runtime_env_settle(int argc, char **argv) {
         const char *core = better_coretype();
         if (core) changed |= setenv("OPENBLAS_CORETYPE", core, 1) == 0;
     }
-    if (!getenv("OMP_WAIT_POLICY")) changed |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
     if (!changed) return;
     setenv("DUO_NO_REEXEC", "1", 1);  /* once only, whatever happens next */
     execv("/proc/self/exe", argv);

@@ -3,7 +3,8 @@
 
 For each prompt length, alternately R times: `duo-train bench infer --backend cpu --model DIR --ctx L
 --sparsities 0 --new-tokens N` (sparsity 0: every head full, the work transformers does) and
-transformers (float32, attn_implementation="sdpa", torch.inference_mode, the same thread count and OMP_WAIT_POLICY): one
+transformers (float32, attn_implementation="sdpa", torch.inference_mode, the same thread count; OMP_WAIT_POLICY
+passive for transformers, unset for duo-train, unless the user set one for both): one
 prefill forward over L token ids (logits of the last position only, as generate() asks for), then N
 greedy one-token forwards on the KV cache, each timed.  Prints per length the medians of prefill seconds
 and decode ms/token of both, and their ratios (transformers / duo-train: duo-train's speed-up, the
@@ -41,6 +42,7 @@ SHAPES = {
                 num_key_value_heads=8, head_dim=128, vocab_size=128256),
 }
 TARGET = 1.5
+DUO_WAIT_POLICY = None  # the user's OMP_WAIT_POLICY for duo-train (None: duo-train's default, unset)
 
 
 def shape_config(name):
@@ -124,6 +126,9 @@ def format_table(rows):
 
 def run_duo(duo_bin, model_dir, L, new_tokens, threads):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    env.pop("OMP_WAIT_POLICY", None)
+    if DUO_WAIT_POLICY:
+        env["OMP_WAIT_POLICY"] = DUO_WAIT_POLICY
     cmd = [duo_bin, "bench", "infer", "--backend", "cpu", "--model", model_dir, "--ctx", str(L),
            "--sparsities", "0", "--new-tokens", str(new_tokens)]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -220,8 +225,11 @@ def main(argv=None):
         print("no length to run", file=sys.stderr)
         return 1
 
-    # duo-train sets OMP_WAIT_POLICY=passive for itself where unset (cli/runtime_env.c); torch's OpenMP
-    # gets the same policy, before it loads (spinning threads cost 10x in decode on a busy machine)
+    # Each at its best OpenMP wait policy unless the user set one for both: torch passive, set before it
+    # loads (its spinning threads cost 10x in decode on a busy machine); duo-train unset, libgomp's
+    # spin-then-sleep (it runs every product on OpenMP's team, cli/runtime_env.h).
+    global DUO_WAIT_POLICY
+    DUO_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     import torch
     import transformers
@@ -229,7 +237,7 @@ def main(argv=None):
     print(f"model {a.model or a.random_shape}: float32 compute, {a.threads} threads, {a.new_tokens} new tokens, "
           f"{a.repeats} alternating runs per length; torch {torch.__version__}, transformers "
           f"{transformers.__version__} (sdpa), duo-train {a.duo_bin} (cpu, sparsity 0); "
-          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+          f"OMP_WAIT_POLICY: transformers {os.environ['OMP_WAIT_POLICY']}, duo-train {DUO_WAIT_POLICY or 'unset'}")
     run_duo(a.duo_bin, model_dir, min(lengths), 2, a.threads)  # the checkpoint into the page cache
     rows = {}
     for L in lengths:

@@ -110,16 +110,33 @@ static void FN(tile_begin)(FN(attn_tile) * t, const duo_attn_shape *sh, const du
 }
 
 /* S[M][ATTN_KEYS] = alpha X[M][hd] Kb[bc rows]^T (X: Qp with alpha the softmax scale, or the backward's
- * dOp against V with alpha 1; the scale rounds as (x . k) * scale would). */
-static void FN(tile_scores)(int avx2, const FN(attn_tile) * t, const T *X, const T *Kb, size_t ks, int bc, T *S,
-                            T alpha) {
+ * dOp against V with alpha 1; the scale rounds as (x . k) * scale would).  small: the fused kernels'
+ * decode-sized loops (float, kernels/cpu/attn_fused.h) for tiles under ATTN_SMALL_M rows, NULL: the
+ * portable ones. */
+static void FN(tile_scores)(int avx2, const void *small, const FN(attn_tile) * t, const T *X, const T *Kb, size_t ks,
+                            int bc, T *S, T alpha) {
+#ifdef ATTN_FUSED
+    if (small && t->M < ATTN_SMALL_M) {
+        ((const attn_fused_kernels *)small)->small_scores(X, t->M, t->hd, Kb, ks, bc, S, ATTN_KEYS, alpha);
+        return;
+    }
+#endif
+    (void)small;
     if (t->M < ATTN_SMALL_M) FN(small_scores)(avx2, X, t->M, t->hd, Kb, ks, bc, S, ATTN_KEYS, alpha);
     else
         GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t->M, bc, t->hd, alpha, X, t->hd, Kb, (int)ks, 0, S, ATTN_KEYS);
 }
 
 /* Op[M][hd] += P[M][ATTN_KEYS] Vb[bc rows]. */
-static void FN(tile_pv)(int avx2, const FN(attn_tile) * t, const T *P, const T *Vb, size_t ks, int bc, T *Op) {
+static void FN(tile_pv)(int avx2, const void *small, const FN(attn_tile) * t, const T *P, const T *Vb, size_t ks,
+                        int bc, T *Op) {
+#ifdef ATTN_FUSED
+    if (small && t->M < ATTN_SMALL_M) {
+        ((const attn_fused_kernels *)small)->small_pv(P, ATTN_KEYS, t->M, bc, Vb, ks, t->hd, Op);
+        return;
+    }
+#endif
+    (void)small;
     if (t->M < ATTN_SMALL_M) FN(small_pv)(avx2, P, ATTN_KEYS, t->M, bc, Vb, ks, t->hd, Op);
     else GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, t->M, t->hd, bc, 1, P, ATTN_KEYS, Vb, (int)ks, 1, Op, t->hd);
 }
@@ -145,8 +162,8 @@ static inline T *FN(kv_at)(const void *X, size_t krow, size_t ks, int g, int hd)
 }
 
 /* The forward of one tile: O (and lse) of its rows and heads, or (amax non-NULL) each row's argmax key. */
-static void FN(fwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args *A, int g, size_t r0, int rows,
-                         unsigned char *arena, int32_t *amax) {
+static void FN(fwd_tile)(int avx2, const void *small, const duo_attn_shape *sh, const duo_attn_args *A, int g,
+                         size_t r0, int rows, unsigned char *arena, int32_t *amax) {
     FN(attn_tile) t;
     unsigned char *cur = arena;
     FN(tile_begin)(&t, sh, A, g, r0, rows, &cur);
@@ -165,7 +182,7 @@ static void FN(fwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args
     for (int c0 = 0, n0 = 0, bc; (bc = FN(tile_next_block)(&t, &c0, &n0));) {
         size_t krow = attn_col_row(&t.span, n0);
         const T *Kb = FN(kv_at)(A->K, krow, A->kv_stride, g, hd);
-        FN(tile_scores)(avx2, &t, t.Qp, Kb, A->kv_stride, bc, t.S, scale);
+        FN(tile_scores)(avx2, small, &t, t.Qp, Kb, A->kv_stride, bc, t.S, scale);
         if (amax) {
             for (int i = 0; i < M; i++) {
                 const T *s = t.S + (size_t)i * ATTN_KEYS;
@@ -178,7 +195,7 @@ static void FN(fwd_tile)(int avx2, const duo_attn_shape *sh, const duo_attn_args
             continue;
         }
         FN(softmax_step)(avx2, t.S, ATTN_KEYS, M, rows, bc, t.lo, t.hi, m, l, Op, hd);
-        FN(tile_pv)(avx2, &t, t.S, FN(kv_at)(A->V, krow, A->kv_stride, g, hd), A->kv_stride, bc, Op);
+        FN(tile_pv)(avx2, small, &t, t.S, FN(kv_at)(A->V, krow, A->kv_stride, g, hd), A->kv_stride, bc, Op);
     }
     T *O = A->O, *lse = A->lse;
     for (int i = 0; i < M; i++) {
@@ -277,9 +294,11 @@ static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_
     int avx2 = duo_cpu_has_avx2();
     size_t bytes = FN(tile_bytes)(R * group, R, hd, 2, 1, 2) + cpu_scratch_round((size_t)hd * ATTN_KEYS * sizeof(T));
     const void *fused = NULL; /* the fused kernels (float forward, tiles of ATTN_SMALL_M rows and more) */
+    const void *small = NULL; /* the same kernels' decode-sized loops (tiles under ATTN_SMALL_M rows) */
     const float *Kt_call = NULL; /* [KVH][hd][attn_fused_ld(nk)] the keys transposed once (fused) */
 #ifdef ATTN_FUSED
-    if (!amax) fused = attn_fused_pick(hd);
+    small = attn_fused_pick(hd);
+    if (!amax) fused = small;
     bytes += ATTN_STRIP_BYTES;
     if (fused && attn_fused_call_fits(A->nk, KVH, hd, 1) && nq * (size_t)group >= ATTN_SMALL_M) {
         float *kt = (float *)cpu_scratch_slot(CPU_SCRATCH_ATTN_CALL, attn_fused_ld(A->nk) * KVH * hd * sizeof(float));
@@ -311,7 +330,7 @@ static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_
                 continue;
             }
 #endif
-            FN(fwd_tile)(avx2, sh, A, g, r0, nrows, arena, amax);
+            FN(fwd_tile)(avx2, small, sh, A, g, r0, nrows, arena, amax);
         }
     }
     openblas_set_num_threads(blas_threads);
@@ -357,6 +376,7 @@ static void FN(bwd_tile)(int avx2, const void *fused, const T *KVt_call, const d
     }
     memset(dOp + (size_t)M * hd, 0, (size_t)(t.Mp - M) * hd * sizeof(T));
     memset(dQp, 0, (size_t)M * hd * sizeof(T));
+    const void *small = fused; /* small tiles: the fused kernels' decode-sized loops, like the forward's */
 #ifdef ATTN_FUSED
     if (M < ATTN_SMALL_M) fused = NULL;
 #else
@@ -383,12 +403,12 @@ static void FN(bwd_tile)(int avx2, const void *fused, const T *KVt_call, const d
         } else
 #endif
         {
-            FN(tile_scores)(avx2, &t, t.Qp, Kb, ks, bc, t.S, scale);
-            FN(tile_scores)(avx2, &t, dOp, Vb, ks, bc, dP, 1);
+            FN(tile_scores)(avx2, small, &t, t.Qp, Kb, ks, bc, t.S, scale);
+            FN(tile_scores)(avx2, small, &t, dOp, Vb, ks, bc, dP, 1);
         }
         FN(probs_dscores)(avx2, t.S, dP, ATTN_KEYS, M, rows, bc, t.lo, t.hi, scale, lse, D);
         GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, bc, hd, M, 1, t.S, ATTN_KEYS, dOp, hd, 1, dVb, (int)ks);
-        FN(tile_pv)(avx2, &t, dP, Kb, ks, bc, dQp);
+        FN(tile_pv)(avx2, small, &t, dP, Kb, ks, bc, dQp);
         GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, bc, hd, M, 1, dP, ATTN_KEYS, t.Qp, hd, 1, dKb, (int)ks);
     }
     T *dQ = A->dQ;

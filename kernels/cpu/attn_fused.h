@@ -22,6 +22,9 @@ typedef struct {
     const char *name;
     int vw, cw;
     void (*scores)(const float *X, int hd, const float *Kt, int ldk, int c0, int c1, float alpha, float *S, int lds);
+    void (*small_scores)(const float *Q, int M, int hd, const float *K, size_t ks, int bc, float *S, int ld,
+                         float alpha);
+    void (*small_pv)(const float *P, int ld, int M, int bc, const float *V, size_t ks, int hd, float *O);
     void (*pv)(const float *P, int lds, int u0, int u1, const float *V, size_t ks, int hd, float *O);
     float (*softmax_row)(float *s, int u0, int u1, int a, int b, float *m, float *l);
 } attn_fused_kernels;
@@ -41,6 +44,7 @@ typedef struct {
 #define AF_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define AF_SET1(x) _mm512_set1_ps(x)
 #define AF_MAX(a, b) _mm512_max_ps((a), (b))
+#define AF_HSUM(v) _mm512_reduce_add_ps(v)
 #include "kernels/cpu/attn_fused_isa.h"
 #undef AF
 #undef AF_VW
@@ -50,6 +54,15 @@ typedef struct {
 #undef AF_FMA
 #undef AF_SET1
 #undef AF_MAX
+#undef AF_HSUM
+
+/* The sum of an AVX2 vector's 8 lanes. */
+__attribute__((target("avx2,fma"))) static inline float attn_hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
 
 #define AF(name) name##_avx2
 #define AF_VW 8
@@ -59,6 +72,7 @@ typedef struct {
 #define AF_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define AF_SET1(x) _mm256_set1_ps(x)
 #define AF_MAX(a, b) _mm256_max_ps((a), (b))
+#define AF_HSUM(v) attn_hsum_avx2(v)
 #include "kernels/cpu/attn_fused_isa.h"
 #undef AF
 #undef AF_VW
@@ -68,11 +82,13 @@ typedef struct {
 #undef AF_FMA
 #undef AF_SET1
 #undef AF_MAX
+#undef AF_HSUM
 #undef AF_RB
 
-static const attn_fused_kernels attn_fused_avx512 = {"avx512", 16, 64, scores_rb_avx512, pv_rb_avx512,
-                                                     softmax_row_avx512};
-static const attn_fused_kernels attn_fused_avx2 = {"avx2", 8, 16, scores_rb_avx2, pv_rb_avx2, softmax_row_avx2};
+static const attn_fused_kernels attn_fused_avx512 = {
+    "avx512", 16, 64, scores_rb_avx512, small_scores_avx512, small_pv_avx512, pv_rb_avx512, softmax_row_avx512};
+static const attn_fused_kernels attn_fused_avx2 = {
+    "avx2", 8, 16, scores_rb_avx2, small_scores_avx2, small_pv_avx2, pv_rb_avx2, softmax_row_avx2};
 
 /* The widest of the sets the processor runs (and duo_cpu_attn_isa_cap allows) whose lanes divide hd; NULL:
  * the BLAS path. */

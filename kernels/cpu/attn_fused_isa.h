@@ -1,8 +1,8 @@
 /* The fused float attention's register kernels for one instruction set (kernels/cpu/attn_fused.h),
  * included once per set with AF_VW (float lanes per vector), AF_SV (key vectors per score chunk), AF_HV
  * (most output vectors per row held in registers), AF_TARGET (the gcc target string), AF(name) (the
- * set's suffixed name), and the set's intrinsics AF_FMA(a, b, c) (a * b + c, fused) and AF_SET1(x) (x in
- * every lane).  AF_RB x AF_SV and AF_RB x AF_HV accumulators fit the set's registers (16 of 32 zmm; 8 of
+ * set's suffixed name), and the set's intrinsics AF_FMA(a, b, c) (a * b + c, fused), AF_SET1(x) (x in
+ * every lane), AF_MAX(a, b) and AF_HSUM(v) (the sum of v's lanes).  AF_RB x AF_SV and AF_RB x AF_HV accumulators fit the set's registers (16 of 32 zmm; 8 of
  * 16 ymm).
  *
  * A row block is AF_RB query rows (one head of a KV group, consecutive queries: rows of a tile).  Scores
@@ -91,6 +91,65 @@ __attribute__((target(AF_TARGET))) static void AF(pv_rb)(const float *restrict P
     }
 #endif
     if (h0 < hd) AF(pv_part)(P, lds, u0, u1, V, ks, hd, h0, O, 1);
+}
+
+/* Decode-sized tiles (M < ATTN_SMALL_M rows, no transposed keys): S[i][j] = alpha * dot(Q_i, K_j) for
+ * i < M, j < bc, each key row (stride ks) read once for the M rows; a dot is fused products over hd in
+ * vectors, then summed across lanes (AF_HSUM). */
+__attribute__((target(AF_TARGET))) static void AF(small_scores)(const float *restrict Q, int M, int hd,
+                                                                 const float *restrict K, size_t ks, int bc,
+                                                                 float *restrict S, int ld, float alpha) {
+    for (int j = 0; j < bc; j++) {
+        const float *k = K + (size_t)j * ks;
+        for (int i = 0; i < M; i++) {
+            const float *q = Q + (size_t)i * hd;
+            AF(vf) acc = AF_LOAD(q) * AF_LOAD(k);
+            for (int e = AF_VW; e < hd; e += AF_VW) acc = AF_FMA(AF_LOAD(q + e), AF_LOAD(k + e), acc);
+            S[(size_t)i * ld + j] = AF_HSUM(acc) * alpha;
+        }
+    }
+}
+
+/* O[NR rows][h0 .. h0 + HV*AF_VW) += P[NR rows][0, bc) V[0, bc)[same] (NR 1 or 2, HV up to AF_HV). */
+static inline __attribute__((always_inline, target(AF_TARGET))) void AF(small_pv_part)(
+    const float *restrict P, int ld, int bc, const float *restrict V, size_t ks, int hd, int h0, float *restrict O,
+    const int NR, const int HV) {
+    AF(vf) acc[2][AF_HV];
+    AF_UNROLL
+    for (int r = 0; r < NR; r++)
+        AF_UNROLL
+        for (int h = 0; h < HV; h++) acc[r][h] = AF_LOAD(O + (size_t)r * hd + h0 + h * AF_VW);
+    for (int j = 0; j < bc; j++) {
+        const float *v = V + (size_t)j * ks + h0;
+        AF_UNROLL
+        for (int r = 0; r < NR; r++) {
+            AF(vf) p = AF_SET1(P[(size_t)r * ld + j]);
+            AF_UNROLL
+            for (int h = 0; h < HV; h++) acc[r][h] = AF_FMA(p, AF_LOAD(v + h * AF_VW), acc[r][h]);
+        }
+    }
+    AF_UNROLL
+    for (int r = 0; r < NR; r++)
+        AF_UNROLL
+        for (int h = 0; h < HV; h++) AF_STORE(O + (size_t)r * hd + h0 + h * AF_VW, acc[r][h]);
+}
+
+/* O[M][hd] += P[M][0, bc) (row stride ld) V[bc rows, stride ks] for decode-sized tiles, rows in pairs. */
+__attribute__((target(AF_TARGET))) static void AF(small_pv)(const float *restrict P, int ld, int M, int bc,
+                                                             const float *restrict V, size_t ks, int hd,
+                                                             float *restrict O) {
+    for (int i = 0; i < M; i += 2) {
+        const float *p = P + (size_t)i * ld;
+        float *o = O + (size_t)i * hd;
+        int h0 = 0;
+        if (i + 1 < M) {
+            for (; h0 + AF_HV * AF_VW <= hd; h0 += AF_HV * AF_VW) AF(small_pv_part)(p, ld, bc, V, ks, hd, h0, o, 2, AF_HV);
+            for (; h0 < hd; h0 += AF_VW) AF(small_pv_part)(p, ld, bc, V, ks, hd, h0, o, 2, 1);
+        } else {
+            for (; h0 + AF_HV * AF_VW <= hd; h0 += AF_HV * AF_VW) AF(small_pv_part)(p, ld, bc, V, ks, hd, h0, o, 1, AF_HV);
+            for (; h0 < hd; h0 += AF_VW) AF(small_pv_part)(p, ld, bc, V, ks, hd, h0, o, 1, 1);
+        }
+    }
 }
 
 /* exp(x) for the softmax's x = score - running max (x <= 0, -inf or NaN): duo_vexpf's method

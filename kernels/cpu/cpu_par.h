@@ -1,7 +1,7 @@
-/* When a CPU loop is worth the OpenMP team.  The CLI runs with OMP_WAIT_POLICY=passive (so that idle
- * OpenMP threads do not spin against OpenBLAS's own threads during GEMMs), and then every parallel
- * region wakes its threads through the kernel: about 50 us on a 2-core machine, as long as one thread
- * takes over ~200K simple float operations.  A decode step (one row per op) would pay that in every op,
+/* When a CPU loop is worth the OpenMP team.  Idle team threads spin a while and then sleep (libgomp's
+ * default; under OMP_WAIT_POLICY=passive they sleep at once), and a parallel region that finds them asleep
+ * wakes them through the kernel: about 50 us on a 2-core machine, as long as one thread takes over ~200K
+ * simple float operations.  A decode step (one row per op) would pay that in every op,
  * so the loops open their team only above DUO_CPU_PAR_MIN units of work: elements touched, weighted by
  * the callers for per-element cost (an exp counts DUO_CPU_EXP_COST). */
 #ifndef DUO_KERNELS_CPU_CPU_PAR_H
