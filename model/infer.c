@@ -326,32 +326,39 @@ static void cache_append(duo_infer *c, int l, size_t m) {
     }
 }
 
-/* One layer of one forward over the chunk's m rows (positions kv.len .. kv.len + m - 1) in c->x. */
-static int layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, int first_forward, duo_error *err) {
+/* One layer of one forward over the chunk's m rows (positions kv.len .. kv.len + m - 1) in c->x.  Every
+ * row's keys and values go to the cache; the layer's output is computed for rows [r0, m) only: the last
+ * layer needs just the last row (the one whose logits the forward returns), so its queries, attention,
+ * o_proj and MLP run on one row (rows r0.. of c->x; the others are left stale and read by nothing). */
+static int layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, size_t r0, int first_forward,
+                         duo_error *err) {
     duo_backend *be = c->be;
     const duo_ops *op = be->ops;
     const duo_dims *dm = &c->dm;
     const head_order *ho = &c->order[l];
     duo_kv_cache *kv = &c->kv;
     int group = dm->H / dm->KVH, nf = ho->num_full, ns = dm->KVH - nf, hd = dm->hd;
+    size_t mo = m - r0, d = (size_t)dm->d;
+    const int32_t *qpos = c->d_pos + r0; /* [mo] the output rows' positions */
+    void *xo = act_at(be, c->x, r0 * d);  /* [mo][d] the output rows */
     op->rmsnorm(be, c->x, m, dm->d, w->in_norm, dm->eps, c->h);
-    layer_project_q(be, dm, w, c->h, m, c->q, NULL);
+    layer_project_q(be, dm, w, act_at(be, c->h, r0 * d), mo, c->q, NULL);
     layer_project_kv(be, dm, w, c->h, m, c->k, c->v, NULL);
-    op->rope(be, c->q, m, dm->H, hd, c->d_pos, c->cos_t, c->sin_t, 0);
+    op->rope(be, c->q, mo, dm->H, hd, qpos, c->cos_t, c->sin_t, 0);
     op->rope(be, c->k, m, dm->KVH, hd, c->d_pos, c->cos_t, c->sin_t, 0);
     size_t qd = (size_t)dm->qdim, kvd = (size_t)dm->kvdim;
     if (c->capturing) { /* the first forward to share: its K and V in the checkpoint's head order */
         op->copy(be, act_at(be, c->cap_k, (size_t)l * c->max_chunk * kvd), c->k, m * kvd);
         op->copy(be, act_at(be, c->cap_v, (size_t)l * c->max_chunk * kvd), c->v, m * kvd);
     }
-    op->permute_heads(be, c->q, m, dm->H, hd, ho->q_perm, c->qp);
+    op->permute_heads(be, c->q, mo, dm->H, hd, ho->q_perm, c->qp);
     op->permute_heads(be, c->k, m, dm->KVH, hd, ho->kv_perm, c->kp);
     op->permute_heads(be, c->v, m, dm->KVH, hd, ho->kv_perm, c->vp);
     cache_append(c, l, m);
     if (nf) { /* full heads: every position so far, plus the chunk causally */
         size_t wf = (size_t)nf * hd;
         duo_attn_shape sh = {nf * group, nf, hd, {ATTN_FULL, 0, 0}};
-        duo_attn_args a = {.nq = m, .nk = kv->len + m, .qpos = c->d_pos, .kpos = NULL, .Q = c->qp,
+        duo_attn_args a = {.nq = mo, .nk = kv->len + m, .qpos = qpos, .kpos = NULL, .Q = c->qp,
                            .K = kv->k_full[l], .V = kv->v_full[l], .O = c->attp, .q_stride = qd, .kv_stride = wf,
                            .o_stride = qd};
         op->attn_fwd(be, &sh, &a);
@@ -363,18 +370,18 @@ static int layer_forward(duo_infer *c, int l, const duo_layer_dev *w, size_t m, 
         if (first_forward && c->o.prefill == PREFILL_STREAMING)
             mask = (duo_attn_mask){ATTN_STREAM_SDPA, c->o.sink_size, c->o.recent_size};
         duo_attn_shape sh = {ns * group, ns, hd, mask};
-        duo_attn_args a = {.nq = m, .nk = kv->stream_len + m, .qpos = c->d_pos, .kpos = kv->d_stream_pos,
+        duo_attn_args a = {.nq = mo, .nk = kv->stream_len + m, .qpos = qpos, .kpos = kv->d_stream_pos,
                            .Q = act_at(be, c->qp, qoff), .K = kv->k_stream[l], .V = kv->v_stream[l],
                            .O = act_at(be, c->attp, qoff), .q_stride = qd, .kv_stride = ws, .o_stride = qd};
         op->attn_fwd(be, &sh, &a);
         if (c->o.argmax_fn) argmax_last_row(c, &sh, &a, nf * group);
     }
     if (c->o.argmax_fn) argmax_report(c, l, m);
-    op->permute_heads(be, c->attp, m, dm->H, hd, ho->q_back, c->att);
-    op->linear(be, c->att, m, dm->qdim, w->wo, dm->d, c->x, 1);
+    op->permute_heads(be, c->attp, mo, dm->H, hd, ho->q_back, c->att);
+    op->linear(be, c->att, mo, dm->qdim, w->wo, dm->d, xo, 1);
     if (c->trace && trace_check(c, l, "attention", m, err)) return -1;
-    op->rmsnorm(be, c->x, m, dm->d, w->post_norm, dm->eps, c->h);
-    layer_mlp_add(be, dm, w, c->h, m, c->x, c->g, c->u);
+    op->rmsnorm(be, xo, mo, dm->d, w->post_norm, dm->eps, c->h);
+    layer_mlp_add(be, dm, w, c->h, mo, xo, c->g, c->u);
     return c->trace ? trace_check(c, l, "MLP", m, err) : 0;
 }
 
@@ -400,7 +407,10 @@ static int forward(duo_infer *c, const int32_t *ids, size_t m, int32_t *next, fl
     if (c->trace && trace_check(c, -1, "embedding", m, err)) return -1;
     for (int l = 0; l < dm->L; l++) {
         const duo_layer_dev *w = weights_layer(c->w, l, err);
-        if (!w || layer_forward(c, l, w, m, first, err)) return -1;
+        /* the last layer's output only for the last row (the argmax hook reads the last row too), but for
+         * the non-finite diagnosis, which checks every row's activations */
+        size_t r0 = l == dm->L - 1 && !c->trace ? m - 1 : 0;
+        if (!w || layer_forward(c, l, w, m, r0, first, err)) return -1;
     }
     kv_cache_end(&c->kv, m);
     const void *head = weights_lm_head(c->w, err);

@@ -72,11 +72,13 @@ fi
 # kill -9 during a run, then --resume: the same pattern as the straight run, byte for byte.
 "$bin" train "${common[@]}" --output_dir "$T/b" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
+# (the whole run takes a quarter of a second: poll every 2 ms, and stop it the moment step 2 is saved)
+for _ in $(seq 1 5000); do
     [ -f "$T/b/full_attention_heads_step=2.tsv" ] && break
     kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+    sleep 0.002
 done
+kill -STOP "$pid" 2>/dev/null
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 if [ -f "$T/b/full_attention_heads.tsv" ]; then
