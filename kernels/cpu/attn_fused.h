@@ -34,9 +34,8 @@ typedef struct {
 #define ATTN_STRIP_LD (ATTN_KEYS + 16)
 #define ATTN_STRIP_BYTES ((size_t)ATTN_RB * ATTN_STRIP_LD * sizeof(float))
 
-#define AF_RB ATTN_RB
-
 #define AF(name) name##_avx512
+#define AF_RB ATTN_RB
 #define AF_VW 16
 #define AF_SV 4
 #define AF_HV 4
@@ -46,15 +45,6 @@ typedef struct {
 #define AF_MAX(a, b) _mm512_max_ps((a), (b))
 #define AF_HSUM(v) _mm512_reduce_add_ps(v)
 #include "kernels/cpu/attn_fused_isa.h"
-#undef AF
-#undef AF_VW
-#undef AF_SV
-#undef AF_HV
-#undef AF_TARGET
-#undef AF_FMA
-#undef AF_SET1
-#undef AF_MAX
-#undef AF_HSUM
 
 /* The sum of an AVX2 vector's 8 lanes. */
 __attribute__((target("avx2,fma"))) static inline float attn_hsum_avx2(__m256 v) {
@@ -65,6 +55,7 @@ __attribute__((target("avx2,fma"))) static inline float attn_hsum_avx2(__m256 v)
 }
 
 #define AF(name) name##_avx2
+#define AF_RB ATTN_RB
 #define AF_VW 8
 #define AF_SV 2
 #define AF_HV 2
@@ -74,16 +65,6 @@ __attribute__((target("avx2,fma"))) static inline float attn_hsum_avx2(__m256 v)
 #define AF_MAX(a, b) _mm256_max_ps((a), (b))
 #define AF_HSUM(v) attn_hsum_avx2(v)
 #include "kernels/cpu/attn_fused_isa.h"
-#undef AF
-#undef AF_VW
-#undef AF_SV
-#undef AF_HV
-#undef AF_TARGET
-#undef AF_FMA
-#undef AF_SET1
-#undef AF_MAX
-#undef AF_HSUM
-#undef AF_RB
 
 static const attn_fused_kernels attn_fused_avx512 = {
     "avx512", 16, 64, scores_rb_avx512, small_scores_avx512, small_pv_avx512, pv_rb_avx512, softmax_row_avx512};

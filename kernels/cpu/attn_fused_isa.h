@@ -19,6 +19,29 @@ typedef int32_t AF(vi) __attribute__((vector_size(AF_VW * 4)));
 #define AF_SPLAT(x) AF_SET1((float)(x))
 #define AF_UNROLL _Pragma("GCC unroll 16") /* the small constant loops: unrolled, their arrays in registers */
 
+#define AF_NV (AF_SV > AF_HV ? AF_SV : AF_HV) /* most vectors per row of a register block */
+
+/* acc[r][v] += sum over s < steps of A[r a_row + s] B[s b_step + v AF_VW] for r < NR, v < NV (constants:
+ * NR up to AF_RB, NV up to AF_NV): the register-blocked rank-1 updates both products are made of (the
+ * scores: A the query rows, B the transposed keys; P V: A the probabilities, B the value rows), each B
+ * vector loaded once for the NR rows, each A element broadcast once for the NV vectors. */
+static inline __attribute__((always_inline, target(AF_TARGET))) void AF(rank1)(
+    const float *restrict A, size_t a_row, const float *restrict B, size_t b_step, int steps,
+    AF(vf) acc[AF_RB][AF_NV], const int NR, const int NV) {
+    for (int st = 0; st < steps; st++) {
+        const float *b = B + (size_t)st * b_step;
+        AF(vf) bv[AF_NV];
+        AF_UNROLL
+        for (int v = 0; v < NV; v++) bv[v] = AF_LOAD(b + v * AF_VW);
+        AF_UNROLL
+        for (int r = 0; r < NR; r++) {
+            AF(vf) a = AF_SPLAT(A[(size_t)r * a_row + st]);
+            AF_UNROLL
+            for (int v = 0; v < NV; v++) acc[r][v] = AF_FMA(a, bv[v], acc[r][v]);
+        }
+    }
+}
+
 /* S[r][c] = alpha * dot(X row r, key c) for the AF_RB rows and columns [c0, c1) (whole chunks of Kt,
  * multiples of AF_CW); every element a chain of fused products over d = 0..hd-1 in order, then the
  * scale. */
@@ -26,23 +49,12 @@ __attribute__((target(AF_TARGET))) static void AF(scores_rb)(const float *restri
                                                                int ldk, int c0, int c1, float alpha, float *restrict S,
                                                                int lds) {
     for (int c = c0; c < c1; c += AF_CW) {
-        AF(vf) acc[AF_RB][AF_SV];
+        AF(vf) acc[AF_RB][AF_NV];
         AF_UNROLL
         for (int r = 0; r < AF_RB; r++)
             AF_UNROLL
             for (int v = 0; v < AF_SV; v++) acc[r][v] = (AF(vf)){0};
-        for (int d = 0; d < hd; d++) {
-            const float *kt = Kt + (size_t)d * ldk + c;
-            AF(vf) k[AF_SV];
-            AF_UNROLL
-            for (int v = 0; v < AF_SV; v++) k[v] = AF_LOAD(kt + v * AF_VW);
-            AF_UNROLL
-            for (int r = 0; r < AF_RB; r++) {
-                AF(vf) q = AF_SPLAT(X[(size_t)r * hd + d]);
-                AF_UNROLL
-                for (int v = 0; v < AF_SV; v++) acc[r][v] = AF_FMA(q, k[v], acc[r][v]);
-            }
-        }
+        AF(rank1)(X, (size_t)hd, Kt + c, (size_t)ldk, hd, acc, AF_RB, AF_SV);
         AF_UNROLL
         for (int r = 0; r < AF_RB; r++)
             AF_UNROLL
@@ -50,30 +62,19 @@ __attribute__((target(AF_TARGET))) static void AF(scores_rb)(const float *restri
     }
 }
 
-/* O[r][h0 .. h0 + HV*AF_VW) += sum over c in [u0, u1) of P[r][c] V[c][same], HV vectors per row in
- * registers (HV a constant up to AF_HV). */
-static inline __attribute__((always_inline, target(AF_TARGET))) void AF(pv_part)(const float *restrict P, int lds, int u0, int u1,
-                                                               const float *restrict V, size_t ks, int hd, int h0,
-                                                               float *restrict O, const int HV) {
-    AF(vf) acc[AF_RB][AF_HV];
+/* O[r][h0 .. h0 + HV*AF_VW) += sum over c in [u0, u1) of P[r][c] V[c][same] for rows r < NR, HV vectors
+ * per row in registers (NR up to AF_RB, HV up to AF_HV: constants). */
+static inline __attribute__((always_inline, target(AF_TARGET))) void AF(pv_rows)(
+    const float *restrict P, int lds, int u0, int u1, const float *restrict V, size_t ks, int hd, int h0,
+    float *restrict O, const int NR, const int HV) {
+    AF(vf) acc[AF_RB][AF_NV];
     AF_UNROLL
-    for (int r = 0; r < AF_RB; r++)
+    for (int r = 0; r < NR; r++)
         AF_UNROLL
         for (int h = 0; h < HV; h++) acc[r][h] = AF_LOAD(O + (size_t)r * hd + h0 + h * AF_VW);
-    for (int c = u0; c < u1; c++) {
-        const float *v = V + (size_t)c * ks + h0;
-        AF(vf) vv[AF_HV];
-        AF_UNROLL
-        for (int h = 0; h < HV; h++) vv[h] = AF_LOAD(v + h * AF_VW);
-        AF_UNROLL
-        for (int r = 0; r < AF_RB; r++) {
-            AF(vf) p = AF_SPLAT(P[(size_t)r * lds + c]);
-            AF_UNROLL
-            for (int h = 0; h < HV; h++) acc[r][h] = AF_FMA(p, vv[h], acc[r][h]);
-        }
-    }
+    AF(rank1)(P + u0, (size_t)lds, V + (size_t)u0 * ks + h0, ks, u1 - u0, acc, NR, HV);
     AF_UNROLL
-    for (int r = 0; r < AF_RB; r++)
+    for (int r = 0; r < NR; r++)
         AF_UNROLL
         for (int h = 0; h < HV; h++) AF_STORE(O + (size_t)r * hd + h0 + h * AF_VW, acc[r][h]);
 }
@@ -83,14 +84,14 @@ __attribute__((target(AF_TARGET))) static void AF(pv_rb)(const float *restrict P
                                                            const float *restrict V, size_t ks, int hd,
                                                            float *restrict O) {
     int h0 = 0;
-    for (; h0 + AF_HV * AF_VW <= hd; h0 += AF_HV * AF_VW) AF(pv_part)(P, lds, u0, u1, V, ks, hd, h0, O, AF_HV);
+    for (; h0 + AF_HV * AF_VW <= hd; h0 += AF_HV * AF_VW) AF(pv_rows)(P, lds, u0, u1, V, ks, hd, h0, O, AF_RB, AF_HV);
 #if AF_HV > 2
     if (h0 + 2 * AF_VW <= hd) {
-        AF(pv_part)(P, lds, u0, u1, V, ks, hd, h0, O, 2);
+        AF(pv_rows)(P, lds, u0, u1, V, ks, hd, h0, O, AF_RB, 2);
         h0 += 2 * AF_VW;
     }
 #endif
-    if (h0 < hd) AF(pv_part)(P, lds, u0, u1, V, ks, hd, h0, O, 1);
+    if (h0 < hd) AF(pv_rows)(P, lds, u0, u1, V, ks, hd, h0, O, AF_RB, 1);
 }
 
 /* Decode-sized tiles (M < ATTN_SMALL_M rows, no transposed keys): S[i][j] = alpha * dot(Q_i, K_j) for
@@ -110,30 +111,6 @@ __attribute__((target(AF_TARGET))) static void AF(small_scores)(const float *res
     }
 }
 
-/* O[NR rows][h0 .. h0 + HV*AF_VW) += P[NR rows][0, bc) V[0, bc)[same] (NR 1 or 2, HV up to AF_HV). */
-static inline __attribute__((always_inline, target(AF_TARGET))) void AF(small_pv_part)(
-    const float *restrict P, int ld, int bc, const float *restrict V, size_t ks, int hd, int h0, float *restrict O,
-    const int NR, const int HV) {
-    AF(vf) acc[2][AF_HV];
-    AF_UNROLL
-    for (int r = 0; r < NR; r++)
-        AF_UNROLL
-        for (int h = 0; h < HV; h++) acc[r][h] = AF_LOAD(O + (size_t)r * hd + h0 + h * AF_VW);
-    for (int j = 0; j < bc; j++) {
-        const float *v = V + (size_t)j * ks + h0;
-        AF_UNROLL
-        for (int r = 0; r < NR; r++) {
-            AF(vf) p = AF_SET1(P[(size_t)r * ld + j]);
-            AF_UNROLL
-            for (int h = 0; h < HV; h++) acc[r][h] = AF_FMA(p, AF_LOAD(v + h * AF_VW), acc[r][h]);
-        }
-    }
-    AF_UNROLL
-    for (int r = 0; r < NR; r++)
-        AF_UNROLL
-        for (int h = 0; h < HV; h++) AF_STORE(O + (size_t)r * hd + h0 + h * AF_VW, acc[r][h]);
-}
-
 /* O[M][hd] += P[M][0, bc) (row stride ld) V[bc rows, stride ks] for decode-sized tiles, rows in pairs. */
 __attribute__((target(AF_TARGET))) static void AF(small_pv)(const float *restrict P, int ld, int M, int bc,
                                                              const float *restrict V, size_t ks, int hd,
@@ -143,11 +120,11 @@ __attribute__((target(AF_TARGET))) static void AF(small_pv)(const float *restric
         float *o = O + (size_t)i * hd;
         int h0 = 0;
         if (i + 1 < M) {
-            for (; h0 + AF_HV * AF_VW <= hd; h0 += AF_HV * AF_VW) AF(small_pv_part)(p, ld, bc, V, ks, hd, h0, o, 2, AF_HV);
-            for (; h0 < hd; h0 += AF_VW) AF(small_pv_part)(p, ld, bc, V, ks, hd, h0, o, 2, 1);
+            for (; h0 + AF_HV * AF_VW <= hd; h0 += AF_HV * AF_VW) AF(pv_rows)(p, ld, 0, bc, V, ks, hd, h0, o, 2, AF_HV);
+            for (; h0 < hd; h0 += AF_VW) AF(pv_rows)(p, ld, 0, bc, V, ks, hd, h0, o, 2, 1);
         } else {
-            for (; h0 + AF_HV * AF_VW <= hd; h0 += AF_HV * AF_VW) AF(small_pv_part)(p, ld, bc, V, ks, hd, h0, o, 1, AF_HV);
-            for (; h0 < hd; h0 += AF_VW) AF(small_pv_part)(p, ld, bc, V, ks, hd, h0, o, 1, 1);
+            for (; h0 + AF_HV * AF_VW <= hd; h0 += AF_HV * AF_VW) AF(pv_rows)(p, ld, 0, bc, V, ks, hd, h0, o, 1, AF_HV);
+            for (; h0 < hd; h0 += AF_VW) AF(pv_rows)(p, ld, 0, bc, V, ks, hd, h0, o, 1, 1);
         }
     }
 }
@@ -234,6 +211,18 @@ __attribute__((target(AF_TARGET))) static float AF(softmax_row)(float *restrict 
 }
 
 #undef AF_CW
+#undef AF_NV
+/* the includer's parameters: set again for the next instruction set */
+#undef AF
+#undef AF_RB
+#undef AF_VW
+#undef AF_SV
+#undef AF_HV
+#undef AF_TARGET
+#undef AF_FMA
+#undef AF_SET1
+#undef AF_MAX
+#undef AF_HSUM
 #undef AF_LOAD
 #undef AF_STORE
 #undef AF_SPLAT
