@@ -2,9 +2,12 @@
  * tile of query rows times every query head of one KV group, the group's heads stacked as the products'
  * M dimension (row i of a tile: head i / R of the group, query row i % R, R = attn_tile_rows(group)),
  * walked over blocks of ATTN_KEYS key columns with an online softmax (flash-style: the score block stays
- * in cache) inside the (at most two) contiguous key-row ranges the tile's mask needs.  Products by BLAS,
- * or by plain loops when M is below ATTN_SMALL_M (decode: BLAS would pack the whole K/V block for a
- * row or two).  A template, see kernels/cpu/dense_impl.h.
+ * in cache) inside the (at most two) contiguous key-row ranges the tile's mask needs.  The float
+ * instance's forward runs the fused register kernels of kernels/cpu/attn_fused.h (AVX-512 or AVX2 + FMA;
+ * the backward recomputes its scores with them), decode-sized tiles (M below ATTN_SMALL_M) their FMA
+ * loops; otherwise (float64, other head dims, no such instruction set) the products are BLAS, or plain
+ * loops below ATTN_SMALL_M (decode: BLAS would pack the whole K/V block for a row or two).  A template,
+ * see kernels/cpu/dense_impl.h.
  *
  * A KV group's results depend only on its own rows and keys (never on the thread count or on which other
  * groups share the call), and the backward recomputes the forward's scores with the same products. */

@@ -5,7 +5,8 @@
  * Each loop is written once as an always-inline body and compiled twice, for the build's baseline and
  * for AVX2 (chosen once per call by duo_cpu_has_avx2); neither copy contracts a*b+c (C11 mode:
  * -ffp-contract=off) and every sum has a fixed order (ATTN_LANES partial sums, then lane 0..15 in
- * order), so both copies give the same bits and the results do not depend on the processor. */
+ * order), so both copies give the same bits and these loops' results do not depend on the processor
+ * (the float instance's fused kernels, kernels/cpu/attn_fused.h, which use fused products, do). */
 
 #ifndef DUO_CPU_ATTN_BLOCK_COMMON
 #define DUO_CPU_ATTN_BLOCK_COMMON
