@@ -164,6 +164,23 @@ static inline T *FN(kv_at)(const void *X, size_t krow, size_t ks, int g, int hd)
     return (T *)(uintptr_t)X + krow * ks + (size_t)g * hd;
 }
 
+/* A forward tile's result: each row's output Op[i] / l[i] into O (0 where the row saw no key) and, when
+ * asked, its log-sum-exp m[i] + log l[i] (-inf where it saw none). */
+static void FN(tile_write_out)(const FN(attn_tile) * t, const duo_attn_shape *sh, const duo_attn_args *A, const T *Op,
+                               const T *m, const T *l) {
+    int hd = t->hd, H = sh->num_heads;
+    T *O = A->O, *lse = A->lse;
+    for (int i = 0; i < t->M; i++) {
+        int hh = i / t->rows, r = i % t->rows, h = t->g * t->group + hh;
+        size_t q = t->r0 + (size_t)r;
+        T *o = O + q * A->o_stride + (size_t)h * hd;
+        const T *op = Op + (size_t)i * hd;
+        T inv = l[i] > 0 ? 1 / l[i] : 0;
+        for (int e = 0; e < hd; e++) o[e] = op[e] * inv;
+        if (lse) lse[q * H + h] = l[i] > 0 ? m[i] + (T)log(l[i]) : -INFINITY;
+    }
+}
+
 /* The forward of one tile: O (and lse) of its rows and heads, or (amax non-NULL) each row's argmax key. */
 static void FN(fwd_tile)(int avx2, const void *small, const duo_attn_shape *sh, const duo_attn_args *A, int g,
                          size_t r0, int rows, unsigned char *arena, int32_t *amax) {
@@ -200,19 +217,13 @@ static void FN(fwd_tile)(int avx2, const void *small, const duo_attn_shape *sh, 
         FN(softmax_step)(avx2, t.S, ATTN_KEYS, M, rows, bc, t.lo, t.hi, m, l, Op, hd);
         FN(tile_pv)(avx2, small, &t, t.S, FN(kv_at)(A->V, krow, A->kv_stride, g, hd), A->kv_stride, bc, Op);
     }
-    T *O = A->O, *lse = A->lse;
+    if (!amax) {
+        FN(tile_write_out)(&t, sh, A, Op, m, l);
+        return;
+    }
     for (int i = 0; i < M; i++) {
         int hh = i / rows, r = i % rows, h = g * t.group + hh;
-        size_t q = r0 + (size_t)r;
-        if (amax) {
-            amax[q * H + h] = best[i];
-            continue;
-        }
-        T *o = O + q * A->o_stride + (size_t)h * hd;
-        const T *op = Op + (size_t)i * hd;
-        T inv = l[i] > 0 ? 1 / l[i] : 0;
-        for (int e = 0; e < hd; e++) o[e] = op[e] * inv;
-        if (lse) lse[q * H + h] = l[i] > 0 ? m[i] + (T)log(l[i]) : -INFINITY;
+        amax[(r0 + (size_t)r) * H + h] = best[i];
     }
 }
 
@@ -225,7 +236,7 @@ static void FN(fused_fwd_tile)(const attn_fused_kernels *k, const duo_attn_shape
     FN(attn_tile) t;
     unsigned char *cur = arena;
     FN(tile_begin)(&t, sh, A, g, r0, rows, &cur);
-    int M = t.M, Mp = t.Mp, hd = t.hd, H = sh->num_heads, cw = k->cw;
+    int M = t.M, Mp = t.Mp, hd = t.hd, cw = k->cw;
     float scale = (float)(1.0 / sqrt((double)hd));
     float *Op = cpu_scratch_take(&cur, (size_t)Mp * hd * sizeof(float));  /* [Mp][hd] unnormalized output */
     float *m = cpu_scratch_take(&cur, (size_t)Mp * sizeof(float));        /* [Mp] running max */
@@ -273,16 +284,7 @@ static void FN(fused_fwd_tile)(const attn_fused_kernels *k, const duo_attn_shape
             k->pv(S, ATTN_STRIP_LD, u0, u1, Vb, A->kv_stride, hd, Op + (size_t)i0 * hd);
         }
     }
-    float *O = A->O, *lse = A->lse;
-    for (int i = 0; i < M; i++) {
-        int hh = i / rows, r = i % rows, h = g * t.group + hh;
-        size_t q = r0 + (size_t)r;
-        float *o = O + q * A->o_stride + (size_t)h * hd;
-        const float *op = Op + (size_t)i * hd;
-        float inv = l[i] > 0 ? 1 / l[i] : 0;
-        for (int e = 0; e < hd; e++) o[e] = op[e] * inv;
-        if (lse) lse[q * H + h] = l[i] > 0 ? m[i] + (float)log(l[i]) : -INFINITY;
-    }
+    FN(tile_write_out)(&t, sh, A, Op, m, l);
 }
 #endif
 
@@ -295,14 +297,14 @@ static void FN(attn_tasks)(duo_backend *be, const duo_attn_shape *sh, const duo_
     int R = attn_tile_rows(group);
     long nchunks = (long)((nq + (size_t)R - 1) / (size_t)R), ntasks = nchunks * KVH;
     int avx2 = duo_cpu_has_avx2();
-    size_t bytes = FN(tile_bytes)(R * group, R, hd, 2, 1, 2) + cpu_scratch_round((size_t)hd * ATTN_KEYS * sizeof(T));
+    size_t bytes = FN(tile_bytes)(R * group, R, hd, 2, 1, 2);
     const void *fused = NULL; /* the fused kernels (float forward, tiles of ATTN_SMALL_M rows and more) */
     const void *small = NULL; /* the same kernels' decode-sized loops (tiles under ATTN_SMALL_M rows) */
     const float *Kt_call = NULL; /* [KVH][hd][attn_fused_ld(nk)] the keys transposed once (fused) */
 #ifdef ATTN_FUSED
     small = attn_fused_pick(hd);
     if (!amax) fused = small;
-    bytes += ATTN_STRIP_BYTES;
+    bytes += cpu_scratch_round((size_t)hd * ATTN_KEYS * sizeof(T)) + ATTN_STRIP_BYTES; /* its Kt and strip */
     if (fused && attn_fused_call_fits(A->nk, KVH, hd, 1) && nq * (size_t)group >= ATTN_SMALL_M) {
         float *kt = (float *)cpu_scratch_slot(CPU_SCRATCH_ATTN_CALL, attn_fused_ld(A->nk) * KVH * hd * sizeof(float));
         if (kt) attn_fused_transpose(A->K, A->kv_stride, A->nk, KVH, hd, kt);
