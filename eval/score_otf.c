@@ -117,7 +117,7 @@ int score_otf_ids(const duo_model *m, duo_backend *be, const int32_t *const *tex
                         m->cfg.max_position_embeddings);
     const duo_ops *op = be->ops;
     size_t a = be->act_size, d = (size_t)dm.d, qd = (size_t)dm.qdim, kvd = (size_t)dm.kvdim;
-    size_t rows = N > (size_t)q_len ? N : (size_t)q_len, mlp = N < duo_mlp_chunk(&dm) ? N : duo_mlp_chunk(&dm);
+    size_t rows = N > (size_t)q_len ? N : (size_t)q_len, mlp = duo_mlp_rows(&dm, N);
     size_t host_rows = rows;
     otf_bufs f = {0};
     f.cos_t = op->alloc(be, rows * (size_t)(dm.hd / 2) * a);

@@ -61,7 +61,7 @@ static int run(const duo_model *m, duo_backend *be, const int32_t *ids, size_t n
     if (dims_of(m, &dm, err)) return -1;
     if (dims_check_ids(&dm, ids, n, err)) return -1;
     const duo_ops *op = be->ops;
-    size_t a = be->act_size, d = (size_t)dm.d, mlp = n < duo_mlp_chunk(&dm) ? n : duo_mlp_chunk(&dm);
+    size_t a = be->act_size, d = (size_t)dm.d, mlp = duo_mlp_rows(&dm, n);
     fwd_bufs f = {0};
     f.cos_t = op->alloc(be, n * (size_t)(dm.hd / 2) * a);
     f.sin_t = op->alloc(be, n * (size_t)(dm.hd / 2) * a);

@@ -121,7 +121,7 @@ static int build_order(duo_infer *c, const uint8_t *full, duo_error *err) {
  * not sharing).  *kv and *weights (optional) get those parts. */
 static double infer_bytes(const duo_model *m, const duo_dims *dm, const duo_backend *be, size_t max_len, size_t chunk,
                           size_t capture, double *kv, double *weights) {
-    double a = (double)be->act_size, ch = (double)chunk, mlp = chunk < duo_mlp_chunk(dm) ? ch : (double)duo_mlp_chunk(dm);
+    double a = (double)be->act_size, ch = (double)chunk, mlp = (double)duo_mlp_rows(dm, chunk);
     double w = (double)model_num_params_non_embedding(m) * (double)be->weight_size +
                (double)dm->vocab * dm->d * (double)be->weight_size; /* lm_head converted; embeddings stay mapped */
     double cache = 2.0 * dm->L * dm->kvdim * (double)max_len * a;
@@ -197,7 +197,7 @@ duo_infer *infer_create(const duo_model *m, duo_backend *be, const uint8_t *full
         infer_free(c);
         return NULL;
     }
-    size_t a = be->act_size, ch = c->max_chunk, mlp = ch < duo_mlp_chunk(&dm) ? ch : duo_mlp_chunk(&dm);
+    size_t a = be->act_size, ch = c->max_chunk, mlp = duo_mlp_rows(&dm, ch);
     size_t d = (size_t)dm.d, qd = (size_t)dm.qdim, kvd = (size_t)dm.kvdim, half = (size_t)(dm.hd / 2);
     struct { void **p; size_t bytes; } bufs[] = {
         {&c->cos_t, c->max_len * half * a}, {&c->sin_t, c->max_len * half * a}, {&c->x, ch * d * a},

@@ -26,6 +26,11 @@ static inline size_t duo_mlp_chunk(const duo_dims *dm) {
     size_t rows = DUO_MLP_CHUNK_ELEMS / (size_t)(dm->inter > 0 ? dm->inter : 1) / 256 * 256;
     return rows < 256 ? 256 : rows;
 }
+/* The rows of the MLP's [rows][inter] scratch for forwards of up to n rows: n, at most one chunk. */
+static inline size_t duo_mlp_rows(const duo_dims *dm, size_t n) {
+    size_t chunk = duo_mlp_chunk(dm);
+    return n < chunk ? n : chunk;
+}
 
 /* The dimensions of m; -1 with err set when the attention shape is unusable. */
 int dims_of(const duo_model *m, duo_dims *dm, duo_error *err);

@@ -69,7 +69,7 @@ static double proj_bytes(const duo_plan_backend *be, const duo_dims *dm, size_t 
 
 static void plan_buffers(const duo_dims *dm, int qk_norm, size_t a, size_t n, size_t *b) {
     size_t d = (size_t)dm->d, qd = (size_t)dm->qdim, kvd = (size_t)dm->kvdim, half = (size_t)(dm->hd / 2);
-    size_t mlp = (n < duo_mlp_chunk(dm) ? n : duo_mlp_chunk(dm)) * (size_t)dm->inter * a;
+    size_t mlp = duo_mlp_rows(dm, n) * (size_t)dm->inter * a;
     b[STEP_BUF_COS] = b[STEP_BUF_SIN] = n * half * a;
     b[STEP_BUF_XT] = b[STEP_BUF_HT] = b[STEP_BUF_XMID] = b[STEP_BUF_H2] = b[STEP_BUF_DOUT] = b[STEP_BUF_DXMID] =
         b[STEP_BUF_DH2] = b[STEP_BUF_DH1] = b[STEP_BUF_DHQ] = b[STEP_BUF_DXIN] = n * d * a;
