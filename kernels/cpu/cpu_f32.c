@@ -5,7 +5,7 @@
 #define S f32
 #define GEMM cblas_sgemm
 #define MATH(name) name##_f
-#define EXP expf
+#define SWIGLU_EXP duo_vexp_d /* kernels/cpu/vexp_d.h */
 #define ATTN_FUSED 1 /* the float attention's fused tile kernel (kernels/cpu/attn_fused.h) */
 #include "kernels/cpu/cpu_ops_impl.h"
 #undef ATTN_FUSED

@@ -4,7 +4,7 @@
 #define S f64
 #define GEMM cblas_dgemm
 #define MATH(name) name##_d
-#define EXP exp
+#define SWIGLU_EXP exp /* the oracle keeps libm's */
 #include "kernels/cpu/cpu_ops_impl.h"
 
 #define PFN(name) CAT(name, CAT(p, PS))

@@ -11,6 +11,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/cpu_par.h"
+#include "kernels/cpu/vexp_d.h"
 #include "kernels/gate.h"
 #include "kernels/math/attn_rows.h"
 #include "kernels/math/bf16.h"

@@ -14,4 +14,12 @@
 /* the value of an OpenMP if() clause for a loop of `work` units */
 #define DUO_CPU_PAR(work) ((size_t)(work) >= DUO_CPU_PAR_MIN)
 
+/* A loop function compiled once per ISA (AVX-512, AVX2, the x86-64 baseline), the copy picked when the
+ * library loads: for the loops gcc vectorizes (at -O2, contraction off, every copy gives the same bits). */
+#if defined(__x86_64__) && !defined(DUO_NO_TARGET_CLONES)
+#define DUO_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DUO_CPU_CLONES
+#endif
+
 #endif

@@ -2,7 +2,7 @@
  * threads, kernels/cpu/gemm_par_impl.h) and its input gradient (the same), RMSNorm backward, RoPE, SwiGLU
  * (RMSNorm and the bias add are the primitives' loops, kernels/cpu/prims_impl.h).  A template:
  * kernels/cpu/cpu_f32.c and cpu_f64.c include it with T (element type), FN(name) (the suffixed static
- * name), GEMM (cblas_sgemm / cblas_dgemm) and EXP. */
+ * name), GEMM (cblas_sgemm / cblas_dgemm) and SWIGLU_EXP (the exp of SwiGLU's e = exp(-g)). */
 
 static void FN(linear)(duo_backend *be, const void *X, size_t m, int k, const void *W, int nout, void *Y,
                        double beta) {
@@ -64,17 +64,45 @@ static void FN(rope)(duo_backend *be, void *Xv, size_t m, int nheads, int hd, co
     }
 }
 
-static void FN(swiglu)(duo_backend *be, const void *Gv, const void *Uv, size_t count, void *Av) {
-    const T *G = Gv, *U = Uv;
-    T *A = Av;
-#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(count * DUO_CPU_EXP_COST))
-    for (size_t i = 0; i < count; i++) A[i] = MATH(duo_swiglu)(G[i], U[i]);
+/* Elements [i0, i1) of SwiGLU and of its backward: loops of straight-line arithmetic (SWIGLU_EXP included)
+ * that gcc vectorizes, one copy per ISA. */
+DUO_CPU_CLONES static void FN(swiglu_range)(const T *restrict G, const T *restrict U, size_t i0, size_t i1,
+                                            T *restrict A) {
+#pragma omp simd
+    for (size_t i = i0; i < i1; i++) A[i] = MATH(duo_swiglu_e)(G[i], U[i], SWIGLU_EXP(-(double)G[i]));
 }
 
-static void FN(swiglu_bwd)(duo_backend *be, const void *Gv, const void *Uv, const void *dAv, size_t count, void *dGv,
-                           void *dUv) {
-    const T *G = Gv, *U = Uv, *dA = dAv;
-    T *dG = dGv, *dU = dUv;
-#pragma omp parallel for schedule(static) if (DUO_CPU_PAR(count * DUO_CPU_EXP_COST))
-    for (size_t i = 0; i < count; i++) MATH(duo_swiglu_bwd)(G[i], U[i], dA[i], &dG[i], &dU[i]);
+DUO_CPU_CLONES static void FN(swiglu_bwd_range)(const T *restrict G, const T *restrict U, const T *restrict dA,
+                                                size_t i0, size_t i1, T *restrict dG, T *restrict dU) {
+#pragma omp simd
+    for (size_t i = i0; i < i1; i++)
+        MATH(duo_swiglu_bwd_e)(G[i], U[i], dA[i], SWIGLU_EXP(-(double)G[i]), &dG[i], &dU[i]);
+}
+
+/* This thread's share [*i0, *i1) of count elements, on multiples of 16 (whole vectors). */
+static inline void FN(thread_share)(size_t count, size_t *i0, size_t *i1) {
+    size_t nt = (size_t)omp_get_num_threads(), id = (size_t)omp_get_thread_num(), units = (count + 15) / 16;
+    *i0 = units * id / nt * 16;
+    *i1 = units * (id + 1) / nt * 16;
+    if (*i0 > count) *i0 = count;
+    if (*i1 > count) *i1 = count;
+}
+
+static void FN(swiglu)(duo_backend *be, const void *G, const void *U, size_t count, void *A) {
+#pragma omp parallel if (DUO_CPU_PAR(count * DUO_CPU_EXP_COST))
+    {
+        size_t i0, i1;
+        FN(thread_share)(count, &i0, &i1);
+        if (i0 < i1) FN(swiglu_range)(G, U, i0, i1, A);
+    }
+}
+
+static void FN(swiglu_bwd)(duo_backend *be, const void *G, const void *U, const void *dA, size_t count, void *dG,
+                           void *dU) {
+#pragma omp parallel if (DUO_CPU_PAR(count * DUO_CPU_EXP_COST))
+    {
+        size_t i0, i1;
+        FN(thread_share)(count, &i0, &i1);
+        if (i0 < i1) FN(swiglu_bwd_range)(G, U, dA, i0, i1, dG, dU);
+    }
 }

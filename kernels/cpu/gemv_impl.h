@@ -14,18 +14,13 @@
  * team: below it the matrix is in cache and one thread is faster than waking the team. */
 #define DUO_CPU_GEMV_PAR_MIN ((size_t)1 << 20)
 #define GV_BYTES 64
-#if defined(__x86_64__) && !defined(DUO_NO_TARGET_CLONES)
-#define GV_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define GV_CLONES
-#endif
 #endif
 
 typedef T GV_NAME(gv_vec) __attribute__((vector_size(GV_BYTES)));
 #define GV_LANES ((int)(GV_BYTES / sizeof(T)))
 
 /* y[j] = s_j (beta 0: y not read) or beta * y[j] + s_j, s_j = W[j] . x, for rows j0 <= j < j1. */
-GV_CLONES static void GV_NAME(gemv_rows)(const T *x, int k, const GV_WT *W, int j0, int j1, T *y, T beta) {
+DUO_CPU_CLONES static void GV_NAME(gemv_rows)(const T *x, int k, const GV_WT *W, int j0, int j1, T *y, T beta) {
     int j = j0;
     for (; j < j1; j += 4) {
         int nr = j1 - j < 4 ? j1 - j : 4; /* rows of this group; a short group repeats its last row */

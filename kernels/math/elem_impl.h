@@ -20,20 +20,33 @@ DUO_HOST_DEVICE static inline void DUO_FN(duo_rope_pair)(DUO_T *a, DUO_T *b, DUO
 }
 
 /* ---- SiLU / SwiGLU --------------------------------------------------------------------------- */
-DUO_HOST_DEVICE static inline DUO_T DUO_FN(duo_sigmoid)(DUO_T g) { return (DUO_T)(1 / (1 + exp(-(double)g))); }
+/* The _e forms take e = exp(-(double)g) from the caller: the CPU's loops compute it with a vectorized
+ * exp (kernels/cpu/vexp_d.h), the other forms with exp. */
+DUO_HOST_DEVICE static inline DUO_T DUO_FN(duo_sigmoid_e)(double e) { return (DUO_T)(1 / (1 + e)); }
+
+DUO_HOST_DEVICE static inline DUO_T DUO_FN(duo_sigmoid)(DUO_T g) { return DUO_FN(duo_sigmoid_e)(exp(-(double)g)); }
 
 DUO_HOST_DEVICE static inline DUO_T DUO_FN(duo_silu)(DUO_T g) { return (DUO_T)((double)g / (1 + exp(-(double)g))); }
 
 /* silu(g) * u, the product taken before the one rounding to DUO_T. */
+DUO_HOST_DEVICE static inline DUO_T DUO_FN(duo_swiglu_e)(DUO_T g, DUO_T u, double e) {
+    return (DUO_T)((double)g / (1 + e) * (double)u);
+}
+
 DUO_HOST_DEVICE static inline DUO_T DUO_FN(duo_swiglu)(DUO_T g, DUO_T u) {
-    return (DUO_T)((double)g / (1 + exp(-(double)g)) * (double)u);
+    return DUO_FN(duo_swiglu_e)(g, u, exp(-(double)g));
 }
 
 /* d/dg and d/du of silu(g) * u given da. */
-DUO_HOST_DEVICE static inline void DUO_FN(duo_swiglu_bwd)(DUO_T g, DUO_T u, DUO_T da, DUO_T *dg, DUO_T *du) {
-    DUO_T sg = DUO_FN(duo_sigmoid)(g);
+DUO_HOST_DEVICE static inline void DUO_FN(duo_swiglu_bwd_e)(DUO_T g, DUO_T u, DUO_T da, double e, DUO_T *dg,
+                                                            DUO_T *du) {
+    DUO_T sg = DUO_FN(duo_sigmoid_e)(e);
     *du = da * g * sg;
     *dg = da * u * sg * (1 + g * (1 - sg));
+}
+
+DUO_HOST_DEVICE static inline void DUO_FN(duo_swiglu_bwd)(DUO_T g, DUO_T u, DUO_T da, DUO_T *dg, DUO_T *du) {
+    DUO_FN(duo_swiglu_bwd_e)(g, u, da, exp(-(double)g), dg, du);
 }
 
 /* ---- RMSNorm (HF LlamaRMSNorm) ---------------------------------------------------------------- */
