@@ -10,6 +10,12 @@ greedy one-token forwards on the KV cache, each timed.  Prints per length the me
 and decode ms/token of both, and their ratios (transformers / duo-train: duo-train's speed-up, the
 median of the pairwise ratios), then which >= 1.5x targets are met.
 
+And the roofline of the prefill: the FLOPs of each side's forward (linear layers, causal attention over
+the lower triangle, lm_head on the last row; duo-train's last layer computes only its last row's output
+and every row's K/V), the GFLOP/s each reached, and the bound: the speed-up duo-train would show if all
+its FLOPs ran at this machine's float32 sgemm rate (`duo-train bench gemm`, 2048^3, the same threads)
+against transformers' measured time.  A target above the bound is beyond float32 arithmetic here.
+
 The model: --model DIR (config.json + safetensors that transformers loads), or --random-shape NAME: a
 random Llama of one of duo-train's named shapes (cli/bench_shapes.c, same config numbers) written with
 save_pretrained (bf16, as duo-train's random shapes) into a temporary folder, so both read the same
@@ -52,6 +58,39 @@ def shape_config(name):
     cfg.update(model_type="llama", tie_word_embeddings=False, attention_bias=False, mlp_bias=False,
                hidden_act="silu", bos_token_id=0, eos_token_id=1)
     return cfg
+
+
+def model_dims(cfg):
+    """The numbers the FLOP count needs from a config.json dict (head_dim defaults to hidden / heads)."""
+    d, H = cfg["hidden_size"], cfg["num_attention_heads"]
+    hd = cfg.get("head_dim") or d // H
+    return dict(d=d, inter=cfg["intermediate_size"], layers=cfg["num_hidden_layers"], H=H,
+                KVH=cfg.get("num_key_value_heads") or H, hd=hd, vocab=cfg["vocab_size"])
+
+
+def prefill_flops(dims, L, last_row_only):
+    """FLOPs of one prefill forward over L tokens: per row and layer the q/k/v/o and MLP products (2 per
+    multiply-add), causal attention's two products over the lower triangle (query i against keys 0..i),
+    lm_head on the last row.  last_row_only: duo-train's last layer, which projects every row's K/V but
+    computes queries, attention, o_proj and the MLP for the last row alone."""
+    d, inter, H, hd = dims["d"], dims["inter"], dims["H"], dims["hd"]
+    q, kv = H * hd, dims["KVH"] * hd
+    row_kv = 2 * 2 * d * kv
+    row_rest = 2 * (d * q + q * d + 3 * d * inter)
+    attn = 2 * 2 * H * hd * L * (L + 1) // 2  # QK^T and PV, sum over i of (i + 1) keys
+    layer = L * (row_kv + row_rest) + attn
+    full_layers = dims["layers"] - 1 if last_row_only else dims["layers"]
+    last = L * row_kv + row_rest + 2 * 2 * H * hd * L if last_row_only else 0
+    return full_layers * layer + last + 2 * d * dims["vocab"]
+
+
+def parse_gemm_peak(text, threads):
+    """GFLOP/s (best sample) of `duo-train bench gemm`'s square row at the given thread count."""
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 7 and f[0] == "square" and f[4] == str(threads):
+            return float(f[6])
+    raise ValueError(f"no square row at {threads} threads in duo-train's bench gemm output:\n" + text)
 
 
 def parse_duo_table(text):
@@ -102,26 +141,60 @@ def summarize(duo, hf):
     }
 
 
+def add_roofline(row, duo_flops, hf_flops, peak):
+    """row (summarize(...)) with each side's prefill GFLOP/s and the bound: transformers' median prefill
+    time over duo-train's FLOPs at the sgemm peak (GFLOP/s)."""
+    return dict(row, duo_gflops=duo_flops / row["duo_prefill"] / 1e9, hf_gflops=hf_flops / row["hf_prefill"] / 1e9,
+                bound_x=row["hf_prefill"] * peak * 1e9 / duo_flops, peak=peak)
+
+
 def verdict(rows):
-    """The closing line: which >= TARGET targets are met ({length: summarize(...)})."""
+    """The closing line: which >= TARGET targets are met ({length: summarize(...)}, with add_roofline's
+    bound where known: a missed prefill length whose bound is under the target is named as such)."""
     parts = []
     for what, key in (("prefill", "prefill_x"), ("decode", "decode_x")):
         met = [L for L, r in rows.items() if r[key] >= TARGET]
         missed = [L for L, r in rows.items() if r[key] < TARGET]
         state = "met at every length" if not missed else \
             f"missed at {', '.join(map(str, missed))}" + (f" (met at {', '.join(map(str, met))})" if met else "")
+        if what == "prefill" and all("bound_x" in rows[L] for L in missed):
+            beyond = [f"{L} ({rows[L]['bound_x']:.2f}x)" for L in missed if rows[L]["bound_x"] < TARGET]
+            reach = [f"{L} needs {100 * TARGET / rows[L]['bound_x']:.0f}% of it, runs at "
+                     f"{100 * rows[L]['duo_gflops'] / rows[L]['peak']:.0f}%" for L in missed
+                     if rows[L]["bound_x"] >= TARGET]
+            if beyond:
+                state += f"; beyond float32 at the sgemm rate at {', '.join(beyond)}"
+            if reach:
+                state += f"; of the sgemm rate over the whole forward, {'; '.join(reach)}"
         parts.append(f"{what} >= {TARGET}x: {state}")
     return "targets: " + "; ".join(parts)
 
 
 def format_table(rows):
+    roof = all("bound_x" in r for r in rows.values())
     head = f"{'ctx':>7} {'duo prefill s':>14} {'HF prefill s':>13} {'speed-up':>9} {'duo decode ms/t':>16} " \
            f"{'HF decode ms/t':>15} {'speed-up':>9}"
+    if roof:
+        head += f" {'duo GFLOP/s':>12} {'HF GFLOP/s':>11} {'bound':>7}"
     lines = [head]
     for L, r in sorted(rows.items()):
-        lines.append(f"{L:>7} {r['duo_prefill']:>14.3f} {r['hf_prefill']:>13.3f} {r['prefill_x']:>8.2f}x "
-                     f"{r['duo_decode']:>16.2f} {r['hf_decode']:>15.2f} {r['decode_x']:>8.2f}x")
+        line = f"{L:>7} {r['duo_prefill']:>14.3f} {r['hf_prefill']:>13.3f} {r['prefill_x']:>8.2f}x " \
+               f"{r['duo_decode']:>16.2f} {r['hf_decode']:>15.2f} {r['decode_x']:>8.2f}x"
+        if roof:
+            line += f" {r['duo_gflops']:>12.1f} {r['hf_gflops']:>11.1f} {r['bound_x']:>6.2f}x"
+        lines.append(line)
     return "\n".join(lines)
+
+
+def run_gemm_peak(duo_bin, threads):
+    """This machine's float32 sgemm rate on `threads` threads (GFLOP/s, duo-train bench gemm, 2048^3)."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    cmd = [duo_bin, "bench", "gemm", "--backend", "cpu", "--dtype", "fp32", "--size", "2048", "--threads",
+           str(threads), "--repeats", "5"]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}:\n{p.stderr}")
+    return parse_gemm_peak(p.stdout, threads)
 
 
 def run_duo(duo_bin, model_dir, L, new_tokens, threads):
@@ -217,7 +290,8 @@ def main(argv=None):
             print(f"writing a random {a.random_shape} checkpoint (bf16) to {model_dir}", file=sys.stderr)
             write_random_checkpoint(a.random_shape, model_dir)
     with open(os.path.join(model_dir, "config.json")) as f:
-        max_pos = json.load(f).get("max_position_embeddings", math.inf)
+        config = json.load(f)
+    max_pos = config.get("max_position_embeddings", math.inf)
     lengths, notes = plan_lengths(ctxs, a.new_tokens, max_pos)
     for n in notes:
         print(n, file=sys.stderr)
@@ -239,6 +313,10 @@ def main(argv=None):
           f"{transformers.__version__} (sdpa), duo-train {a.duo_bin} (cpu, sparsity 0); "
           f"OMP_WAIT_POLICY: transformers {os.environ['OMP_WAIT_POLICY']}, duo-train {DUO_WAIT_POLICY or 'unset'}")
     run_duo(a.duo_bin, model_dir, min(lengths), 2, a.threads)  # the checkpoint into the page cache
+    peak = run_gemm_peak(a.duo_bin, a.threads)
+    dims = model_dims(config)
+    print(f"float32 sgemm rate (duo-train bench gemm, 2048^3, {a.threads} threads): {peak:.1f} GFLOP/s",
+          file=sys.stderr)
     rows = {}
     for L in lengths:
         hf.run(min(L, 1024), 2)  # warm-up: thread pool, allocator, the model's first forward
@@ -248,8 +326,11 @@ def main(argv=None):
             hf_runs.append(hf.run(L, a.new_tokens))
             print(f"ctx {L} run {r + 1}: duo prefill {duo_runs[-1][0]:.3f} s decode {duo_runs[-1][1]:.2f} ms/t; "
                   f"HF prefill {hf_runs[-1][0]:.3f} s decode {hf_runs[-1][1]:.2f} ms/t", file=sys.stderr)
-        rows[L] = summarize(duo_runs, hf_runs)
+        rows[L] = add_roofline(summarize(duo_runs, hf_runs), prefill_flops(dims, L, True),
+                               prefill_flops(dims, L, False), peak)
     print(format_table(rows))
+    print(f"GFLOP/s: each side's prefill FLOPs (duo-train's last layer on its last row) over its median time; "
+          f"bound: transformers' time over duo-train's FLOPs at the {peak:.1f} GFLOP/s sgemm rate")
     print(verdict(rows))
     if tmp:
         tmp.cleanup()

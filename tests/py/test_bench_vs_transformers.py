@@ -2,7 +2,8 @@
 """scripts/bench_vs_transformers.py without torch: its named shapes are duo-train's (every shape against
 `duo-train bench step --plan`, the vocabulary of small and medium against `bench gemm`'s lm_head row),
 it reads duo-train's real `bench infer` table, cuts and drops lengths against the positions the way
-duo-train refuses them, and its medians, pairwise speed-ups and target line on hand-computed figures.
+duo-train refuses them, its medians, pairwise speed-ups and target line on hand-computed figures, and
+the roofline's FLOP count on a shape counted by hand and its sgemm rate read from the real bench gemm.
 Prints PASS:/FAIL: lines.  Needs $DUO_BIN (tests/run_tests.sh sets it)."""
 import os
 import re
@@ -90,5 +91,39 @@ report("verdict", line == "targets: prefill >= 1.5x: missed at 4096 (met at 1024
        line)
 table = bvt.format_table({1024: want})
 report("table", "1024" in table and "1.00x" in table and "2.00x" in table and "30.00" in table, table)
+
+# ---- the roofline: FLOPs counted by hand on a tiny shape, the sgemm rate read from the real bench gemm ----
+# d 4, inter 6, 2 layers, heads 2/1, head_dim 2, vocab 10, 3 tokens.  Per layer and row: q and o 2*4*4 each,
+# k and v 2*4*2 each, the MLP 3*2*4*6: 240; attention per head 2 products of sum_i (i+1) keys * 2*hd = 24.
+tiny = bvt.model_dims({"hidden_size": 4, "intermediate_size": 6, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "num_key_value_heads": 1, "head_dim": 2, "vocab_size": 10})
+layer = 3 * 240 + 2 * 2 * 24
+last = 3 * 32 + (240 - 32) + 2 * 2 * 3 * 2 * 2  # every row's K/V, the last row's rest and its 3-key attention
+report("flops_full", bvt.prefill_flops(tiny, 3, False) == 2 * layer + 80, f"{bvt.prefill_flops(tiny, 3, False)}")
+report("flops_last_row", bvt.prefill_flops(tiny, 3, True) == layer + last + 80, f"{bvt.prefill_flops(tiny, 3, True)}")
+report("dims_head_dim_default", bvt.model_dims({"hidden_size": 64, "intermediate_size": 1, "num_hidden_layers": 1,
+                                                "num_attention_heads": 4, "vocab_size": 1})["hd"] == 16)
+rc, out, err = duo("bench", "gemm", "--backend", "cpu", "--size", "64", "--threads", "1", "--repeats", "1")
+try:
+    peak = bvt.parse_gemm_peak(out, 1)
+    report("gemm_peak", rc == 0 and peak > 0, f"{peak}")
+except ValueError as e:
+    report("gemm_peak", False, f"rc {rc}: {e} {err}")
+try:
+    bvt.parse_gemm_peak(out, 3)
+    report("gemm_peak_threads", False, "no ValueError for a thread count not run")
+except ValueError:
+    report("gemm_peak_threads", True)
+# 100 GFLOP at a 200 GFLOP/s rate: 0.5 s; transformers at 0.7 s bounds the speed-up at 1.4x, at 1.0 s at 2x
+slow = bvt.add_roofline(dict(want, duo_prefill=0.8, hf_prefill=0.7, prefill_x=0.875), 100e9, 120e9, 200.0)
+fast = bvt.add_roofline(dict(want, duo_prefill=0.8, hf_prefill=1.0, prefill_x=1.25), 100e9, 120e9, 200.0)
+report("roofline", abs(slow["bound_x"] - 1.4) < 1e-12 and abs(slow["duo_gflops"] - 125) < 1e-9 and
+       abs(slow["hf_gflops"] - 120e9 / 0.7 / 1e9) < 1e-9 and abs(fast["bound_x"] - 2.0) < 1e-12, f"{slow} {fast}")
+line = bvt.verdict({1024: slow, 4096: fast, 8192: dict(fast, prefill_x=1.6)})
+report("verdict_roofline", "missed at 1024, 4096 (met at 8192)" in line and
+       "beyond float32 at the sgemm rate at 1024 (1.40x)" in line and "4096 needs 75% of it, runs at 62%" in line,
+       line)
+table = bvt.format_table({1024: slow})
+report("table_roofline", "125.0" in table and "1.40x" in table and "bound" in table, table)
 
 sys.exit(1 if failures else 0)
